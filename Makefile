@@ -1,0 +1,39 @@
+# Stroke Coach. Quick start: `make run` and `make test` (see README.md).
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+MODEL  := models/hand_landmarker.task
+
+.PHONY: setup run test lint bench samples clean browser-deps
+
+setup: $(STAMP) $(MODEL)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+$(MODEL): | $(STAMP)
+	$(PY) -m coach models fetch
+
+run: setup
+	$(VENV)/bin/streamlit run app.py --server.headless true
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+
+test: setup browser-deps lint
+	$(PY) -m pytest
+
+bench: setup
+	$(PY) -m coach bench
+
+samples: setup
+	$(PY) -m coach samples make
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+
+-include mk/browser.mk

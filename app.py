@@ -1,0 +1,456 @@
+"""Stroke Coach: the page. `make run` (or `streamlit run app.py`).
+
+Live mode: the browser's webcam goes to the server over WebRTC (streamlit-webrtc,
+SENDRECV); each frame runs through the same per-frame pipeline as `coach score`
+(coach.live.LiveCoach, one per browser session) and comes back annotated. Hints,
+score cards and statistics reach the page through a bounded queue polled with a
+timeout. No webcam? The built-in sample clip plays through the same coach.
+Upload mode scores a recorded video with a progress bar and shows the report.
+
+Settings (stroke, mirroring, calibration, spoken hints) are remembered in a small
+JSON file in COACH_DATA_DIR (default ~/.local/share/stroke-coach).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from coach import live as live_mod
+from coach import ui_live
+from coach.bodyframe import HEAD_DIRECTIONS, BodyFrame
+from coach.draw import draw
+from coach.live import LiveCoach, LiveSettings, LiveView
+from coach.strokes import list_strokes, load_stroke
+from coach.ui_text import SAFETY_NOTES, score_card, summary_lines
+
+DEFAULT_BOX = (0.3, 0.3, 0.7, 0.7)  # display coordinates: the middle of the picture
+HEAD_WORDS = {"up": "Top", "down": "Bottom", "left": "Left", "right": "Right"}
+SOURCES = ("Webcam", "Sample clip")
+
+
+# -- state -----------------------------------------------------------------------------------------
+
+
+def data_dir() -> Path:
+    env = os.environ.get("COACH_DATA_DIR")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "stroke-coach"
+
+
+def settings() -> LiveSettings:
+    if "settings" not in st.session_state:
+        st.session_state.settings = live_mod.load_settings(data_dir())
+    return st.session_state.settings
+
+
+def update_settings(**changes) -> LiveSettings:
+    new = live_mod.with_updates(settings(), **changes)
+    if new != st.session_state.settings:
+        st.session_state.settings = new
+        try:
+            live_mod.save_settings(data_dir(), new)
+        except OSError as exc:
+            st.toast(f"Could not save your settings ({exc}); they last until you close the page.")
+    return new
+
+
+@st.cache_resource(show_spinner=False)
+def strokes() -> dict:
+    return {s.id: s for s in list_strokes()}
+
+
+def current_stroke():
+    all_strokes = strokes()
+    sid = settings().stroke_id
+    return all_strokes.get(sid) or load_stroke("i-love-you")
+
+
+def camera_body_frame() -> BodyFrame:
+    """The saved calibration, or the default box in the middle of the picture."""
+    s = settings()
+    saved = s.calibration()
+    if saved is not None:
+        return saved
+    return live_mod.body_frame_from_display_box(
+        s.box or DEFAULT_BOX, s.head, mirror_preview=s.mirror_preview, camera_mirrored=s.camera_mirrored
+    )
+
+
+def live_coach(source: str) -> LiveCoach:
+    """One LiveCoach per browser session and source (kept in the session state)."""
+    key = f"live_{source}"
+    if key not in st.session_state:
+        s = settings()
+        body_frame = camera_body_frame() if source == "camera" else None
+        st.session_state[key] = LiveCoach(
+            current_stroke(), body_frame, mirror_preview=s.mirror_preview, camera_mirrored=s.camera_mirrored
+        )
+    return st.session_state[key]
+
+
+def view(source: str) -> LiveView:
+    return st.session_state.get(f"view_{source}", LiveView())
+
+
+def set_view(source: str, v: LiveView) -> None:
+    st.session_state[f"view_{source}"] = v
+
+
+# -- sidebar ---------------------------------------------------------------------------------------
+
+
+def sidebar() -> None:
+    s = settings()
+    all_strokes = strokes()
+    ids = list(all_strokes)
+    with st.sidebar:
+        st.header("Practice")
+        sid = st.selectbox(
+            "Stroke",
+            ids,
+            index=ids.index(s.stroke_id) if s.stroke_id in ids else 0,
+            format_func=lambda i: all_strokes[i].name,
+        )
+        if sid != s.stroke_id:
+            update_settings(stroke_id=sid)
+            for key in ("live_camera", "live_sample"):
+                if key in st.session_state:
+                    st.session_state[key].set_stroke(all_strokes[sid])
+        st.caption(all_strokes[sid].description)
+        mirror = st.toggle("Mirror the preview (like a selfie)", value=s.mirror_preview)
+        spoken = st.toggle("Speak hints aloud", value=s.spoken_hints)
+        with st.expander("Advanced"):
+            cam_mirrored = st.toggle(
+                "My camera itself flips the picture",
+                value=s.camera_mirrored,
+                help="Only for cameras or virtual cameras that send a mirrored picture. "
+                "The preview setting above never changes the verdicts.",
+            )
+            st.caption(f"Settings are saved in {data_dir()}")
+        if (mirror, spoken, cam_mirrored) != (s.mirror_preview, s.spoken_hints, s.camera_mirrored):
+            update_settings(mirror_preview=mirror, spoken_hints=spoken, camera_mirrored=cam_mirrored)
+            for key in ("live_camera", "live_sample"):
+                if key in st.session_state:
+                    st.session_state[key].set_mirror(mirror_preview=mirror, camera_mirrored=cam_mirrored)
+        with st.expander("Safety notes"):
+            for note in SAFETY_NOTES:
+                st.markdown(f"- {note}")
+
+
+# -- safety ----------------------------------------------------------------------------------------
+
+
+def safety_gate() -> bool:
+    """Before the first session: the safety notes, acknowledged once. True when seen."""
+    if settings().safety_seen:
+        return True
+    with st.container(border=True):
+        st.subheader("Before you start")
+        st.markdown("A few things to know before massaging a baby (this is not medical advice):")
+        for note in SAFETY_NOTES:
+            st.markdown(f"- {note}")
+        if st.button("I've read this, let's start", type="primary"):
+            update_settings(safety_seen=True)
+            st.rerun()
+    return False
+
+
+# -- live ------------------------------------------------------------------------------------------
+
+
+def live_tab() -> None:
+    s = settings()
+    source_word = st.radio(
+        "Video source", SOURCES, horizontal=True, key="source",
+        help="No webcam, or the browser can't find one? Pick Sample clip to watch the coach "
+        "follow a built-in demonstration.",
+    )  # fmt: skip
+    source = "camera" if source_word == SOURCES[0] else "sample"
+    if source == "camera":
+        st.caption(
+            "No webcam, or the browser says it can't find one? Choose **Sample clip** above: "
+            "the coach follows a built-in demonstration instead."
+        )
+    live = live_coach(source)
+    left, right = st.columns([3, 2], gap="large")
+    ctx = None
+    with left:
+        if not ui_live.webrtc_enabled():
+            st.info("Live video is not available here.")
+        elif source == "camera":
+            ctx = ui_live.camera_streamer("live-camera", live)
+        else:
+            path, truth = sample_clip()
+            if live.body_frame is None:
+                live.set_body_frame(truth.body_frame())
+            ctx = ui_live.sample_streamer("live-sample", live, path)
+        if source == "camera":
+            calibration_panel(live)
+    with right:
+        hint_slot = st.empty()
+        status_slot = st.empty()
+        speech_slot = st.empty()
+        cards_slot = st.empty()
+    v = view(source)
+    playing = bool(ctx is not None and ctx.state.playing)
+    was_playing = st.session_state.get(f"playing_{source}", False)
+    if was_playing and not playing:
+        summary = live.finish()
+        st.session_state[f"summary_{source}"] = summary
+        live.reset()
+        set_view(source, LiveView())
+        v = LiveView()
+    st.session_state[f"playing_{source}"] = playing
+    ui_live.render_hint(hint_slot, v.hint)
+    ui_live.render_status(status_slot, v)
+    ui_live.render_cards(cards_slot, v.repetitions)
+    summary = st.session_state.get(f"summary_{source}")
+    if summary is not None and not playing:
+        with right:
+            session_summary(summary)
+    if playing:
+        poll(source, live, ctx, hint_slot, status_slot, speech_slot, cards_slot, s.spoken_hints)
+
+
+def poll(source, live, ctx, hint_slot, status_slot, speech_slot, cards_slot, spoken: bool) -> None:
+    """While the video plays: drain the coach's queue (with a timeout) and refresh."""
+    v = view(source)
+    spoken_serial = v.hint_serial
+    while ctx.state.playing:
+        events = live.events.drain(timeout_s=0.5)
+        new = live_mod.apply_events(v, events)
+        if new is v:
+            continue
+        if new.hint_serial != v.hint_serial:
+            ui_live.render_hint(hint_slot, new.hint)
+            if spoken and new.hint is not None and new.hint_serial != spoken_serial:
+                ui_live.speak(speech_slot, new.hint.text, new.hint_serial)
+                spoken_serial = new.hint_serial
+        if new.repetitions != v.repetitions:
+            ui_live.render_cards(cards_slot, new.repetitions)
+        if new.calibrated is not None and new.calibrated is not v.calibrated:
+            update_settings(body_frame=new.calibrated.to_dict())
+            st.toast("Calibrated: the tummy box now follows your hand's position.")
+        ui_live.render_status(status_slot, new)
+        v = new
+        set_view(source, v)
+
+
+def session_summary(summary) -> None:
+    with st.container(border=True):
+        st.subheader("Session summary")
+        for line in summary_lines(summary):
+            st.markdown(line)
+        if summary.hints:
+            with st.expander(f"What the coach said ({len(summary.hints)})"):
+                for h in summary.hints:
+                    st.markdown(f"- {h.t_s:.0f} s: {h.text}")
+
+
+def calibration_panel(live: LiveCoach) -> None:
+    s = settings()
+    calibrated = s.body_frame is not None
+    with st.expander("Calibrate the tummy box", expanded=not calibrated):
+        if not calibrated:
+            st.markdown("Until you calibrate, the coach assumes the tummy is in the purple box "
+                        "in the middle of the picture.")  # fmt: skip
+        hand, box = st.tabs(["Hand on tummy", "Drag a box"])
+        with hand:
+            st.markdown(
+                "Start the video, lay **one flat hand** on the tummy with your **fingers towards "
+                "the baby's head**, and hold still for about 2 seconds. A green ring fills up; "
+                "when it is full the box is set."
+            )
+            c1, c2 = st.columns(2)
+            if c1.button("Calibrate with my hand", disabled=live.calibrating):
+                live.start_calibration()
+                st.rerun()
+            if live.calibrating and c2.button("Cancel"):
+                live.cancel_calibration()
+                st.rerun()
+        with box:
+            drag_a_box(live)
+        if calibrated and st.button("Forget the calibration"):
+            update_settings(body_frame=None, box=None)
+            live.set_body_frame(camera_body_frame())
+            st.rerun()
+
+
+def drag_a_box(live: LiveCoach) -> None:
+    s = settings()
+    x0, y0, x1, y1 = s.box or DEFAULT_BOX
+    xs = st.slider("Box left and right edges", 0.0, 1.0, (float(x0), float(x1)), 0.01, key="box_x")
+    ys = st.slider("Box top and bottom edges", 0.0, 1.0, (float(y0), float(y1)), 0.01, key="box_y")
+    head = st.radio(
+        "Where is the baby's head in the preview?", HEAD_DIRECTIONS, horizontal=True,
+        index=HEAD_DIRECTIONS.index(s.head), format_func=HEAD_WORDS.get, key="box_head",
+    )  # fmt: skip
+    box = (xs[0], ys[0], xs[1], ys[1])
+    if box[2] - box[0] < 0.05 or box[3] - box[1] < 0.05:
+        st.warning("The box is too small: drag the edges further apart.")
+        return
+    snap = live.snapshot()
+    size = (640, 480) if snap is None else (snap.shape[1], snap.shape[0])
+    bf = live_mod.body_frame_from_display_box(
+        box, head, mirror_preview=s.mirror_preview, camera_mirrored=s.camera_mirrored, image_size=size
+    )
+    if snap is None:
+        snap = np.full((size[1], size[0], 3), 60, np.uint8)
+        st.caption("Start the video to see a snapshot here.")
+    st.image(draw(snap, None, stroke=live.stroke, body_frame=bf, mirror=s.mirror_preview, status="calibrating",
+                  detail="drag a box"), width="stretch")  # fmt: skip
+    if st.button("Use this box", type="primary"):
+        update_settings(body_frame=bf.to_dict(), box=box, head=head)
+        live.set_body_frame(bf)
+        st.success("Saved: the coach now uses this box.")
+
+
+# -- sample clip -----------------------------------------------------------------------------------
+
+
+def sample_clip():
+    """The built-in sample (rendered once per machine, with a progress bar)."""
+    stroke_id = current_stroke().id
+    key = f"sample_{stroke_id}"
+    if key not in st.session_state:
+        from coach.ui_offline import sample_video
+
+        text = "Preparing the sample clip (once per machine)..."
+        bar = st.progress(0.0, text=text)
+        st.session_state[key] = sample_video(
+            data_dir(), stroke_id, on_progress=lambda f: bar.progress(f, text=text)
+        )
+        bar.empty()
+    return st.session_state[key]
+
+
+# -- upload ----------------------------------------------------------------------------------------
+
+
+def upload_tab() -> None:
+    from coach.ui_offline import OfflineResult
+
+    stroke = current_stroke()
+    st.markdown(f"Score a recorded practice of **{stroke.name}**: pace and direction, repetition by repetition.")
+    up = st.file_uploader("Practice video", type=["mp4", "mov", "webm", "avi", "mkv", "y4m"])
+    c1, c2 = st.columns([2, 1])
+    with c1:
+        xs = st.slider("Tummy box left and right edges", 0.0, 1.0, (DEFAULT_BOX[0], DEFAULT_BOX[2]), 0.01, key="up_x")
+        ys = st.slider("Tummy box top and bottom edges", 0.0, 1.0, (DEFAULT_BOX[1], DEFAULT_BOX[3]), 0.01, key="up_y")
+    with c2:
+        head = st.radio("Baby's head in the video", HEAD_DIRECTIONS, format_func=HEAD_WORDS.get, key="up_head")
+        mirrored = st.checkbox("The video is mirrored (selfie)", key="up_mirrored")
+    box = (xs[0], ys[0], xs[1], ys[1])
+    run = st.button("Score this video", type="primary", disabled=up is None)
+    st.caption("No video at hand? Try the coach on the built-in sample clip.")
+    run_sample = st.button("Score the sample clip")
+    result: OfflineResult | None = None
+    if run and up is not None:
+        result = score_upload(up, stroke, box, head, mirrored)
+    elif run_sample:
+        result = score_sample(stroke)
+    if result is not None:
+        st.session_state.upload_result = (stroke.id, result)
+    kept = st.session_state.get("upload_result")
+    if kept is not None and kept[0] == stroke.id:
+        show_report(stroke, kept[1])
+
+
+def score_upload(up, stroke, box, head, mirrored):
+    from coach.ui_offline import score_file
+    from coach.video import VideoError
+
+    suffix = Path(up.name).suffix.lower() or ".mp4"
+    with tempfile.TemporaryDirectory(prefix="coach-upload-") as tmp:
+        path = Path(tmp) / f"upload{suffix}"
+        path.write_bytes(up.getbuffer())
+        bar = st.progress(0.0, text="Scoring...")
+        try:
+            return score_file(path, stroke, lambda size: BodyFrame.from_box(box, head, mirrored, size),
+                              on_progress=lambda f: bar.progress(f, text=f"Scoring... {round(100 * f)}%"))  # fmt: skip
+        except VideoError as exc:
+            st.error(f"That video can't be read: {exc}")
+        except Exception as exc:  # noqa: BLE001 - show it, don't crash the page
+            st.error(f"Scoring failed: {exc}")
+        finally:
+            bar.empty()
+    return None
+
+
+def score_sample(stroke):
+    from coach.ui_offline import score_file
+
+    path, truth = sample_clip()
+    bar = st.progress(0.0, text="Scoring the sample...")
+    try:
+        return score_file(path, stroke, lambda size: truth.body_frame(),
+                          on_progress=lambda f: bar.progress(f, text=f"Scoring the sample... {round(100 * f)}%"))  # fmt: skip
+    except Exception as exc:  # noqa: BLE001
+        st.error(f"Scoring failed: {exc}")
+        return None
+    finally:
+        bar.empty()
+
+
+def show_report(stroke, result) -> None:
+    from coach import ui_charts
+
+    report = result.report
+    summary = report["summary"]
+    m1, m2, m3 = st.columns(3)
+    m1.metric("Overall score", f"{summary['score']} / 100")
+    m2.metric("Repetitions", summary["repetitions"])
+    m3.metric("Hand seen", f"{round(100 * report['tracking']['detection_rate'])}%")
+    for line in summary_lines(result.session):
+        st.markdown(line)
+    left, right = st.columns([2, 3])
+    with left:
+        st.markdown("**Your path over the reference**")
+        st.image(ui_charts.path_image(stroke, result.traces.uv), width="stretch")
+        st.caption("Blue: the reference with its direction. Orange-red: your hand's path.")
+    with right:
+        st.markdown("**Speed against the guide dot**")
+        df = ui_charts.speed_frame(result.traces.t_s, result.traces.speed_ratio)
+        st.altair_chart(ui_charts.speed_chart(df, stroke), width="stretch")
+        st.caption("Green band: a calm pace. 1.0 is exactly the guide dot's speed.")
+        st.markdown("**Repetitions and hints over time**")
+        st.altair_chart(ui_charts.timeline_chart(report), width="stretch")
+    for rep in result.session.repetitions:
+        card = score_card(rep)
+        with st.container(border=True):
+            st.markdown(f"**{card.title}**  \n{card.verdict}")
+            for line in card.good:
+                st.markdown(f":green[✓] {line}")
+            for line in card.change:
+                st.markdown(f":orange[→] {line}")
+    import json
+
+    st.download_button("Download the report (JSON)", json.dumps(report, indent=2), "report.json", "application/json")
+
+
+# -- page ------------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    st.set_page_config(page_title="Stroke Coach", page_icon="👐", layout="wide")
+    st.title("Stroke Coach")
+    st.caption("Practise infant-massage strokes on a doll: the coach watches your hand and "
+               "helps with pace and direction.")  # fmt: skip
+    sidebar()
+    if not safety_gate():
+        return
+    live_tab_, upload_tab_ = st.tabs(["Live coach", "Score a video"])
+    with upload_tab_:
+        upload_tab()
+    with live_tab_:
+        live_tab()  # last: while the video plays it keeps polling
+
+
+main()

@@ -1,0 +1,267 @@
+"""Command line: ``coach models fetch | strokes list | score | samples make | bench``.
+
+Exit status (contract.md): 0 scored (even with no hand), 2 bad usage, 1 input that
+cannot be read, with a one-line message on stderr and no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+EXIT_OK, EXIT_INPUT, EXIT_USAGE = 0, 1, 2
+DEFAULT_TUMMY = (0.3, 0.3, 0.7, 0.7)
+
+
+class CliError(Exception):
+    """A user-facing failure: ``str(exc)`` is the one-line message, ``status`` the exit code."""
+
+    def __init__(self, message: str, status: int = EXIT_INPUT) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2, like argparse but shorter
+        self.print_usage(sys.stderr)
+        print(f"coach: error: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+
+
+def add_calibration_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--tummy",
+        metavar="X0,Y0,X1,Y1",
+        help="tummy box, normalised coordinates of the frame as stored (0..1, x right, y down)",
+    )
+    p.add_argument(
+        "--head",
+        choices=("up", "down", "left", "right"),
+        default="up",
+        help="where the baby's head is in the image (default up)",
+    )
+    p.add_argument("--mirrored", action="store_true", help="the video is mirrored (selfie preview)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="coach", description="Stroke Coach: infant massage practice coach.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    models = sub.add_parser("models", help="hand model")
+    msub = models.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    msub.add_parser("fetch", help="make sure the hand model is present; print its path")
+
+    strokes = sub.add_parser("strokes", help="stroke library")
+    ssub = strokes.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    ssub.add_parser("list", help="stroke ids and names, one a line")
+
+    score = sub.add_parser("score", help="score a recorded practice video")
+    score.add_argument("video", help="video file (mp4, mov, webm, avi, mkv)")
+    score.add_argument(
+        "--stroke", required=True, help="stroke id (see `coach strokes list`) or a .json file"
+    )
+    add_calibration_options(score)
+    score.add_argument(
+        "--json", metavar="PATH|-", help="write the coach.report/1 JSON here ('-' = stdout)"
+    )
+
+    samples = sub.add_parser("samples", help="synthetic practice clips with ground truth")
+    xsub = samples.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    make = xsub.add_parser("make", help="render sample clips")
+    make.add_argument("--out", default=None, help="output folder (default: samples/)")
+    make.add_argument(
+        "--stroke", action="append", help="stroke id (repeatable; default i-love-you)"
+    )
+    make.add_argument("--fault", action="append", help="fault (repeatable; default none)")
+    make.add_argument("--head", default="up", choices=("up", "down", "left", "right"))
+    make.add_argument("--mirrored", action="store_true")
+    make.add_argument("--repetitions", type=int, default=2)
+    make.add_argument("--fps", type=float, default=30.0)
+    make.add_argument("--size", default="640x480", help="WIDTHxHEIGHT")
+
+    bench = sub.add_parser("bench", help="performance benchmark")
+    bench.add_argument("--long-s", type=float, default=600.0, help="length of the long clip (s)")
+    bench.add_argument("--short-s", type=float, default=30.0, help="length of the short clip (s)")
+    bench.add_argument("--out", default=None, help="folder for the generated clips")
+    return parser
+
+
+def _load_stroke(name: str):
+    from coach.strokes import StrokeError, load_stroke
+
+    try:
+        return load_stroke(name)
+    except StrokeError as exc:
+        raise CliError(str(exc)) from None
+
+
+def _body_frame(args: argparse.Namespace, size: tuple[int, int]):
+    from coach.bodyframe import BodyFrame, parse_box
+
+    if args.tummy is None:
+        print(
+            f"coach: no --tummy given; assuming the tummy fills the middle of the frame "
+            f"({','.join(map(str, DEFAULT_TUMMY))})",
+            file=sys.stderr,
+        )
+        box = DEFAULT_TUMMY
+    else:
+        try:
+            box = parse_box(args.tummy)
+        except ValueError as exc:
+            raise CliError(str(exc), EXIT_USAGE) from None
+    return BodyFrame.from_box(box, args.head, args.mirrored, size)
+
+
+def write_json_atomic(path: Path, data: object) -> None:
+    """Write JSON next to ``path`` and rename over it: never a half-written report."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=2)
+            fh.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def score_video(video_path: str, stroke, body_frame_for, landmarker=None, on_progress=None):
+    """Score one video file: returns (report dict, SessionResult). Shared by CLI and page.
+
+    ``body_frame_for(size)`` builds the body frame once the frame size is known.
+    ``on_progress(fraction)`` is called now and then (for a progress bar).
+    """
+    from coach.landmarks import HandLandmarker
+    from coach.pipeline import Coach
+    from coach.report import build_report
+    from coach.video import open_video
+
+    owns = landmarker is None
+    with open_video(video_path) as reader:
+        info = reader.info
+        lm = landmarker or HandLandmarker()
+        try:
+            coach = Coach(stroke, body_frame_for((info.width, info.height)), lm)
+            total = max(info.frames, 1)
+            for frame in reader:
+                coach.process(frame)
+                if on_progress is not None and frame.index % 15 == 0:
+                    on_progress(min(1.0, (frame.index + 1) / total))
+            session = coach.finish()
+        finally:
+            if owns:
+                lm.close()
+    if on_progress is not None:
+        on_progress(1.0)
+    return build_report(session, info, str(video_path)), session
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from coach.models import ModelError
+    from coach.report import summary_table
+    from coach.video import VideoError, read_info
+
+    stroke = _load_stroke(args.stroke)
+    try:
+        read_info(args.video)  # fail fast, before loading the model
+        report, _ = score_video(args.video, stroke, lambda size: _body_frame(args, size))
+    except VideoError as exc:
+        raise CliError(str(exc)) from None
+    except ModelError as exc:
+        raise CliError(str(exc)) from None
+    if args.json == "-":
+        json.dump(report, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    elif args.json:
+        write_json_atomic(Path(args.json), report)
+        print(summary_table(report))
+        print(f"\nReport written to {args.json}")
+    else:
+        print(summary_table(report))
+    return EXIT_OK
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from coach.models import ModelError, fetch_model
+
+    try:
+        path = fetch_model(log=lambda msg: print(msg, file=sys.stderr))
+    except ModelError as exc:
+        raise CliError(str(exc)) from None
+    print(path)
+    return EXIT_OK
+
+
+def cmd_strokes(args: argparse.Namespace) -> int:
+    from coach.strokes import list_strokes
+
+    for s in list_strokes():
+        print(f"{s.id}\t{s.name}")
+    return EXIT_OK
+
+
+def cmd_samples(args: argparse.Namespace) -> int:
+    from coach import synth
+
+    try:
+        w, h = (int(x) for x in args.size.lower().split("x"))
+    except ValueError:
+        raise CliError(f"--size: expected WIDTHxHEIGHT, found {args.size!r}", EXIT_USAGE) from None
+    for fault in args.fault or ["none"]:
+        if fault not in synth.FAULTS:
+            raise CliError(
+                f"--fault: expected one of {', '.join(synth.FAULTS)}, found {fault!r}", EXIT_USAGE
+            )
+    out = Path(args.out) if args.out else synth.default_samples_dir()
+    paths = synth.make_samples(
+        out,
+        strokes=args.stroke or ["i-love-you"],
+        faults=args.fault or ["none"],
+        head=args.head,
+        mirrored=args.mirrored,
+        size=(w, h),
+        fps=args.fps,
+        repetitions=args.repetitions,
+    )
+    for p in paths:
+        print(p)
+    return EXIT_OK
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from coach.bench import run_bench
+
+    return run_bench(long_s=args.long_s, short_s=args.short_s, out_dir=args.out)
+
+
+COMMANDS = {
+    "score": cmd_score,
+    "models": cmd_models,
+    "strokes": cmd_strokes,
+    "samples": cmd_samples,
+    "bench": cmd_bench,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except CliError as exc:
+        print(f"coach: {exc}", file=sys.stderr)
+        return exc.status
+    except KeyboardInterrupt:
+        print("coach: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

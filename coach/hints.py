@@ -1,0 +1,139 @@
+"""Live hint policy: what a calm instructor would say, and when.
+
+``decide(state, signals, policy) -> (state, hint | None)`` is a pure function: the
+caller keeps the returned state. Priorities: direction, then coverage, then pace,
+then staying on the path; a condition must hold for ``hold_s`` before it is said
+(hysteresis), at most one new hint every ``min_interval_s``, and the same hint is
+not repeated within ``repeat_s``. Codes are stable (strokes.md section 5, plus
+``good`` for praise); texts are friendly and short.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+
+from coach.strokes import StrokeDefinition
+from coach.types import Hint, Progress, RepetitionScore, SegmentRecord
+
+PRIORITY = ("no_hand", "wrong_direction", "incomplete", "too_fast", "too_slow", "off_path", "good")
+
+
+@dataclass(frozen=True)
+class HintPolicy:
+    hold_s: float = 0.6  # a condition must last this long before it is said
+    min_interval_s: float = 2.0  # at most one new hint this often
+    repeat_s: float = 6.0  # the same hint is not repeated sooner than this
+    no_hand_s: float = 1.5  # say "I can't see your hand" after this long
+    good_score: int = 85  # praise a repetition scoring at least this
+
+
+@dataclass(frozen=True)
+class HintSignals:
+    """What the hint policy looks at on one frame."""
+
+    t_s: float
+    hand_seen: bool
+    progress: Progress | None
+    completed: tuple[SegmentRecord, ...] = ()
+    scored: tuple[RepetitionScore, ...] = ()
+
+
+@dataclass(frozen=True)
+class HintState:
+    since: tuple[tuple[str, float], ...] = ()  # condition -> when it started holding
+    last_t_s: float = -math.inf
+    last_by_code: tuple[tuple[str, float], ...] = ()
+    hand_lost_since: float | None = None
+    events: tuple[tuple[str, str, float], ...] = field(default=())  # one-off (code, text, t)
+
+
+def hint_text(code: str, stroke: StrokeDefinition, segment: int | None = None) -> str:
+    """Friendly text for a hint code."""
+    circles = any(s.closed for s in stroke.segments)
+    if code == "wrong_direction":
+        if circles:
+            return "Go clockwise: up the baby's right side, across, down the left."
+        return "Other way round: follow the arrow of the path."
+    if code == "incomplete":
+        if segment is not None and stroke.segments[segment].finish_text:
+            return stroke.segments[segment].finish_text
+        return "Carry the stroke right to the end of the path."
+    return {
+        "too_fast": "Slow down: follow the guide dot.",
+        "too_slow": "A little quicker: keep up with the guide dot.",
+        "off_path": "Stay on the path drawn on the tummy.",
+        "no_hand": "I can't see your hand: keep it in the picture.",
+        "good": "Lovely, calm stroke. Keep that pace.",
+        "jerky": "Keep the stroke flowing, one smooth movement.",
+    }.get(code, code)
+
+
+def _conditions(
+    sig: HintSignals, stroke: StrokeDefinition, state: HintState
+) -> dict[str, int | None]:
+    """Conditions holding now: code -> segment it concerns (or None)."""
+    now: dict[str, int | None] = {}
+    p = sig.progress
+    if sig.hand_seen and p is not None and p.segment is not None:
+        if p.reversed and p.fraction > 0.1:
+            now["wrong_direction"] = p.segment
+        if math.isfinite(p.speed_ratio):
+            if p.speed_ratio > 1.0 / stroke.pace.too_fast_below:
+                now["too_fast"] = p.segment
+            elif p.speed_ratio < 1.0 / stroke.pace.too_slow_above:
+                now["too_slow"] = p.segment
+        if math.isfinite(p.distance_box) and p.distance_box > stroke.tolerances.off_path_box:
+            now["off_path"] = p.segment
+    return now
+
+
+def decide(
+    state: HintState, sig: HintSignals, stroke: StrokeDefinition, policy: HintPolicy = HintPolicy()
+) -> tuple[HintState, Hint | None]:
+    """One step of the hint policy (pure)."""
+    t = sig.t_s
+    lost_since = state.hand_lost_since
+    if sig.hand_seen:
+        lost_since = None
+    elif lost_since is None:
+        lost_since = t
+
+    # One-off events (finished segments and repetitions) are kept until they can be said.
+    events = list(state.events)
+    for rec in sig.completed:
+        if not rec.reversed and rec.coverage < stroke.tolerances.incomplete_below:
+            events.append(("incomplete", hint_text("incomplete", stroke, rec.segment), t))
+    for rep in sig.scored:
+        if rep.score >= policy.good_score:
+            events.append(("good", hint_text("good", stroke), t))
+    events = [e for e in events if t - e[2] <= 4.0]  # stale news is not worth saying
+
+    holding = _conditions(sig, stroke, state)
+    since = dict(state.since)
+    since = {c: since.get(c, t) for c in holding}
+    ready: dict[str, str] = {
+        c: hint_text(c, stroke, seg) for c, seg in holding.items() if t - since[c] >= policy.hold_s
+    }
+    if lost_since is not None and t - lost_since >= policy.no_hand_s:
+        ready["no_hand"] = hint_text("no_hand", stroke)
+    for code, text, _ in events:
+        ready.setdefault(code, text)
+
+    new_state = replace(
+        state, since=tuple(since.items()), hand_lost_since=lost_since, events=tuple(events)
+    )
+    if not ready or t - state.last_t_s < policy.min_interval_s:
+        return new_state, None
+    last_by = dict(state.last_by_code)
+    for code in PRIORITY:
+        if code in ready and t - last_by.get(code, -math.inf) >= policy.repeat_s:
+            last_by[code] = t
+            remaining = tuple(e for e in events if e[0] != code)
+            return (
+                replace(
+                    new_state, last_t_s=t, last_by_code=tuple(last_by.items()), events=remaining
+                ),
+                Hint(t_s=t, code=code, text=ready[code]),
+            )
+    return new_state, None

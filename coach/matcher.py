@@ -1,0 +1,650 @@
+"""Online matcher: follows the user's progress along a stroke, frame by frame.
+
+The reference is a small left-to-right graph. For every judged segment (a letter,
+a circle, a paddle) there is a chain of states along its path in the direction it
+must be performed, a twin chain along the reversed path, and one *gap* state in
+front of it for the lifted hand between segments (transitions are not judged).
+Closed segments (circles) are cyclic chains entered anywhere.
+
+Each frame runs one step of an open-end time-warping alignment (a Viterbi step
+over the graph, in the min-sum form): a state's cost is the best predecessor's
+cost plus the distance of the hand from the state's reference point. A state
+may stay, or advance up to ``K`` points per frame, where ``K`` follows from the
+frame's time step, so time warps freely and dropped frames are allowed.
+
+The history of the best path into every state travels with it as a *token*
+(token passing): when the segment was entered, when the hand had travelled 10%,
+30%, ... of the path, how far it travelled along the path, its distance from the
+path, and the last completed segment. So a finished segment is known the moment
+the best path leaves it, with constant work per frame and no back-pointers.
+
+Pace and coverage are measured from the hand's travel *along* the reference
+tangent, not from absolute positions, so a systematic offset of the tracked
+point (a fifth of the box is common for fingertip landmarks) changes neither.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from coach.strokes import StrokeDefinition
+from coach.types import Progress, SegmentRecord
+
+_INF = np.inf
+#: Travel fractions at which the time is recorded, for the pace estimate.
+_MILESTONES = np.array([0.1, 0.3, 0.5, 0.7, 0.9])
+
+
+@dataclass(frozen=True)
+class MatcherConfig:
+    """Tuning of the alignment; distances in tummy-box widths."""
+
+    sigma_box: float = 0.2  # distance scale of the cost: cost = (d / sigma)^2
+    cap_box: float = 0.5  # distance beyond which the cost stops growing
+    gap_box: float = 0.32  # a lifted / idle hand costs as much as being this far from the path
+    max_speed_ratio: float = 6.0  # fastest pace followed, times nominal
+    k_max: int = 24  # most reference points advanced in one frame
+    entry_fraction: float = 0.1  # an open segment may be entered this far along its path
+    exit_penalty: float = 6.0  # cost of leaving a segment unfinished, times the fraction left
+    skip_penalty: float = 200.0  # cost of skipping a whole segment
+    min_record_coverage: float = 0.4  # a segment travelled less than this leaves no record
+    reverse_entry_penalty: float = 4.0  # prior: people mostly follow the shown direction
+    direction_weight: float = 1.5  # cost of moving against a state's tangent (x (1 - cos))
+    moving_speed_box_per_s: float = 0.1  # the direction cost ramps up to full weight at this speed
+    velocity_tau_s: float = 0.12  # the hand's velocity is smoothed over about this time
+    lift_speed_box_per_s: float = 0.6  # a lifted hand moving between segments is about this fast
+    advance_weight: float = 1.0  # cost per reference point advanced beyond the hand's travel
+    reversed_line_cost: float = 0.25  # per frame, per reversed end of a transition line
+    slow_lift_cost: float = 1.0  # moving slowly along a transition line looks like a stroke
+    confirm_s: float = 1.0  # a finished segment is reported once the hand has left it this long
+    confirm_fraction: float = 0.15  # ... or is this far into the next segment
+    tangent_window_box: float = 0.08  # tangents are averaged over this arc length
+
+
+class OnlineMatcher:
+    """Follows one hand through the segments ``segment_ids`` of ``stroke`` (default: all).
+
+    ``update(uv, timestamp_s)`` takes the hand's contact point in the body frame, or
+    ``None`` when the hand is not seen, and returns the :class:`Progress` (``None``
+    until the first point). ``finish()`` closes the segment in progress at the end of
+    a session. Work per frame is constant: it depends on the reference, not on time.
+    """
+
+    def __init__(
+        self,
+        stroke: StrokeDefinition,
+        segment_ids: Sequence[int] | None = None,
+        config: MatcherConfig | None = None,
+    ) -> None:
+        self.stroke = stroke
+        self.config = config or MatcherConfig()
+        self.segment_ids = (
+            tuple(range(len(stroke.segments))) if segment_ids is None else tuple(segment_ids)
+        )
+        if not self.segment_ids:
+            raise ValueError("OnlineMatcher: expected at least one segment, found none")
+        self._build()
+        self.reset()
+
+    # -- graph -----------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        cfg = self.config
+        pos, tangent, prog, seg_of, rev_of, closed_of = [], [], [], [], [], []
+        gap_rows: list[int] = []
+        chains: list[tuple[int, int, int]] = []  # (segment slot, base row, n) for fwd then rev
+        row = 0
+        for slot, seg_id in enumerate(self.segment_ids):
+            seg = self.stroke.segments[seg_id]
+            gap_rows.append(row)
+            pos.append([np.nan, np.nan])
+            tangent.append([0.0, 0.0])
+            prog.append(0.0)
+            seg_of.append(slot)
+            rev_of.append(False)
+            closed_of.append(seg.closed)
+            row += 1
+            for reverse in (False, True):
+                pts = np.asarray(seg.points, dtype=np.float64)
+                if reverse:
+                    pts = pts[::-1].copy()
+                n = len(pts)
+                chains.append((slot, row, n))
+                pos.extend(pts.tolist())
+                tangent.extend(_smoothed_tangents(pts, seg.closed, cfg.tangent_window_box).tolist())
+                prog.extend((np.arange(n) / (n if seg.closed else max(n - 1, 1))).tolist())
+                seg_of.extend([slot] * n)
+                rev_of.extend([reverse] * n)
+                closed_of.extend([seg.closed] * n)
+                row += n
+        self._n_states = row
+        self._pos = np.array(pos)
+        self._tangent = np.array(tangent)
+        self._prog = np.array(prog)
+        self._seg = np.array(seg_of)
+        self._rev = np.array(rev_of)
+        self._closed = np.array(closed_of)
+        self._gap_rows = np.array(gap_rows)
+        self._is_gap = np.zeros(row, bool)
+        self._is_gap[self._gap_rows] = True
+        self._chains = chains
+        self._chain_idx = np.zeros(row, np.int64)
+        for _, base, n in chains:
+            self._chain_idx[base : base + n] = np.arange(n)
+        self._seg_rows = np.flatnonzero(~self._is_gap)
+        n_slots = len(self.segment_ids)
+        self._length = np.array([self.stroke.segments[s].length_box for s in self.segment_ids])
+        self._nominal = np.array([self.stroke.segments[s].nominal_s for s in self.segment_ids])
+        # Reference points per nominal second, per state (for K from dt).
+        counts = np.zeros(n_slots)
+        for slot, _, n in chains:
+            counts[slot] = n
+        self._pts_per_s = (counts / self._nominal)[self._seg]
+        self._n_of = counts[self._seg]
+
+        # Predecessor table for segment rows: columns 0..k_max = advance by that many points,
+        # last column = entry from the segment's gap state.
+        sentinel = row
+        k_cols = cfg.k_max + 1
+        pred = np.full((row, k_cols + 1), sentinel, dtype=np.int64)
+        pen = np.zeros((row, k_cols + 1))
+        for slot, base, n in chains:
+            closed = self.stroke.segments[self.segment_ids[slot]].closed
+            j = np.arange(n)
+            for s in range(k_cols):
+                src = j - s
+                if closed:
+                    pred[base + j, s] = base + np.mod(src, n)
+                else:
+                    ok = src >= 0
+                    pred[base + j[ok], s] = base + src[ok]
+            gap = gap_rows[slot]
+            if closed:
+                pred[base + j, k_cols] = gap
+            else:
+                entry = j <= max(1, int(cfg.entry_fraction * (n - 1)))
+                pred[base + j[entry], k_cols] = gap
+                pen[base + j[entry], k_cols] = 0.5 * j[entry] / max(n - 1, 1)
+        for _, base, n in chains[1::2]:  # every reversed chain
+            pen[base : base + n, k_cols] += cfg.reverse_entry_penalty
+        self._pred = pred
+        self._pen = pen
+        self._entry_col = k_cols
+        steps = [
+            np.median(
+                np.linalg.norm(np.diff(np.asarray(self.stroke.segments[s].points), axis=0), axis=1)
+            )
+            for s in self.segment_ids
+        ]
+        self._spacing = float(np.median(steps))
+        self._cols_for_k = [np.append(np.arange(k + 1), k_cols) for k in range(k_cols)]
+        self._shift_of_col = np.arange(k_cols + 1)
+        self._shift_of_col[k_cols] = 0
+        # Exit penalty from every segment row into the next gap: unfinished costs more.
+        frac_left = np.where(self._closed, 0.0, 1.0 - self._prog)
+        self._exit_pen = cfg.exit_penalty * frac_left
+        self._exit_pen[self._is_gap] = _INF
+        # A gap is cheap along the straight lines a lifted hand takes from the end of the
+        # previous segment to the start of the next (either may be performed reversed), moving
+        # the way of the line at a lifted hand's speed; it costs the flat gap cost elsewhere.
+        # Closed segments (circles) have no fixed start or end.
+        self._gap_lines = []
+        for slot, seg_id in enumerate(self.segment_ids):
+            seg = self.stroke.segments[seg_id]
+            prev = self.stroke.segments[self.segment_ids[(slot - 1) % n_slots]]
+            lines = []
+            if not (seg.closed or prev.closed):
+                for i, a in enumerate((prev.points[-1], prev.points[0])):
+                    for j, b in enumerate((seg.points[0], seg.points[-1])):
+                        extra = self.config.reversed_line_cost * (i + j)
+                        lines.append((np.asarray(a, float), np.asarray(b, float), extra))
+            self._gap_lines.append(lines)
+        line_list = [(slot, a, b, e) for slot, ls in enumerate(self._gap_lines) for a, b, e in ls]
+        self._line_gap = np.array([x[0] for x in line_list], dtype=np.int64)
+        self._line_a = np.array([x[1] for x in line_list], dtype=float).reshape(-1, 2)
+        self._line_b = np.array([x[2] for x in line_list], dtype=float).reshape(-1, 2)
+        self._line_extra = np.array([x[3] for x in line_list], dtype=float)
+        self._exit_rows = [
+            np.flatnonzero((self._seg == (slot - 1) % n_slots) & ~self._is_gap)
+            for slot in range(n_slots)
+        ]
+
+    def reset(self) -> None:
+        """Forget the session: back to waiting in front of the first segment."""
+        s = self._n_states + 1  # one sentinel row that is never reachable
+        self._cost = np.full(s, _INF)
+        self._cost[self._gap_rows[0]] = 0.0
+        self._tok_rep = np.zeros(s, np.int64)
+        self._tok_start = np.full(s, np.nan)
+        self._tok_travel = np.zeros(s)  # box widths travelled along the path (open segments)
+        self._tok_steps = np.zeros(s)  # reference points advanced (closed segments)
+        self._tok_entry = np.zeros(s, np.int64)  # chain index where the segment was entered
+        self._tok_dsum = np.zeros(s)
+        self._tok_n = np.zeros(s)
+        self._tok_mile = np.full((s, len(_MILESTONES)), np.nan)
+        # Last completed segment carried by each path:
+        # rep, slot, reversed, start, end, duration, coverage, distance.
+        self._tok_lc = np.full((s, 8), np.nan)
+        self._last_uv: np.ndarray | None = None
+        self._velocity = np.zeros(2)
+        self._last_t: float | None = None
+        self._emitted: tuple[float, float] = (-1.0, -1.0)
+        self._progress: Progress | None = None
+
+    # -- per frame -------------------------------------------------------------------------
+
+    def update(self, uv: np.ndarray | None, timestamp_s: float) -> Progress | None:
+        """Advance by one observation (``uv`` in the body frame, or ``None``: hand not seen)."""
+        if uv is None or self._last_t is None:
+            if uv is None:
+                return self._stale(timestamp_s)
+            self._last_uv = np.asarray(uv, dtype=np.float64)
+            self._last_t = float(timestamp_s)
+            return self._emit(self._current_best(), float(timestamp_s), first=True)
+        t = float(timestamp_s)
+        dt = t - self._last_t
+        if dt <= 0:
+            return self._progress
+        q = np.asarray(uv, dtype=np.float64)
+        step = q - self._last_uv
+        self._last_uv, self._last_t = q, t
+        self._step(q, step, dt, t)
+        return self._emit(self._current_best(), t)
+
+    def finish(self, timestamp_s: float) -> tuple[SegmentRecord, ...]:
+        """Close the segment in progress (end of session) and return any record it gives."""
+        out = self.pending()
+        self._emitted = (math.inf, math.inf)
+        b = self._current_best()
+        if self._is_gap[b]:
+            return out
+        lc = self._close_record(np.array([b]), timestamp_s)[0]
+        if np.isnan(lc[0]) or lc[6] < self.config.min_record_coverage:
+            return out
+        return (*out, self._record(lc))
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _step(self, q: np.ndarray, step: np.ndarray, dt: float, t: float) -> None:
+        cfg = self.config
+        old = self._cost
+        d = np.linalg.norm(self._pos - q, axis=1)
+        local = np.minimum(d, cfg.cap_box) ** 2 / cfg.sigma_box**2
+        alpha = 1.0 - math.exp(-dt / cfg.velocity_tau_s)
+        self._velocity = self._velocity + alpha * (step / dt - self._velocity)
+        speed = float(np.linalg.norm(self._velocity))
+        ramp = min(1.0, speed / cfg.moving_speed_box_per_s)
+        if speed > 0:
+            cos = (self._tangent @ self._velocity) / speed
+            local += cfg.direction_weight * ramp * (1.0 - cos)
+
+        local[self._is_gap] = self._gap_costs(q, speed, ramp)
+
+        # Segment rows: best of stay / advance by k / enter from the gap.
+        k_allowed = np.clip(np.ceil(cfg.max_speed_ratio * self._pts_per_s * dt), 1, cfg.k_max)
+        k_now = int(k_allowed.max())
+        cols = self._cols_for_k[k_now]  # advance by 0..k_now, and the entry column
+        pred = self._pred[:, cols]
+        cand = old[pred] + self._pen[:, cols]
+        # Progress along the path must come from the hand moving: advancing further than
+        # the hand travelled (with some slack) costs, so the alignment cannot run ahead.
+        moved = float(np.linalg.norm(step))
+        excess = np.maximum(0.0, (np.arange(k_now + 1) - 1.0) * self._spacing - 2.0 * moved)
+        cand[:, :-1] += cfg.advance_weight * excess / self._spacing
+        cand[:, :-1][np.arange(k_now + 1)[None, :] > k_allowed[:, None]] = _INF
+        pick = np.argmin(cand, axis=1)
+        rows = np.arange(self._n_states)
+        best = cand[rows, pick]
+        src = pred[rows, pick]
+        col = cols[pick]
+
+        new_cost = np.full_like(old, _INF)
+        new_cost[:-1] = best + local[: self._n_states]
+        tok = self._gather(src)
+        entered = (col == self._entry_col) & ~self._is_gap
+        self._enter(tok, entered, t)
+        # Along-path travel and distance for the hand's step, per state's own tangent.
+        seg = ~self._is_gap
+        moving = seg & ~entered
+        tok["travel"][:-1][moving] += step @ self._tangent[moving].T
+        shift = self._shift_of_col[col].astype(float)
+        tok["steps"][:-1][seg] += np.where(entered[seg], 0.0, shift[seg])
+        tok["dsum"][:-1][seg] += d[seg]
+        tok["n"][:-1][seg] += 1
+        self._milestones(tok, t)
+        self._complete_revolutions(tok, t)
+
+        # Gap rows: stay, leave the previous segment, or skip it.
+        for slot, g in enumerate(self._gap_rows):
+            prev = (slot - 1) % len(self._gap_rows)
+            exits = self._exit_rows[slot]
+            exit_cost = old[exits] + self._exit_pen[exits]
+            i = int(np.argmin(exit_cost))
+            options = (old[g], exit_cost[i], old[self._gap_rows[prev]] + cfg.skip_penalty)
+            choice = int(np.argmin(options))
+            new_cost[g] = options[choice] + local[g]
+            if choice == 0:
+                self._copy_token(tok, g, g)
+            elif choice == 1:
+                self._leave_segment(tok, g, exits[i], t, wraps=slot == 0)
+            else:
+                self._copy_token(tok, g, self._gap_rows[prev])
+                if slot == 0:
+                    tok["rep"][g] += 1
+        new_cost -= np.min(new_cost[:-1])  # keep numbers small; only differences matter
+        new_cost[-1] = _INF
+        self._cost = new_cost
+        self._assign(tok)
+
+    def _gap_costs(self, q: np.ndarray, speed: float, ramp: float) -> np.ndarray:
+        """Cost of each gap state: the cheapest of its transition lines, or the flat cost."""
+        cfg = self.config
+        flat = (cfg.gap_box / cfg.sigma_box) ** 2
+        out = np.full(len(self._gap_rows), flat)
+        if self._line_a.shape[0] == 0:
+            return out
+        ab = self._line_b - self._line_a
+        denom = np.maximum(np.sum(ab * ab, axis=1), 1e-12)
+        s = np.clip(np.sum((q - self._line_a) * ab, axis=1) / denom, 0.0, 1.0)
+        d = np.linalg.norm(q - (self._line_a + s[:, None] * ab), axis=1)
+        slow = cfg.slow_lift_cost * max(0.0, 1.0 - speed / cfg.lift_speed_box_per_s)
+        c = d**2 / cfg.sigma_box**2 + slow + self._line_extra
+        if speed > 0:
+            cos = (ab @ self._velocity) / (np.sqrt(denom) * speed)
+            c += cfg.direction_weight * ramp * (1.0 - cos)
+        c[d >= cfg.gap_box] = flat
+        np.minimum.at(out, self._line_gap, c)
+        return out
+
+    def _gather(self, src: np.ndarray) -> dict[str, np.ndarray]:
+        full = np.append(src, self._n_states)  # the sentinel maps to itself
+        return {
+            "rep": self._tok_rep[full],
+            "start": self._tok_start[full],
+            "travel": self._tok_travel[full],
+            "steps": self._tok_steps[full],
+            "entry": self._tok_entry[full],
+            "dsum": self._tok_dsum[full],
+            "n": self._tok_n[full],
+            "mile": self._tok_mile[full],
+            "lc": self._tok_lc[full],
+        }
+
+    def _copy_token(self, tok: dict[str, np.ndarray], dst: int, src: int) -> None:
+        """Gap rows are not in the gather; fill them from the *old* token arrays."""
+        tok["rep"][dst] = self._tok_rep[src]
+        tok["start"][dst] = np.nan
+        tok["travel"][dst] = 0.0
+        tok["steps"][dst] = 0.0
+        tok["entry"][dst] = 0
+        tok["dsum"][dst] = 0.0
+        tok["n"][dst] = 0.0
+        tok["mile"][dst] = np.nan
+        tok["lc"][dst] = self._tok_lc[src]
+
+    def _enter(self, tok: dict[str, np.ndarray], entered: np.ndarray, t: float) -> None:
+        idx = np.flatnonzero(entered)
+        if idx.size == 0:
+            return
+        tok["start"][idx] = t
+        tok["travel"][idx] = 0.0
+        tok["steps"][idx] = 0.0
+        tok["dsum"][idx] = 0.0
+        tok["n"][idx] = 0.0
+        tok["mile"][idx] = np.nan
+        tok["entry"][idx] = self._chain_index(idx)
+
+    def _chain_index(self, rows: np.ndarray) -> np.ndarray:
+        return self._chain_idx[rows]
+
+    def _fraction(self, tok: dict[str, np.ndarray], rows: np.ndarray) -> np.ndarray:
+        """Fraction of the path travelled, per row: along-path travel for open segments,
+        reference points advanced for closed ones (robust to an offset circle)."""
+        open_frac = tok["travel"][rows] / self._length[self._seg[rows]]
+        closed_frac = tok["steps"][rows] / self._n_of[rows]
+        return np.where(self._closed[rows], closed_frac, open_frac)
+
+    def _milestones(self, tok: dict[str, np.ndarray], t: float) -> None:
+        rows = self._seg_rows
+        frac = self._fraction(tok, rows)
+        mile = tok["mile"][rows]
+        hit = np.isnan(mile) & (frac[:, None] >= _MILESTONES[None, :])
+        mile[hit] = t
+        tok["mile"][rows] = mile
+
+    def _close_record(self, rows: np.ndarray, t: float, tok: dict | None = None) -> np.ndarray:
+        """Records (len(rows), 8) for leaving the segment at ``rows`` at time ``t``."""
+        src = (
+            tok
+            if tok is not None
+            else {
+                "rep": self._tok_rep,
+                "start": self._tok_start,
+                "travel": self._tok_travel,
+                "steps": self._tok_steps,
+                "dsum": self._tok_dsum,
+                "n": self._tok_n,
+                "mile": self._tok_mile,
+            }
+        )
+        frac = np.clip(self._fraction(src, rows), 0.0, 1.0)
+        out = np.empty((len(rows), 8))
+        out[:, 0] = src["rep"][rows]
+        out[:, 1] = self._seg[rows]
+        out[:, 2] = self._rev[rows]
+        out[:, 3] = src["start"][rows]
+        out[:, 4] = t
+        out[:, 5] = [
+            _duration_from_milestones(m, n)
+            for m, n in zip(src["mile"][rows], self._nominal[self._seg[rows]], strict=True)
+        ]
+        out[:, 6] = frac
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[:, 7] = src["dsum"][rows] / src["n"][rows]
+        return out
+
+    def _leave_segment(self, tok: dict, g: int, exit_row: int, t: float, wraps: bool) -> None:
+        self._copy_token(tok, g, exit_row)
+        slot = self._seg[exit_row]
+        if self._closed[exit_row]:
+            frac = self._tok_steps[exit_row] / self._n_of[exit_row]
+            keep = frac >= max(0.5, self.config.min_record_coverage)
+        else:
+            frac = self._tok_travel[exit_row] / self._length[slot]
+            keep = frac >= self.config.min_record_coverage
+        if keep:
+            tok["lc"][g] = self._close_record(np.array([exit_row]), t)[0]
+        if wraps:
+            tok["rep"][g] = self._tok_rep[exit_row] + 1
+
+    def _complete_revolutions(self, tok: dict, t: float) -> None:
+        """A closed segment completes one repetition per full turn, without leaving it."""
+        rows = self._seg_rows[self._closed[self._seg_rows]]
+        if rows.size == 0:
+            return
+        done = rows[tok["steps"][rows] >= self._n_of[rows]]
+        if done.size == 0:
+            return
+        tok["steps"][done] = self._n_of[done]
+        recs = self._close_record(done, t, tok)
+        recs[:, 6] = 1.0
+        tok["lc"][done] = recs
+        tok["rep"][done] += 1
+        tok["start"][done] = t
+        tok["steps"][done] = 0.0
+        tok["travel"][done] = 0.0
+        tok["dsum"][done] = 0.0
+        tok["n"][done] = 0.0
+        tok["mile"][done] = np.nan
+        tok["entry"][done] = self._chain_index(done)
+
+    def _assign(self, tok: dict[str, np.ndarray]) -> None:
+        self._tok_rep = tok["rep"]
+        self._tok_start = tok["start"]
+        self._tok_travel = tok["travel"]
+        self._tok_steps = tok["steps"]
+        self._tok_entry = tok["entry"]
+        self._tok_dsum = tok["dsum"]
+        self._tok_n = tok["n"]
+        self._tok_mile = tok["mile"]
+        self._tok_lc = tok["lc"]
+
+    def _current_best(self) -> int:
+        return int(np.argmin(self._cost[:-1]))
+
+    def _record(self, lc: np.ndarray) -> SegmentRecord:
+        return SegmentRecord(
+            repetition=int(lc[0]),
+            segment=int(self.segment_ids[int(lc[1])]),
+            reversed=bool(lc[2]),
+            start_s=float(lc[3]),
+            end_s=float(lc[4]),
+            duration_s=float(lc[5]),
+            coverage=float(lc[6]),
+            mean_distance_box=float(lc[7]),
+        )
+
+    def _emit(self, b: int, t: float, first: bool = False) -> Progress:
+        completed: tuple[SegmentRecord, ...] = ()
+        lc = self._tok_lc[b]
+        if not np.isnan(lc[0]):
+            key = (float(lc[0]), float(lc[1]))
+            if key > self._emitted and self._confirmed(b, lc, t):
+                self._emitted = key
+                completed = (self._record(lc),)
+        slot = int(self._seg[b])
+        seg = self.stroke.segments[self.segment_ids[slot]]
+        if self._is_gap[b]:
+            progress = Progress(
+                timestamp_s=t,
+                repetition=int(self._tok_rep[b]),
+                segment=None,
+                label="",
+                fraction=0.0,
+                reversed=False,
+                guide_uv=np.asarray(seg.points[0]),
+                speed_ratio=math.nan,
+                distance_box=math.nan,
+                completed=completed,
+            )
+        else:
+            progress = self._segment_progress(b, slot, seg, t, completed)
+        self._progress = progress
+        return progress
+
+    def _confirmed(self, b: int, lc: np.ndarray, t: float) -> bool:
+        """A finished segment is reported once the best path has clearly moved on."""
+        if t - lc[4] >= self.config.confirm_s:
+            return True
+        if self._is_gap[b]:
+            return False
+        frac = self._fraction(self._tokens(), np.array([b]))[0]
+        return bool(frac >= self.config.confirm_fraction)
+
+    def pending(self) -> tuple[SegmentRecord, ...]:
+        """The finished segment not yet reported (for the end of a session)."""
+        lc = self._tok_lc[self._current_best()]
+        if np.isnan(lc[0]) or (float(lc[0]), float(lc[1])) <= self._emitted:
+            return ()
+        return (self._record(lc),)
+
+    def _segment_progress(self, b: int, slot: int, seg, t: float, completed) -> Progress:
+        rows = np.array([b])
+        frac = float(np.clip(self._fraction(self._tokens(), rows)[0], 0.0, 1.0))
+        elapsed = t - float(self._tok_start[b])
+        n = len(seg.points)
+        nominal_frac = elapsed / float(seg.nominal_s)
+        if seg.closed:
+            entry = int(self._tok_entry[b])
+            if self._rev[b]:
+                entry = n - 1 - entry  # guide runs the correct (clockwise) way from the same place
+            guide = seg.points[int(entry + nominal_frac * n) % n]
+        else:
+            guide = seg.points[min(int(round(min(nominal_frac, 1.0) * (n - 1))), n - 1)]
+        mile = self._tok_mile[b]
+        speed = math.nan
+        if frac >= 0.3 and not np.isnan(mile[0]):
+            dur = _duration_from_milestones(mile, float(seg.nominal_s))
+            if dur > 0:
+                speed = float(seg.nominal_s) / dur
+        return Progress(
+            timestamp_s=t,
+            repetition=int(self._tok_rep[b]),
+            segment=int(self.segment_ids[slot]),
+            label=seg.label,
+            fraction=frac,
+            reversed=bool(self._rev[b]),
+            guide_uv=np.asarray(guide),
+            speed_ratio=speed,
+            distance_box=float(np.linalg.norm(self._pos[b] - self._last_uv)),
+            completed=completed,
+        )
+
+    def _tokens(self) -> dict[str, np.ndarray]:
+        return {"travel": self._tok_travel, "steps": self._tok_steps}
+
+    def _stale(self, t: float) -> Progress | None:
+        """Hand not seen: keep the alignment, report the last progress with no distance."""
+        if self._progress is None:
+            return None
+        p = self._progress
+        return Progress(
+            timestamp_s=t,
+            repetition=p.repetition,
+            segment=p.segment,
+            label=p.label,
+            fraction=p.fraction,
+            reversed=p.reversed,
+            guide_uv=p.guide_uv,
+            speed_ratio=p.speed_ratio,
+            distance_box=math.nan,
+        )
+
+
+def _duration_from_milestones(mile: np.ndarray, nominal_s: float) -> float:
+    """Pace estimate: time from 10% of the path to the furthest milestone reached,
+    scaled to the whole path. NaN when the hand did not get past 30%."""
+    reached = np.flatnonzero(~np.isnan(mile))
+    if reached.size < 2 or np.isnan(mile[0]):
+        return math.nan
+    last = int(reached[-1])
+    span = float(mile[last] - mile[0])
+    frac = float(_MILESTONES[last] - _MILESTONES[0])
+    if span <= 0:
+        return math.nan
+    return span / frac
+
+
+def _distance_to_segment(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
+    ab = b - a
+    denom = float(ab @ ab)
+    s = 0.0 if denom == 0 else float(np.clip((p - a) @ ab / denom, 0.0, 1.0))
+    return float(np.linalg.norm(p - (a + s * ab)))
+
+
+def _smoothed_tangents(points: np.ndarray, closed: bool, window_box: float) -> np.ndarray:
+    """Unit tangents of a path, averaged over ``window_box`` of arc length (soft corners)."""
+    pts = np.asarray(points, dtype=np.float64)
+    n = len(pts)
+    if n < 2:
+        return np.zeros((n, 2))
+    nxt = np.roll(pts, -1, axis=0) if closed else np.vstack([pts[1:], pts[-1:]])
+    seg = nxt - pts
+    if not closed:
+        seg[-1] = pts[-1] - pts[-2]
+    step = float(np.median(np.linalg.norm(seg, axis=1))) or 1.0
+    half = max(1, int(round(window_box / step / 2)))
+    out = np.zeros_like(seg)
+    for i in range(n):
+        if closed:
+            idx = np.arange(i - half, i + half + 1) % n
+        else:
+            idx = np.arange(max(0, i - half), min(n, i + half + 1))
+        out[i] = seg[idx].sum(axis=0)
+    norm = np.linalg.norm(out, axis=1, keepdims=True)
+    norm[norm == 0] = 1.0
+    return out / norm

@@ -1,0 +1,144 @@
+"""Streamlit pieces of the live page: the WebRTC streamer, the hint, score cards,
+statistics, spoken hints. The per-frame work is :class:`coach.live.LiveCoach`.
+
+``webrtc_streamer`` cannot run under Streamlit's ``AppTest``; the page asks
+:func:`webrtc_enabled` first, and tests switch it off with ``NO_WEBRTC_KEY``.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import time
+from pathlib import Path
+
+import streamlit as st
+
+from coach.live import LiveCoach, LiveView
+from coach.ui_text import score_card, stats_line
+
+#: Set ``st.session_state[NO_WEBRTC_KEY] = True`` to render the page without WebRTC.
+NO_WEBRTC_KEY = "coach_no_webrtc"
+#: Local use: no STUN/TURN servers (and nothing fetched from the network).
+RTC_CONFIGURATION = {"iceServers": []}
+CAMERA_CONSTRAINTS = {"video": {"width": {"ideal": 640}, "height": {"ideal": 480}}, "audio": False}
+VIDEO_ATTRS = {"autoPlay": True, "controls": False, "muted": True, "style": {"width": "100%"}}
+
+
+def webrtc_enabled() -> bool:
+    if st.session_state.get(NO_WEBRTC_KEY, False):
+        return False
+    try:
+        import streamlit_webrtc  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def frame_callback(live: LiveCoach):
+    """The WebRTC video callback for one session: decode, ``live.process``, encode."""
+    import av
+
+    def callback(frame: av.VideoFrame) -> av.VideoFrame:
+        image = frame.to_ndarray(format="rgb24")
+        t = frame.time if frame.time is not None else time.monotonic()
+        out = live.process(image, float(t))
+        return av.VideoFrame.from_ndarray(out, format="rgb24")
+
+    return callback
+
+
+def camera_streamer(key: str, live: LiveCoach):
+    """SENDRECV: the browser's webcam in, annotated frames back."""
+    from streamlit_webrtc import WebRtcMode, webrtc_streamer
+
+    return webrtc_streamer(
+        key=key,
+        mode=WebRtcMode.SENDRECV,
+        rtc_configuration=RTC_CONFIGURATION,
+        media_stream_constraints=CAMERA_CONSTRAINTS,
+        video_frame_callback=frame_callback(live),
+        async_processing=True,
+        video_html_attrs=VIDEO_ATTRS,
+    )
+
+
+def sample_streamer(key: str, live: LiveCoach, video_path: Path):
+    """RECVONLY: the built-in sample clip played on the server through the same coach."""
+    from aiortc.contrib.media import MediaPlayer
+    from streamlit_webrtc import WebRtcMode, webrtc_streamer
+
+    return webrtc_streamer(
+        key=key,
+        mode=WebRtcMode.RECVONLY,
+        rtc_configuration=RTC_CONFIGURATION,
+        media_stream_constraints={"video": True, "audio": False},
+        player_factory=lambda: MediaPlayer(str(video_path)),
+        video_frame_callback=frame_callback(live),
+        async_processing=True,
+        video_html_attrs=VIDEO_ATTRS,
+    )
+
+
+# -- rendering of the live view ------------------------------------------------------------------
+
+HINT_STYLE = (
+    "font-size:2rem;line-height:1.3;padding:0.9rem 1.2rem;border-radius:14px;"
+    "background:#EAF5FB;color:#0B3954;border-left:10px solid #56B4E9;min-height:4.5rem"
+)
+IDLE_HINT = "Follow the orange dot along the blue path, calm and slow."
+
+
+def hint_html(hint) -> str:
+    """The hint, large and calm. ``data-coach-hint`` carries the code (empty when idle)."""
+    code = "" if hint is None else html.escape(hint.code)
+    text = IDLE_HINT if hint is None else hint.text
+    return f'<div data-coach-hint="{code}" style="{HINT_STYLE}">{html.escape(text)}</div>'
+
+
+def render_hint(container, hint) -> None:
+    container.markdown(hint_html(hint), unsafe_allow_html=True)
+
+
+def render_cards(container, repetitions, newest_first: bool = True, limit: int = 6) -> None:
+    """Per-repetition score cards: score, a verdict, what went well, what to change."""
+    with container.container():
+        reps = list(repetitions)[::-1] if newest_first else list(repetitions)
+        if not reps:
+            st.caption("Score cards appear here after each repetition.")
+        for rep in reps[:limit]:
+            card = score_card(rep)
+            with st.container(border=True):
+                st.markdown(f"**{card.title}**  \n{card.verdict}")
+                for line in card.good:
+                    st.markdown(f":green[✓] {line}")
+                for line in card.change:
+                    st.markdown(f":orange[→] {line}")
+
+
+def render_status(container, view: LiveView) -> None:
+    parts = []
+    if view.calibration is not None:
+        parts.append(f"Calibrating: {view.calibration.message} ({round(100 * view.calibration.fraction)}%)")
+    if view.stats is not None:
+        parts.append(stats_line(view.stats))
+    container.caption("  \n".join(parts) if parts else "Waiting for video...")
+
+
+def speak(container, text: str, serial: int) -> None:
+    """Say ``text`` with the browser's speech synthesis, unless it is already speaking
+    (never more than one hint at a time)."""
+    import streamlit.components.v1 as components
+
+    payload = json.dumps(text)
+    script = f"""<script>
+      // hint #{serial}
+      const synth = window.parent.speechSynthesis || window.speechSynthesis;
+      if (synth && !synth.speaking && !synth.pending) {{
+        const u = new SpeechSynthesisUtterance({payload});
+        u.rate = 0.9;
+        synth.speak(u);
+      }}
+    </script>"""
+    with container:
+        components.html(script, height=0)

@@ -1,0 +1,35 @@
+"""Shared pytest fixtures: where the repository, the shared test media and the model live."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SHARED_HANDS_DIR = REPO_ROOT.parent / "shared" / "data" / "real-hands"
+MODEL_PATH = REPO_ROOT / "models" / "hand_landmarker.task"
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    """The repository root (the folder holding ``coach/`` and ``tests/``)."""
+    return REPO_ROOT
+
+
+@pytest.fixture(scope="session")
+def shared_hands_dir() -> Path:
+    """``<repo>/../shared/data/real-hands``; skips the test when that folder is absent."""
+    if not SHARED_HANDS_DIR.is_dir():
+        pytest.skip(f"shared real-hand media not found at {SHARED_HANDS_DIR}")
+    return SHARED_HANDS_DIR
+
+
+@pytest.fixture(scope="session")
+def model_path() -> Path:
+    """``models/hand_landmarker.task``; skips the test when the model is absent."""
+    if not MODEL_PATH.is_file():
+        pytest.skip(
+            f"hand model not found at {MODEL_PATH}; run `make setup` or `coach models fetch`"
+        )
+    return MODEL_PATH

@@ -1,0 +1,111 @@
+"""Hint policy: priorities, hysteresis, rate limit."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from coach.hints import HintPolicy, HintSignals, HintState, decide, hint_text
+from coach.strokes import load_stroke
+from coach.types import Progress, SegmentRecord
+
+ILY = load_stroke("i-love-you")
+SUN = load_stroke("sun")
+
+
+def progress(t, speed=1.0, reversed_=False, distance=0.02, segment=0, fraction=0.5):
+    return Progress(t, 0, segment, "I", fraction, reversed_, np.zeros(2), speed, distance)
+
+
+def run(stream, stroke=ILY, policy=None):
+    """Feed (t, signals kwargs) and collect the hints said."""
+    state, said = HintState(), []
+    for t, kw in stream:
+        state, hint = decide(state, HintSignals(t_s=t, **kw), stroke, policy or HintPolicy())
+        if hint is not None:
+            said.append((round(hint.t_s, 2), hint.code))
+    return said
+
+
+def frames(t0, t1, fps=10, **kw):
+    return [(t, kw) for t in np.arange(t0, t1, 1 / fps)]
+
+
+def test_condition_must_hold_before_it_is_said():
+    # Too fast for 0.4 s only: below the 0.6 s hold, nothing is said.
+    said = run(
+        frames(0, 0.4, hand_seen=True, progress=None)
+        and [
+            (t, {"hand_seen": True, "progress": progress(t, speed=3.0)})
+            for t in np.arange(0, 0.4, 0.1)
+        ]
+    )
+    assert said == []
+
+
+def test_too_fast_is_said_after_the_hold():
+    stream = [
+        (t, {"hand_seen": True, "progress": progress(t, speed=3.0)}) for t in np.arange(0, 2, 0.1)
+    ]
+    assert run(stream) == [(0.6, "too_fast")]
+
+
+@pytest.mark.parametrize(
+    ("kw", "code"),
+    [
+        ({"speed": 3.0, "reversed_": True}, "wrong_direction"),  # direction beats pace
+        ({"speed": 3.0, "distance": 0.5}, "too_fast"),  # pace beats the path
+        ({"speed": 0.3}, "too_slow"),  # a third of the pace
+        ({"distance": 0.5}, "off_path"),  # far from the drawn path
+        ({"speed": 1.1}, None),  # 10% fast: nothing to say
+    ],
+)
+def test_priorities(kw, code):
+    stream = [
+        (t, {"hand_seen": True, "progress": progress(t, **kw)}) for t in np.arange(0, 1.5, 0.1)
+    ]
+    said = run(stream)
+    assert [c for _, c in said] == ([code] if code else [])
+
+
+def test_at_most_one_new_hint_every_two_seconds_and_no_quick_repeats():
+    fast = [
+        (t, {"hand_seen": True, "progress": progress(t, speed=3.0)}) for t in np.arange(0, 3, 0.1)
+    ]
+    rev = [
+        (t, {"hand_seen": True, "progress": progress(t, reversed_=True)})
+        for t in np.arange(3, 12, 0.1)
+    ]
+    said = run(fast + rev)
+    times = [t for t, _ in said]
+    assert all(b - a >= 2.0 - 1e-9 for a, b in zip(times, times[1:], strict=False))
+    assert said[0] == (0.6, "too_fast")
+    assert said[1][1] == "wrong_direction"
+    assert said[1][0] == pytest.approx(3.6, abs=0.11)
+    # The same hint again only after repeat_s (6 s).
+    assert said[2][1] == "wrong_direction" and said[2][0] - said[1][0] >= 6.0 - 1e-9
+
+
+def test_incomplete_letter_says_how_to_finish():
+    short = SegmentRecord(0, 0, False, 0.0, 1.0, 2.0, 0.5, 0.02)
+    stream = [(0.0, {"hand_seen": True, "progress": None, "completed": (short,)})]
+    state, hint = decide(
+        HintState(), HintSignals(t_s=5.0, hand_seen=True, progress=None, completed=(short,)), ILY
+    )
+    assert hint is not None and hint.code == "incomplete"
+    assert hint.text == ILY.segments[0].finish_text
+    assert run(stream)[0][1] == "incomplete"
+
+
+def test_no_hand_after_a_while():
+    stream = frames(0, 3, hand_seen=False, progress=None)
+    assert run(stream) == [(1.5, "no_hand")]
+
+
+def test_texts_are_friendly_and_stroke_aware():
+    assert "clockwise" in hint_text("wrong_direction", SUN).lower()
+    assert "clockwise" not in hint_text("wrong_direction", ILY).lower()
+    assert hint_text("too_fast", ILY) == "Slow down: follow the guide dot."
+    assert not math.isnan(HintPolicy().min_interval_s)

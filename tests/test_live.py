@@ -1,0 +1,339 @@
+"""Live coach: queue policy, dropped frames, sessions, calibration, settings.
+
+The landmarker is replaced by one that returns the synthetic clip's exact hand
+landmarks (no model needed), so the real per-frame pipeline runs on known motion.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+
+import numpy as np
+import pytest
+
+from coach import live
+from coach.bodyframe import BodyFrame
+from coach.synth import Sample, hand_landmarks_px
+from coach.types import HandObservation
+
+W, H = 640, 480
+
+
+class TruthLandmarker:
+    """Stands in for HandLandmarker: the sample's own landmarks for each frame index."""
+
+    def __init__(self, sample: Sample | None = None, script=None):
+        self.sample, self.script = sample, script
+        self.closed = False
+        self.resets = 0
+        self.calls = 0
+
+    def detect(self, frame) -> HandObservation | None:
+        self.calls += 1
+        if self.script is not None:
+            return self.script(frame)
+        index = int(round(frame.timestamp_s * self.sample.fps)) % self.sample.n_frames
+        hands = [h for h in self.sample.hand_landmarks(index) if h is not None]
+        if not hands:
+            return None
+        lm = np.concatenate([np.array(hands), np.zeros((len(hands), 21, 1))], axis=2)
+        return HandObservation(frame.timestamp_s, lm, np.ones(len(hands)), (frame.width, frame.height))
+
+    def reset(self) -> None:
+        self.resets += 1
+
+    def close(self) -> None:
+        self.closed = True
+
+
+@pytest.fixture(scope="module")
+def sample() -> Sample:
+    return Sample("i-love-you", repetitions=2, size=(W, H))
+
+
+def blank(value: int = 90) -> np.ndarray:
+    return np.full((H, W, 3), value, np.uint8)
+
+
+def run_clip(coach: live.LiveCoach, sample: Sample, t0: float = 0.0) -> list[live.LiveEvent]:
+    """Feed the clip's timestamps (blank images: the fake landmarker knows the hand)."""
+    events = []
+    img = blank()
+    for i in range(sample.n_frames):
+        out = coach.process(img, t0 + sample.timestamp(i))
+        assert out.shape == img.shape
+        events += coach.events.drain()
+    return events
+
+
+def make_coach(sample: Sample, **kw) -> live.LiveCoach:
+    lm = TruthLandmarker(sample)
+    return live.LiveCoach(sample.stroke, sample.truth.body_frame(), landmarker_factory=lambda n: lm, **kw)
+
+
+# -- event queue ------------------------------------------------------------------------------
+
+
+def test_queue_drops_oldest_when_full() -> None:
+    q = live.EventQueue(maxsize=3)
+    for i in range(5):
+        q.put(live.LiveEvent("hint", float(i)))
+    got = q.drain()
+    assert [e.t_s for e in got] == [2.0, 3.0, 4.0]  # the two oldest were dropped
+    assert q.dropped == 2
+    assert q.drain(timeout_s=0.01) == []
+
+
+def test_queue_rejects_zero_size() -> None:
+    with pytest.raises(ValueError, match="maxsize >= 1"):
+        live.EventQueue(0)
+
+
+# -- the live pipeline --------------------------------------------------------------------------
+
+
+def test_clip_gives_repetitions_status_and_stats(sample) -> None:
+    coach = make_coach(sample, queue_size=1000, stats_every_s=0.0)
+    events = run_clip(coach, sample)
+    kinds = {e.kind for e in events}
+    assert {"status", "stats"} <= kinds
+    reps = [e.payload for e in events if e.kind == "repetition"]
+    assert len(reps) >= 1  # the first repetition is scored live, when the second starts
+    assert reps[0].direction == "ok" and 0 <= reps[0].score <= 100
+    summary = coach.finish()
+    assert len(summary.repetitions) == 2
+    stats = coach.stats()
+    assert stats.frames_processed == sample.n_frames == stats.frames_in
+    assert stats.frames_dropped == 0
+    assert stats.processing_ms_p95 >= stats.processing_ms_p50 > 0
+
+
+def test_output_is_annotated_and_input_untouched(sample) -> None:
+    coach = make_coach(sample)
+    img = blank()
+    out = coach.process(img, 0.0)
+    assert (img == 90).all()
+    assert not np.array_equal(out, img)  # status band and box drawn
+
+
+def test_busy_worker_returns_last_frame_without_queueing(sample) -> None:
+    gate, entered = threading.Event(), threading.Event()
+
+    def slow(frame):
+        if frame.timestamp_s > 0.5:
+            entered.set()
+            gate.wait(5)
+        return None
+
+    lm = TruthLandmarker(script=slow)
+    coach = live.LiveCoach(sample.stroke, sample.truth.body_frame(), landmarker_factory=lambda n: lm)
+    first = coach.process(blank(), 0.0)
+    worker = threading.Thread(target=coach.process, args=(blank(), 1.0))
+    worker.start()
+    assert entered.wait(5)
+    again = coach.process(blank(50), 1.033)  # arrives while frame 1.0 is processed
+    gate.set()
+    worker.join(5)
+    assert again is first  # the last annotated frame, at once
+    assert coach.stats().frames_dropped == 1
+    assert lm.calls == 2  # the dropped frame never reached the landmarker
+
+
+def test_repeated_timestamp_dropped_and_restart_starts_new_session(sample) -> None:
+    coach = make_coach(sample, queue_size=1000)
+    coach.process(blank(), 5.0)
+    coach.process(blank(), 5.0)  # same timestamp: dropped
+    assert coach.stats().frames_dropped == 1
+    coach.process(blank(), 0.1)  # stream restarted from zero
+    events = coach.events.drain()
+    assert any(e.kind == "session" for e in events)
+    assert coach.sessions == 1
+
+
+def test_two_sessions_do_not_share_state(sample) -> None:
+    a, b = make_coach(sample, queue_size=1000), make_coach(sample, queue_size=1000)
+    run_clip(a, sample)
+    b.process(blank(), 0.0)
+    assert len(a.finish().repetitions) == 2
+    assert b.finish().repetitions == ()
+    assert a.events is not b.events and a.stats().frames_in != b.stats().frames_in
+
+
+def test_not_calibrated_prompts_and_scores_nothing(sample) -> None:
+    lm = TruthLandmarker(sample)
+    coach = live.LiveCoach(sample.stroke, None, landmarker_factory=lambda n: lm)
+    out = coach.process(blank(), 0.0)
+    assert not np.array_equal(out, blank())
+    assert [e.payload for e in coach.events.drain() if e.kind == "status"] == ["calibrate"]
+    assert coach.finish() is None
+
+
+def test_landmarker_created_once_with_the_strokes_hand_count(sample) -> None:
+    made = []
+
+    def factory(n):
+        made.append(n)
+        return TruthLandmarker(sample)
+
+    coach = live.LiveCoach(sample.stroke, sample.truth.body_frame(), landmarker_factory=factory)
+    for i in range(3):
+        coach.process(blank(), i / 30)
+    assert made == [1]  # I Love You is a one-hand stroke: no palm search for a second hand
+    coach.close()
+
+
+# -- hand-on-tummy calibration ----------------------------------------------------------------
+
+
+def flat_hand(centre_px, angle_deg: float, length_px: float = 200.0) -> np.ndarray:
+    """Normalised (21, 3) landmarks of the synthetic flat hand, palm centre at ``centre_px``."""
+    px = hand_landmarks_px(centre_px, angle_deg, length_px, contact="palm")
+    return np.concatenate([px / np.array([W, H]), np.zeros((21, 1))], axis=1)
+
+
+def observe(lm: np.ndarray, t: float) -> HandObservation:
+    return HandObservation(t, lm[None], np.ones(1), (W, H))
+
+
+def hold(cal: live.HandOnTummy, lm: np.ndarray, seconds: float, t0: float = 0.0):
+    state = None
+    for i in range(int(seconds * 30) + 1):
+        state = cal.update(observe(lm, t0 + i / 30), t0 + i / 30)
+    return state
+
+
+@pytest.mark.parametrize(
+    "angle_deg, head",
+    [
+        (0.0, (0.0, -1.0)),  # fingers up: head up
+        (90.0, (1.0, 0.0)),  # fingers right: head right
+        (180.0, (0.0, 1.0)),  # fingers down: head down
+        (-90.0, (-1.0, 0.0)),  # fingers left: head left
+    ],
+)
+def test_hand_on_tummy_sets_centre_head_and_scale(angle_deg, head) -> None:
+    cal = live.HandOnTummy()
+    lm = flat_hand((320, 240), angle_deg)
+    state = hold(cal, lm, 2.1)
+    assert state.done and cal.body_frame is not None
+    bf = cal.body_frame
+    centre = lm[list(live.PALM), :2].mean(axis=0)
+    np.testing.assert_allclose(bf.to_uv(centre), [0.5, 0.5], atol=1e-9)
+    hv = bf.head_vector_xy() * np.array([W, H])  # pixel direction
+    np.testing.assert_allclose(hv / np.linalg.norm(hv), head, atol=0.1)
+    palm_w = np.linalg.norm((lm[5, :2] - lm[17, :2]) * np.array([W, H]))
+    assert bf.box_width_px == pytest.approx(palm_w * live.CalibrationConfig().box_per_palm_width)
+
+
+def test_hand_on_tummy_mirrored_camera_uses_true_geometry() -> None:
+    # The camera flips the picture: fingers point left in the received frame, so in
+    # the true picture (and for the baby) the head is to the right.
+    lm = flat_hand((320, 240), -90.0)
+    cal = live.HandOnTummy(camera_mirrored=True)
+    hold(cal, lm, 2.1)
+    bf = cal.body_frame
+    assert bf is not None and bf.mirrored
+    towards_fingers = lm[12, :2]  # in the received frame: to the left of the palm
+    assert bf.to_uv(towards_fingers)[1] < 0.5  # still towards the head (v decreases)
+
+
+def test_hand_on_tummy_needs_stillness_and_a_flat_hand() -> None:
+    cal = live.HandOnTummy()
+    lm = flat_hand((320, 240), 0.0)
+    state = hold(cal, lm, 1.0)
+    assert not state.done and state.fraction == pytest.approx(0.5, abs=0.05)
+    moved = flat_hand((420, 240), 0.0)  # jumps half a hand: the hold starts again
+    state = cal.update(observe(moved, 1.1), 1.1)
+    assert state.fraction == 0.0
+    fist = lm.copy()
+    fist[[8, 12, 16, 20]] = lm[[5, 9, 13, 17]]  # fingertips folded onto the knuckles
+    state = cal.update(observe(fist, 1.2), 1.2)
+    assert state.fraction == 0.0 and "flat" in state.message
+    assert cal.update(None, 1.3).fraction == 0.0 and cal.body_frame is None
+
+
+def test_live_calibration_sets_body_frame_and_starts_coaching(sample) -> None:
+    lm_flat = flat_hand((300, 260), 0.0)
+    fake = TruthLandmarker(script=lambda frame: observe(lm_flat, frame.timestamp_s))
+    coach = live.LiveCoach(sample.stroke, None, landmarker_factory=lambda n: fake, queue_size=1000)
+    coach.start_calibration()
+    for i in range(70):
+        coach.process(blank(), i / 30)
+    events = coach.events.drain()
+    assert any(e.kind == "calibration" and e.payload.fraction > 0.5 for e in events)
+    calibrated = [e.payload for e in events if e.kind == "calibrated"]
+    assert len(calibrated) == 1 and not coach.calibrating
+    assert coach.body_frame is calibrated[0]
+    assert coach.session() is not None  # coaching is on
+
+
+# -- drag a box, mirroring ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "box, head, mirror, want_box, want_head",
+    [
+        ((0.1, 0.2, 0.5, 0.6), "up", False, (0.1, 0.2, 0.5, 0.6), "up"),  # plain preview
+        ((0.1, 0.2, 0.5, 0.6), "up", True, (0.5, 0.2, 0.9, 0.6), "up"),  # selfie: x flips
+        ((0.1, 0.2, 0.5, 0.6), "left", True, (0.5, 0.2, 0.9, 0.6), "right"),  # and left/right
+        ((0.1, 0.2, 0.5, 0.6), "down", True, (0.5, 0.2, 0.9, 0.6), "down"),  # up/down stay
+    ],
+)
+def test_display_box_to_received_frame(box, head, mirror, want_box, want_head) -> None:
+    got = live.box_from_display(box, mirror)
+    np.testing.assert_allclose(got, want_box)
+    assert live.head_from_display(head, mirror) == want_head
+
+
+def test_mirrored_preview_gives_the_same_verdict_geometry() -> None:
+    # The same doll seen in a plain and in a mirrored preview: the user drags the box
+    # where they see it; the body frame in received coordinates must be identical.
+    plain = live.body_frame_from_display_box((0.2, 0.3, 0.5, 0.7), "left", mirror_preview=False)
+    mirrored = live.body_frame_from_display_box((0.5, 0.3, 0.8, 0.7), "right", mirror_preview=True)
+    p = np.array([[0.25, 0.4], [0.45, 0.65]])
+    np.testing.assert_allclose(plain.to_uv(p), mirrored.to_uv(p), atol=1e-12)
+
+
+def test_bad_head_direction_rejected() -> None:
+    with pytest.raises(ValueError, match="head: expected one of"):
+        live.head_from_display("north", False)  # type: ignore[arg-type]
+
+
+# -- settings -------------------------------------------------------------------------------------
+
+
+def test_settings_round_trip(tmp_path) -> None:
+    bf = BodyFrame.from_box((0.3, 0.3, 0.7, 0.7), "left", image_size=(W, H))
+    s = live.LiveSettings(stroke_id="sun", mirror_preview=False, spoken_hints=True, safety_seen=True,
+                          body_frame=bf.to_dict(), box=(0.3, 0.3, 0.7, 0.7), head="left")  # fmt: skip
+    live.save_settings(tmp_path, s)
+    back = live.load_settings(tmp_path)
+    assert back == s
+    np.testing.assert_allclose(back.calibration().matrix, bf.matrix)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "{ not json",  # corrupt file
+        json.dumps({"schema": "something-else/9", "stroke_id": "sun"}),  # another file's schema
+        json.dumps({"schema": live.SETTINGS_SCHEMA, "surprise": 1, "stroke_id": "sun"}),  # unknown key
+        json.dumps([1, 2, 3]),  # not an object
+    ],
+)
+def test_settings_tolerate_bad_files(tmp_path, content) -> None:
+    live.settings_path(tmp_path).write_text(content)
+    s = live.load_settings(tmp_path)
+    assert isinstance(s, live.LiveSettings)
+    assert s.stroke_id in ("i-love-you", "sun")
+
+
+def test_settings_missing_file_gives_defaults(tmp_path) -> None:
+    assert live.load_settings(tmp_path / "nowhere") == live.LiveSettings()
+
+
+def test_percentile_of_nothing_is_nan() -> None:
+    assert math.isnan(live.percentile([], 95))
+    assert live.percentile([1, 2, 3, 4, 5], 50) == 3
