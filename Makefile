@@ -24,7 +24,7 @@ run: setup
 lint: $(STAMP)
 	$(PY) -m ruff check .
 
-test: setup browser-deps lint
+test: setup browser-deps postgres-deps lint
 	$(PY) -m pytest
 
 bench: setup
@@ -37,3 +37,4 @@ clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
 
 -include mk/browser.mk
+-include mk/postgres.mk

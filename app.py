@@ -33,7 +33,7 @@ HEAD_WORDS = {"up": "Top", "down": "Bottom", "left": "Left", "right": "Right"}
 SOURCES = ("Webcam", "Sample clip")
 
 
-# -- state -----------------------------------------------------------------------------------------
+# -- state ----------------------------------------------------------------------------------------
 
 
 def data_dir() -> Path:
@@ -79,7 +79,10 @@ def camera_body_frame() -> BodyFrame:
     if saved is not None:
         return saved
     return live_mod.body_frame_from_display_box(
-        s.box or DEFAULT_BOX, s.head, mirror_preview=s.mirror_preview, camera_mirrored=s.camera_mirrored
+        s.box or DEFAULT_BOX,
+        s.head,
+        mirror_preview=s.mirror_preview,
+        camera_mirrored=s.camera_mirrored,
     )
 
 
@@ -90,7 +93,10 @@ def live_coach(source: str) -> LiveCoach:
         s = settings()
         body_frame = camera_body_frame() if source == "camera" else None
         st.session_state[key] = LiveCoach(
-            current_stroke(), body_frame, mirror_preview=s.mirror_preview, camera_mirrored=s.camera_mirrored
+            current_stroke(),
+            body_frame,
+            mirror_preview=s.mirror_preview,
+            camera_mirrored=s.camera_mirrored,
         )
     return st.session_state[key]
 
@@ -103,7 +109,7 @@ def set_view(source: str, v: LiveView) -> None:
     st.session_state[f"view_{source}"] = v
 
 
-# -- sidebar ---------------------------------------------------------------------------------------
+# -- sidebar --------------------------------------------------------------------------------------
 
 
 def sidebar() -> None:
@@ -135,16 +141,20 @@ def sidebar() -> None:
             )
             st.caption(f"Settings are saved in {data_dir()}")
         if (mirror, spoken, cam_mirrored) != (s.mirror_preview, s.spoken_hints, s.camera_mirrored):
-            update_settings(mirror_preview=mirror, spoken_hints=spoken, camera_mirrored=cam_mirrored)
+            update_settings(
+                mirror_preview=mirror, spoken_hints=spoken, camera_mirrored=cam_mirrored
+            )
             for key in ("live_camera", "live_sample"):
                 if key in st.session_state:
-                    st.session_state[key].set_mirror(mirror_preview=mirror, camera_mirrored=cam_mirrored)
+                    st.session_state[key].set_mirror(
+                        mirror_preview=mirror, camera_mirrored=cam_mirrored
+                    )
         with st.expander("Safety notes"):
             for note in SAFETY_NOTES:
                 st.markdown(f"- {note}")
 
 
-# -- safety ----------------------------------------------------------------------------------------
+# -- safety ---------------------------------------------------------------------------------------
 
 
 def safety_gate() -> bool:
@@ -162,7 +172,7 @@ def safety_gate() -> bool:
     return False
 
 
-# -- live ------------------------------------------------------------------------------------------
+# -- live -----------------------------------------------------------------------------------------
 
 
 def live_tab() -> None:
@@ -187,10 +197,10 @@ def live_tab() -> None:
         elif source == "camera":
             ctx = ui_live.camera_streamer("live-camera", live)
         else:
-            path, truth = sample_clip()
+            sample = live_sample()
             if live.body_frame is None:
-                live.set_body_frame(truth.body_frame())
-            ctx = ui_live.sample_streamer("live-sample", live, path)
+                live.set_body_frame(sample.truth.body_frame())
+            ctx = ui_live.sample_streamer("live-sample", live, sample)
         if source == "camera":
             calibration_panel(live)
     with right:
@@ -299,20 +309,36 @@ def drag_a_box(live: LiveCoach) -> None:
     snap = live.snapshot()
     size = (640, 480) if snap is None else (snap.shape[1], snap.shape[0])
     bf = live_mod.body_frame_from_display_box(
-        box, head, mirror_preview=s.mirror_preview, camera_mirrored=s.camera_mirrored, image_size=size
+        box,
+        head,
+        mirror_preview=s.mirror_preview,
+        camera_mirrored=s.camera_mirrored,
+        image_size=size,
     )
     if snap is None:
         snap = np.full((size[1], size[0], 3), 60, np.uint8)
         st.caption("Start the video to see a snapshot here.")
-    st.image(draw(snap, None, stroke=live.stroke, body_frame=bf, mirror=s.mirror_preview, status="calibrating",
-                  detail="drag a box"), width="stretch")  # fmt: skip
+    preview = draw(snap, None, stroke=live.stroke, body_frame=bf, mirror=s.mirror_preview,
+                   status="calibrating", detail="drag a box")  # fmt: skip
+    st.image(preview, width="stretch")
     if st.button("Use this box", type="primary"):
         update_settings(body_frame=bf.to_dict(), box=box, head=head)
         live.set_body_frame(bf)
         st.success("Saved: the coach now uses this box.")
 
 
-# -- sample clip -----------------------------------------------------------------------------------
+# -- sample clip ----------------------------------------------------------------------------------
+
+
+def live_sample():
+    """The built-in sample of the current stroke, rendered frame by frame as it plays."""
+    from coach.synth import Sample
+
+    stroke = current_stroke()
+    key = f"live_sample_{stroke.id}"
+    if key not in st.session_state:
+        st.session_state[key] = Sample(stroke, repetitions=2)
+    return st.session_state[key]
 
 
 def sample_clip():
@@ -331,21 +357,40 @@ def sample_clip():
     return st.session_state[key]
 
 
-# -- upload ----------------------------------------------------------------------------------------
+# -- upload ---------------------------------------------------------------------------------------
 
 
 def upload_tab() -> None:
     from coach.ui_offline import OfflineResult
 
     stroke = current_stroke()
-    st.markdown(f"Score a recorded practice of **{stroke.name}**: pace and direction, repetition by repetition.")
+    st.markdown(
+        f"Score a recorded practice of **{stroke.name}**: "
+        "pace and direction, repetition by repetition."
+    )
     up = st.file_uploader("Practice video", type=["mp4", "mov", "webm", "avi", "mkv", "y4m"])
     c1, c2 = st.columns([2, 1])
     with c1:
-        xs = st.slider("Tummy box left and right edges", 0.0, 1.0, (DEFAULT_BOX[0], DEFAULT_BOX[2]), 0.01, key="up_x")
-        ys = st.slider("Tummy box top and bottom edges", 0.0, 1.0, (DEFAULT_BOX[1], DEFAULT_BOX[3]), 0.01, key="up_y")
+        xs = st.slider(
+            "Tummy box left and right edges",
+            0.0,
+            1.0,
+            (DEFAULT_BOX[0], DEFAULT_BOX[2]),
+            0.01,
+            key="up_x",
+        )
+        ys = st.slider(
+            "Tummy box top and bottom edges",
+            0.0,
+            1.0,
+            (DEFAULT_BOX[1], DEFAULT_BOX[3]),
+            0.01,
+            key="up_y",
+        )
     with c2:
-        head = st.radio("Baby's head in the video", HEAD_DIRECTIONS, format_func=HEAD_WORDS.get, key="up_head")
+        head = st.radio(
+            "Baby's head in the video", HEAD_DIRECTIONS, format_func=HEAD_WORDS.get, key="up_head"
+        )
         mirrored = st.checkbox("The video is mirrored (selfie)", key="up_mirrored")
     box = (xs[0], ys[0], xs[1], ys[1])
     run = st.button("Score this video", type="primary", disabled=up is None)
@@ -373,8 +418,12 @@ def score_upload(up, stroke, box, head, mirrored):
         path.write_bytes(up.getbuffer())
         bar = st.progress(0.0, text="Scoring...")
         try:
-            return score_file(path, stroke, lambda size: BodyFrame.from_box(box, head, mirrored, size),
-                              on_progress=lambda f: bar.progress(f, text=f"Scoring... {round(100 * f)}%"))  # fmt: skip
+            return score_file(
+                path,
+                stroke,
+                lambda size: BodyFrame.from_box(box, head, mirrored, size),
+                on_progress=lambda f: bar.progress(f, text=f"Scoring... {round(100 * f)}%"),
+            )
         except VideoError as exc:
             st.error(f"That video can't be read: {exc}")
         except Exception as exc:  # noqa: BLE001 - show it, don't crash the page
@@ -390,8 +439,12 @@ def score_sample(stroke):
     path, truth = sample_clip()
     bar = st.progress(0.0, text="Scoring the sample...")
     try:
-        return score_file(path, stroke, lambda size: truth.body_frame(),
-                          on_progress=lambda f: bar.progress(f, text=f"Scoring the sample... {round(100 * f)}%"))  # fmt: skip
+        return score_file(
+            path,
+            stroke,
+            lambda size: truth.body_frame(),
+            on_progress=lambda f: bar.progress(f, text=f"Scoring the sample... {round(100 * f)}%"),
+        )
     except Exception as exc:  # noqa: BLE001
         st.error(f"Scoring failed: {exc}")
         return None
@@ -413,8 +466,12 @@ def show_report(stroke, result) -> None:
     left, right = st.columns([2, 3])
     with left:
         st.markdown("**Your path over the reference**")
-        st.image(ui_charts.path_image(stroke, result.traces.uv), width="stretch")
-        st.caption("Blue: the reference with its direction. Orange-red: your hand's path.")
+        picture = ui_charts.path_image(stroke, result.traces.uv, result.traces.in_segment)
+        st.image(picture, width="stretch")
+        st.caption(
+            "Blue: the reference, arrows show the direction. Orange-red: your hand on the "
+            "path. Grey: your hand moving between letters (not judged)."
+        )
     with right:
         st.markdown("**Speed against the guide dot**")
         df = ui_charts.speed_frame(result.traces.t_s, result.traces.speed_ratio)
@@ -422,6 +479,8 @@ def show_report(stroke, result) -> None:
         st.caption("Green band: a calm pace. 1.0 is exactly the guide dot's speed.")
         st.markdown("**Repetitions and hints over time**")
         st.altair_chart(ui_charts.timeline_chart(report), width="stretch")
+        st.caption("Bars: repetitions (darker is a higher score), with their flags. "
+                   "Orange ticks: hints the coach gave (hover for the words).")  # fmt: skip
     for rep in result.session.repetitions:
         card = score_card(rep)
         with st.container(border=True):
@@ -432,10 +491,15 @@ def show_report(stroke, result) -> None:
                 st.markdown(f":orange[→] {line}")
     import json
 
-    st.download_button("Download the report (JSON)", json.dumps(report, indent=2), "report.json", "application/json")
+    st.download_button(
+        "Download the report (JSON)",
+        json.dumps(report, indent=2),
+        "report.json",
+        "application/json",
+    )
 
 
-# -- page ------------------------------------------------------------------------------------------
+# -- page -----------------------------------------------------------------------------------------
 
 
 def main() -> None:

@@ -153,12 +153,11 @@ def ensure_clip(
 ) -> BenchClip:
     """Render (or reuse) a correct practice clip of ``duration_s`` seconds in ``out_dir``.
 
-    The video is ``bench-<stroke>-<duration>s.mp4`` next to a ``.json`` with the clip's
-    parameters; the json is written last, so a clip is reused only when complete and
-    made by the current sample generator.
+    The video is ``bench-<stroke>-<duration>s.mp4`` (ground truth in ``.truth.json``, by
+    :func:`coach.synth.render_sample`) next to a ``.json`` with the clip's parameters,
+    written last: a clip is reused only when complete and made by the current generator.
     """
     from coach import synth
-    from coach.video import VideoWriter
 
     out_dir.mkdir(parents=True, exist_ok=True)
     name = _clip_name(stroke, duration_s)
@@ -176,27 +175,18 @@ def ensure_clip(
         log(f"bench: reusing {video}")
         return cached
 
-    sample = synth.Sample(stroke, fault="none", size=size, fps=fps, duration_s=duration_s, seed=0)
-    truth = sample.truth
-    log(f"bench: rendering {video} ({sample.n_frames} frames, {duration_s:g} s)")
-    partial = video.with_name(f".{name}.partial.mp4")
+    frames = int(math.floor(duration_s * fps + 1e-6))
+    log(f"bench: rendering {video} ({frames} frames, {duration_s:g} s of video; "
+        f"about {frames / 100:.0f} s at ~100 frames/s)")
     meta_path.unlink(missing_ok=True)
-    started, last_note = time.monotonic(), time.monotonic()
-    try:
-        with VideoWriter(partial, fps, size) as writer:
-            for i, (image, _t) in enumerate(sample.frames()):
-                writer.write(image)
-                if time.monotonic() - last_note > 10.0:
-                    last_note = time.monotonic()
-                    log(f"bench:   rendered {i + 1}/{sample.n_frames} frames")
-        os.replace(partial, video)
-    finally:
-        partial.unlink(missing_ok=True)
+    started = time.monotonic()
+    truth = synth.render_sample(stroke, video, fault="none", size=size, fps=fps,
+                                duration_s=duration_s, seed=0)
     clip = BenchClip(
         path=video,
         stroke=stroke,
         duration_s=float(duration_s),
-        frames=sample.n_frames,
+        frames=int(truth.frames),
         fps=float(fps),
         size=(int(size[0]), int(size[1])),
         tummy_box=tuple(float(c) for c in truth.tummy_box),  # type: ignore[arg-type]

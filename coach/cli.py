@@ -72,17 +72,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     samples = sub.add_parser("samples", help="synthetic practice clips with ground truth")
     xsub = samples.add_subparsers(dest="action", required=True, parser_class=_Parser)
-    make = xsub.add_parser("make", help="render sample clips")
-    make.add_argument("--out", default=None, help="output folder (default: samples/)")
-    make.add_argument(
-        "--stroke", action="append", help="stroke id (repeatable; default i-love-you)"
-    )
-    make.add_argument("--fault", action="append", help="fault (repeatable; default none)")
-    make.add_argument("--head", default="up", choices=("up", "down", "left", "right"))
-    make.add_argument("--mirrored", action="store_true")
-    make.add_argument("--repetitions", type=int, default=2)
-    make.add_argument("--fps", type=float, default=30.0)
-    make.add_argument("--size", default="640x480", help="WIDTHxHEIGHT")
+    make = xsub.add_parser("make", help="render sample clips (one path a line)")
+    from coach.synth import add_samples_arguments
+
+    add_samples_arguments(make)
 
     bench = sub.add_parser("bench", help="performance benchmark")
     bench.add_argument("--long-s", type=float, default=600.0, help="length of the long clip (s)")
@@ -211,25 +204,9 @@ def cmd_samples(args: argparse.Namespace) -> int:
     from coach import synth
 
     try:
-        w, h = (int(x) for x in args.size.lower().split("x"))
-    except ValueError:
-        raise CliError(f"--size: expected WIDTHxHEIGHT, found {args.size!r}", EXIT_USAGE) from None
-    for fault in args.fault or ["none"]:
-        if fault not in synth.FAULTS:
-            raise CliError(
-                f"--fault: expected one of {', '.join(synth.FAULTS)}, found {fault!r}", EXIT_USAGE
-            )
-    out = Path(args.out) if args.out else synth.default_samples_dir()
-    paths = synth.make_samples(
-        out,
-        strokes=args.stroke or ["i-love-you"],
-        faults=args.fault or ["none"],
-        head=args.head,
-        mirrored=args.mirrored,
-        size=(w, h),
-        fps=args.fps,
-        repetitions=args.repetitions,
-    )
+        paths = synth.make_samples_from_args(args)
+    except ValueError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
     for p in paths:
         print(p)
     return EXIT_OK

@@ -92,14 +92,18 @@ def _size(image: np.ndarray, fraction: float, minimum: int = 1) -> int:
     return max(minimum, round(image.shape[0] * fraction))
 
 
-def _polyline(img: np.ndarray, pts: np.ndarray, colour: RGB, width: int, style: Style, closed=False) -> None:
+def _polyline(
+    img: np.ndarray, pts: np.ndarray, colour: RGB, width: int, style: Style, closed=False
+) -> None:
     """A line with a dark outline (two passes), anti-aliased."""
     pts = pts.reshape(-1, 1, 2)
     cv2.polylines(img, [pts], closed, style.outline, width + 2, cv2.LINE_AA)
     cv2.polylines(img, [pts], closed, colour, width, cv2.LINE_AA)
 
 
-def _arrow(img: np.ndarray, a: np.ndarray, b: np.ndarray, colour: RGB, width: int, style: Style) -> None:
+def _arrow(
+    img: np.ndarray, a: np.ndarray, b: np.ndarray, colour: RGB, width: int, style: Style
+) -> None:
     """Arrow from pixel ``a`` to ``b`` with a dark outline."""
     length = float(np.hypot(*(b - a)))
     if length < 2:
@@ -110,12 +114,14 @@ def _arrow(img: np.ndarray, a: np.ndarray, b: np.ndarray, colour: RGB, width: in
     cv2.arrowedLine(img, pa, pb, colour, width, cv2.LINE_AA, tipLength=tip)
 
 
-def _text(img: np.ndarray, text: str, org: tuple[int, int], scale: float, colour: RGB, thick: int) -> None:
+def _text(
+    img: np.ndarray, text: str, org: tuple[int, int], scale: float, colour: RGB, thick: int
+) -> None:
     cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, BLACK, thick + 3, cv2.LINE_AA)
     cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, colour, thick, cv2.LINE_AA)
 
 
-# -- annotators (each draws in place on an image the caller owns) ----------------------------
+# -- annotators (each draws in place on an image the caller owns) ---------------------------------
 
 
 def draw_box(img: np.ndarray, body_frame: BodyFrame, proj: _Projector, style: Style) -> None:
@@ -156,7 +162,9 @@ def draw_reference(
             _direction_arrows(img, pts, seg.closed, style.path, width, style)
 
 
-def _direction_arrows(img, pts: np.ndarray, closed: bool, colour: RGB, width: int, style: Style) -> None:
+def _direction_arrows(
+    img, pts: np.ndarray, closed: bool, colour: RGB, width: int, style: Style
+) -> None:
     """Small arrows at 1/3 and 2/3 of the path and at its end, pointing the right way."""
     n = len(pts)
     if n < 3:
@@ -173,7 +181,9 @@ def _direction_arrows(img, pts: np.ndarray, closed: bool, colour: RGB, width: in
         _arrow(img, b - d / norm * head, b, colour, width, style)
 
 
-def draw_guide(img: np.ndarray, guide_uv: np.ndarray, body_frame: BodyFrame, proj: _Projector, style: Style) -> None:
+def draw_guide(
+    img: np.ndarray, guide_uv: np.ndarray, body_frame: BodyFrame, proj: _Projector, style: Style
+) -> None:
     """The pacing guide dot: where the hand should be now at the nominal pace."""
     g = np.asarray(guide_uv, dtype=np.float64)
     if g.shape != (2,) or not np.all(np.isfinite(g)):
@@ -244,7 +254,9 @@ def draw_status(img: np.ndarray, status: str, label: str, style: Style, detail: 
         _text(img, label, (w - tw - band // 3, y), scale * 1.1, style.path, thick + 1)
 
 
-def draw_hold_progress(img: np.ndarray, centre_xy: np.ndarray, fraction: float, proj: _Projector, style: Style) -> None:
+def draw_hold_progress(
+    img: np.ndarray, centre_xy: np.ndarray, fraction: float, proj: _Projector, style: Style
+) -> None:
     """Hand-on-tummy calibration: a ring filling up while the hand is held still."""
     c = proj.ipx(np.asarray(centre_xy, dtype=np.float64))
     r = _size(img, 1 / 8, 12)
@@ -256,7 +268,7 @@ def draw_hold_progress(img: np.ndarray, centre_xy: np.ndarray, fraction: float, 
         cv2.ellipse(img, centre, (r, r), -90, 0, end, style.ok, width, cv2.LINE_AA)
 
 
-# -- static layer cache ------------------------------------------------------------------------
+# -- static layer cache ---------------------------------------------------------------------------
 
 _MAGIC: RGB = (1, 2, 3)  # background of a cached layer; never drawn by the annotators
 
@@ -270,7 +282,9 @@ class _LayerCache:
         self._items: OrderedDict[tuple, tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, stroke, body_frame, current, shape, mirror, style) -> tuple[np.ndarray, np.ndarray]:
+    def get(
+        self, stroke, body_frame, current, shape, mirror, style
+    ) -> tuple[np.ndarray, np.ndarray]:
         key = (
             None if stroke is None else (stroke.id, stroke.version, id(stroke)),
             body_frame.matrix.tobytes(), body_frame.origin_xy.tobytes(), body_frame.mirrored,
@@ -298,7 +312,7 @@ class _LayerCache:
 _LAYERS = _LayerCache()
 
 
-# -- composition -------------------------------------------------------------------------------
+# -- composition ----------------------------------------------------------------------------------
 
 
 def segment_label(stroke: StrokeDefinition, progress: Any) -> str:
@@ -332,7 +346,9 @@ def draw(
     ``"calibrate"``). ``trace`` is the recent TrackPoints, newest last.
     """
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-        raise ValueError(f"draw: expected an RGB uint8 image (H, W, 3), found {image.dtype} {image.shape}")
+        raise ValueError(
+            f"draw: expected an RGB uint8 image (H, W, 3), found {image.dtype} {image.shape}"
+        )
     style = style or Style()
     out = np.ascontiguousarray(image[:, ::-1]) if mirror else image.copy()
     h, w = out.shape[:2]
@@ -358,4 +374,3 @@ def mirror_xy(xy: np.ndarray) -> np.ndarray:
     p = np.array(xy, dtype=np.float64)
     p[..., 0] = 1.0 - p[..., 0]
     return p
-

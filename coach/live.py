@@ -209,11 +209,15 @@ class HandOnTummy:
             )
         self._size = obs.image_size
         best = int(np.argmax(np.nan_to_num(obs.scores, nan=0.0))) if obs.n_hands > 1 else 0
-        centre, angle, width_px, px = palm_pose(obs.landmarks[best], obs.image_size, self.camera_mirrored)
+        centre, angle, width_px, px = palm_pose(
+            obs.landmarks[best], obs.image_size, self.camera_mirrored
+        )
         centre_t = (float(centre[0]), float(centre[1]))
         if width_px <= 1.0 or fingers_straight(px, cfg.flat_ratio) < cfg.flat_fingers:
             self._held.clear()
-            return CalibrationState(0.0, "Straighten your fingers: a flat hand.", "flat hand", centre_t)
+            return CalibrationState(
+                0.0, "Straighten your fingers: a flat hand.", "flat hand", centre_t
+            )
         if self._held:
             ref = np.mean([c for _, c, _, _ in self._held], axis=0)
             wander_px = np.linalg.norm((centre - ref) * np.array(obs.image_size))
@@ -225,7 +229,9 @@ class HandOnTummy:
             return CalibrationState(held_s / cfg.hold_s, "Hold still...", "hold still", centre_t)
         self.body_frame = self._finish()
         self._held.clear()
-        return CalibrationState(1.0, "Calibrated: the tummy box is set.", "done", centre_t, done=True)
+        return CalibrationState(
+            1.0, "Calibrated: the tummy box is set.", "done", centre_t, done=True
+        )
 
     def _finish(self) -> BodyFrame:
         cfg = self.config
@@ -356,7 +362,7 @@ def default_landmarker_factory(num_hands: int):
 class _Clock:
     """Per-frame processing times (ms) and wall-clock completion times (s)."""
 
-    ms: deque = field(default_factory=lambda: deque(maxlen=600))
+    ms: deque = field(default_factory=lambda: deque(maxlen=1800))  # ~1 min at 30 fps
     done_at: deque = field(default_factory=lambda: deque(maxlen=120))
 
 
@@ -428,7 +434,9 @@ class LiveCoach:
                 self._make_coach()
             self._trace.clear()
 
-    def set_mirror(self, *, mirror_preview: bool | None = None, camera_mirrored: bool | None = None) -> None:
+    def set_mirror(
+        self, *, mirror_preview: bool | None = None, camera_mirrored: bool | None = None
+    ) -> None:
         with self._lock:
             if mirror_preview is not None:
                 self.mirror_preview = bool(mirror_preview)
@@ -575,7 +583,9 @@ class LiveCoach:
         )
         if state.centre_xy is not None:
             proj = overlay._Projector(image.shape[1], image.shape[0], self.mirror_preview)
-            overlay.draw_hold_progress(out, np.array(state.centre_xy), state.fraction, proj, overlay.Style())
+            overlay.draw_hold_progress(
+                out, np.array(state.centre_xy), state.fraction, proj, overlay.Style()
+            )
         if state.done and self._calibrator.body_frame is not None:
             bf = self._calibrator.body_frame
             self._calibrator = None

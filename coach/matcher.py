@@ -218,17 +218,13 @@ class OnlineMatcher:
         s = self._n_states + 1  # one sentinel row that is never reachable
         self._cost = np.full(s, _INF)
         self._cost[self._gap_rows[0]] = 0.0
-        self._tok_rep = np.zeros(s, np.int64)
-        self._tok_start = np.full(s, np.nan)
-        self._tok_travel = np.zeros(s)  # box widths travelled along the path (open segments)
-        self._tok_steps = np.zeros(s)  # reference points advanced (closed segments)
-        self._tok_entry = np.zeros(s, np.int64)  # chain index where the segment was entered
-        self._tok_dsum = np.zeros(s)
-        self._tok_n = np.zeros(s)
-        self._tok_mile = np.full((s, len(_MILESTONES)), np.nan)
-        # Last completed segment carried by each path:
-        # rep, slot, reversed, start, end, duration, coverage, distance.
-        self._tok_lc = np.full((s, 8), np.nan)
+        # Tokens: one row per state, columns as in _TOKEN_COLUMNS (gathered in one go).
+        arr = np.zeros((s, _TOKEN_WIDTH))
+        views = _token_views(arr)
+        views["start"][:] = np.nan
+        views["mile"][:] = np.nan
+        views["lc"][:] = np.nan
+        self._bind(arr)
         self._last_uv: np.ndarray | None = None
         self._velocity = np.zeros(2)
         self._last_t: float | None = None
@@ -362,17 +358,22 @@ class OnlineMatcher:
 
     def _gather(self, src: np.ndarray) -> dict[str, np.ndarray]:
         full = np.append(src, self._n_states)  # the sentinel maps to itself
-        return {
-            "rep": self._tok_rep[full],
-            "start": self._tok_start[full],
-            "travel": self._tok_travel[full],
-            "steps": self._tok_steps[full],
-            "entry": self._tok_entry[full],
-            "dsum": self._tok_dsum[full],
-            "n": self._tok_n[full],
-            "mile": self._tok_mile[full],
-            "lc": self._tok_lc[full],
-        }
+        return _token_views(self._tokarr[full])
+
+    def _bind(self, arr: np.ndarray) -> None:
+        self._tokarr = arr
+        v = _token_views(arr)
+        self._tok_rep = v["rep"]
+        self._tok_start = v["start"]
+        self._tok_travel = v["travel"]  # box widths travelled along the path (open segments)
+        self._tok_steps = v["steps"]  # reference points advanced (closed segments)
+        self._tok_entry = v["entry"]  # chain index where the segment was entered
+        self._tok_dsum = v["dsum"]
+        self._tok_n = v["n"]
+        self._tok_mile = v["mile"]  # time the hand reached each of _MILESTONES
+        # Last completed segment carried by each path:
+        # rep, slot, reversed, start, end, duration, coverage, distance.
+        self._tok_lc = v["lc"]
 
     def _copy_token(self, tok: dict[str, np.ndarray], dst: int, src: int) -> None:
         """Gap rows are not in the gather; fill them from the *old* token arrays."""
@@ -483,15 +484,7 @@ class OnlineMatcher:
         tok["entry"][done] = self._chain_index(done)
 
     def _assign(self, tok: dict[str, np.ndarray]) -> None:
-        self._tok_rep = tok["rep"]
-        self._tok_start = tok["start"]
-        self._tok_travel = tok["travel"]
-        self._tok_steps = tok["steps"]
-        self._tok_entry = tok["entry"]
-        self._tok_dsum = tok["dsum"]
-        self._tok_n = tok["n"]
-        self._tok_mile = tok["mile"]
-        self._tok_lc = tok["lc"]
+        self._bind(tok["_arr"])
 
     def _current_best(self) -> int:
         return int(np.argmin(self._cost[:-1]))
@@ -603,6 +596,21 @@ class OnlineMatcher:
             speed_ratio=p.speed_ratio,
             distance_box=math.nan,
         )
+
+
+_TOKEN_COLUMNS = {
+    "rep": 0, "start": 1, "travel": 2, "steps": 3, "entry": 4, "dsum": 5, "n": 6,
+    "mile": slice(7, 7 + len(_MILESTONES)),
+    "lc": slice(7 + len(_MILESTONES), 15 + len(_MILESTONES)),
+}
+_TOKEN_WIDTH = 15 + len(_MILESTONES)
+
+
+def _token_views(arr: np.ndarray) -> dict[str, np.ndarray]:
+    """Column views of a token array: writing to a view writes to the array."""
+    views = {name: arr[:, col] for name, col in _TOKEN_COLUMNS.items()}
+    views["_arr"] = arr
+    return views
 
 
 def _duration_from_milestones(mile: np.ndarray, nominal_s: float) -> float:

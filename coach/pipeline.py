@@ -8,16 +8,16 @@ works from timestamps, so dropped frames are fine.
 
 from __future__ import annotations
 
-import math
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from coach import hints as hint_policy
 from coach.bodyframe import BodyFrame
 from coach.matcher import MatcherConfig, OnlineMatcher
-from coach.scoring import score_repetition, session_score
+from coach.offset import OffsetEstimator
+from coach.scoring import PENALTY, score_repetition, session_score
 from coach.smoothing import HandTracker
 from coach.strokes import StrokeDefinition
 from coach.types import (
@@ -74,7 +74,29 @@ class _Lane:
         self.slot = slot
         self.segments = segments
         self.matcher = OnlineMatcher(stroke, segments, cfg)
+        self.offset = OffsetEstimator(stroke, segments)
         self.pending: dict[int, list[SegmentRecord]] = {}
+
+    def update(self, uv: np.ndarray | None, t: float) -> Progress | None:
+        """Follow the hand; a stroke done in the wrong place is followed shifted back, and
+        its distance from the path includes the shift (so it is flagged off_path)."""
+        if uv is None:
+            return self.matcher.update(None, t)
+        shift = self.offset.update(uv, t)
+        p = self.matcher.update(uv - shift, t)
+        if p is None or not self.offset.engaged:
+            return p
+        extra = float(np.linalg.norm(shift))
+        return replace(p, distance_box=p.distance_box + extra, completed=self._shifted(p.completed))
+
+    def finish(self, t: float) -> tuple[SegmentRecord, ...]:
+        return self._shifted(self.matcher.finish(t))
+
+    def _shifted(self, records: tuple[SegmentRecord, ...]) -> tuple[SegmentRecord, ...]:
+        extra = float(np.linalg.norm(self.offset.offset))
+        if extra == 0:
+            return records
+        return tuple(replace(r, mean_distance_box=r.mean_distance_box + extra) for r in records)
 
 
 class Coach:
@@ -170,7 +192,7 @@ class Coach:
             uv = None
             if track is not None and lane.slot < len(track.hands_uv):
                 uv = track.hands_uv[lane.slot]
-            p = lane.matcher.update(uv, t)
+            p = lane.update(uv, t)
             if p is not None:
                 completed.extend(p.completed)
                 self._collect(lane, p.completed)
@@ -275,7 +297,7 @@ class Coach:
         """End of the session: close segments in progress and score what is left."""
         t = self._last_t if self._last_t is not None else 0.0
         for lane in self._lanes:
-            self._collect(lane, lane.matcher.finish(t))
+            self._collect(lane, lane.finish(t))
         self._score_ready(final=True)
         if self._lost_since is not None and t - self._lost_since >= NO_HAND_MIN_S:
             self._no_hand.append((self._lost_since, t))
@@ -304,15 +326,7 @@ class Coach:
 
 
 def _with_flag(rep: RepetitionScore, flag: str, **changes) -> RepetitionScore:
-    from dataclasses import replace
-
-    from coach.scoring import PENALTY
-
     if flag in rep.flags:
         return replace(rep, **changes)
     score = max(0, rep.score - PENALTY.get(flag, 0))
     return replace(rep, flags=(*rep.flags, flag), score=score, **changes)
-
-
-def isfinite_or_none(x: float) -> float | None:
-    return x if isinstance(x, (int, float)) and math.isfinite(x) else None

@@ -30,7 +30,7 @@ import json
 import math
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import cv2
@@ -85,7 +85,9 @@ TAIL_S = 0.6  # rest after the last repetition
 DURATION_JITTER = 0.05  # human-like variation of segment durations: factor in [1 - j, 1 + j]
 WOBBLE_BOX = 0.008  # human-like wobble of the contact point while stroking
 INCOMPLETE_FRACTION = 0.5  # incomplete fault: fraction of each path performed
-OFF_PATH_SHIFT_BOX = 0.45  # off_path fault: size of the shift
+OFF_PATH_SHIFT_BOX = 0.45  # off_path fault: smallest shift
+OFF_PATH_MAX_SHIFT_BOX = 0.7  # off_path fault: largest shift
+OFF_PATH_MARGIN_BOX = 0.05  # off_path fault: how far beyond the stroke's off_path_box to go
 JERKY_HZ = 2.0  # jerky fault: stop-and-go cycles per second
 LIFT_SCALE = 0.08  # a lifted hand is drawn this much larger (closer to the camera)
 
@@ -247,7 +249,9 @@ class SampleTruth:
                 generator_version=int(data.get("generator_version", 0)),
             )
         except (KeyError, TypeError, ValueError, IndexError) as exc:
-            raise ValueError(f"sample truth: expected a coach.sample-truth/1 object ({exc})") from exc
+            raise ValueError(
+                f"sample truth: expected a coach.sample-truth/1 object ({exc})"
+            ) from exc
 
     def save(self, path: str | os.PathLike) -> Path:
         out = Path(path)
@@ -262,13 +266,17 @@ class SampleTruth:
 def _repetition_to_dict(rep: RepetitionTruth) -> dict:
     d = {k: getattr(rep, k) for k in RepetitionTruth.__dataclass_fields__ if k != "segments"}
     d["flags"] = list(rep.flags)
-    d["segments"] = [{k: getattr(s, k) for k in SegmentTruth.__dataclass_fields__} for s in rep.segments]
+    d["segments"] = [
+        {k: getattr(s, k) for k in SegmentTruth.__dataclass_fields__} for s in rep.segments
+    ]
     return d
 
 
 def _repetition_from_dict(d: dict) -> RepetitionTruth:
     segs = tuple(SegmentTruth(**s) for s in d.get("segments", ()))
-    fields_ = {k: d[k] for k in RepetitionTruth.__dataclass_fields__ if k not in ("segments", "flags")}
+    fields_ = {
+        k: d[k] for k in RepetitionTruth.__dataclass_fields__ if k not in ("segments", "flags")
+    }
     return RepetitionTruth(**fields_, flags=tuple(d["flags"]), segments=segs)
 
 
@@ -293,41 +301,73 @@ class _Move:
     profile: str = "linear"  # "linear" | "jerky" | "ease"
     cycles: int = 0  # jerky: number of stop-and-go cycles
     visible: bool = True
-    lifted: bool = False  # drawn slightly larger (the hand rises towards the camera)
+    lifted: bool = False  # off the tummy: drawn slightly larger (closer to the camera)
+    lift_ends: tuple[float, float] = (0.0, 0.0)  # lifted transitions: lift at start and end
 
 
 class _Track:
     """One hand's timeline, built by appending moves in time order."""
 
-    def __init__(self, start_uv: np.ndarray, visible: bool = True) -> None:
+    def __init__(self, start_uv: np.ndarray) -> None:
         self.moves: list[_Move] = []
         self.t_s = 0.0
         self.pos = np.asarray(start_uv, dtype=np.float64)
-        self._visible0 = visible
 
-    def hold(self, until_s: float, touching: bool, visible: bool = True, lifted: bool = False) -> None:
+    def hold(
+        self, until_s: float, touching: bool, visible: bool = True, lifted: bool = False
+    ) -> None:
         if until_s > self.t_s + 1e-9:
-            self.moves.append(_Move(self.t_s, until_s, self.pos[None].copy(), touching,
-                                    visible=visible, lifted=lifted))
+            self.moves.append(
+                _Move(
+                    self.t_s,
+                    until_s,
+                    self.pos[None].copy(),
+                    touching,
+                    visible=visible,
+                    lifted=lifted,
+                )
+            )
             self.t_s = until_s
 
-    def follow(self, path: np.ndarray, duration_s: float, profile: str = "linear", cycles: int = 0) -> None:
+    def follow(
+        self, path: np.ndarray, duration_s: float, profile: str = "linear", cycles: int = 0
+    ) -> None:
         """Stroke along ``path`` in contact."""
-        self.moves.append(_Move(self.t_s, self.t_s + duration_s, np.asarray(path, float), True,
-                                profile=profile, cycles=cycles))
+        self.moves.append(
+            _Move(
+                self.t_s,
+                self.t_s + duration_s,
+                np.asarray(path, float),
+                True,
+                profile=profile,
+                cycles=cycles,
+            )
+        )
         self.t_s += duration_s
         self.pos = np.asarray(path[-1], dtype=np.float64)
 
     def lift_to(self, waypoints: Sequence[np.ndarray], duration_s: float) -> None:
         """Lifted transition through ``waypoints`` (not judged)."""
         path = np.vstack([self.pos[None], *[np.asarray(w, float)[None] for w in waypoints]])
-        self.moves.append(_Move(self.t_s, self.t_s + duration_s, path, False, profile="ease",
-                                lifted=True))
+        self.moves.append(
+            _Move(self.t_s, self.t_s + duration_s, path, False, profile="ease", lifted=True)
+        )
         self.t_s += duration_s
         self.pos = path[-1].copy()
 
     def freeze(self) -> tuple[np.ndarray, list[_Move]]:
-        return np.array([m.t0_s for m in self.moves]), list(self.moves)
+        """Start times and moves, lifted transitions told how high their neighbours are."""
+        moves = list(self.moves)
+
+        def held(m: _Move | None) -> float:
+            return 1.0 if m is not None and m.lifted and len(m.path) == 1 else 0.0
+
+        for j, m in enumerate(moves):
+            if m.lifted and len(m.path) > 1:
+                before = moves[j - 1] if j > 0 else None
+                after = moves[j + 1] if j + 1 < len(moves) else None
+                moves[j] = replace(m, lift_ends=(held(before), held(after)))
+        return np.array([m.t0_s for m in moves]), moves
 
 
 def _progress(profile: str, tau: np.ndarray | float, cycles: int) -> np.ndarray:
@@ -352,24 +392,31 @@ def _along(path: np.ndarray, frac: np.ndarray) -> np.ndarray:
     return np.stack([np.interp(s, cum, path[:, 0]), np.interp(s, cum, path[:, 1])], axis=1)
 
 
-def _hand_state(
-    starts: np.ndarray, moves: list[_Move], t_s: float
-) -> tuple[np.ndarray, bool, bool, float]:
-    """(uv, touching, visible, lift 0..1) of one hand at time ``t_s``."""
-    i = int(np.searchsorted(starts, t_s, side="right")) - 1
-    if i < 0:
-        m = moves[0]
-        return m.path[0].copy(), m.touching, m.visible, float(m.lifted)
-    m = moves[i]
-    if t_s >= m.t1_s and i == len(moves) - 1:
-        return m.path[-1].copy(), m.touching, m.visible, float(m.lifted)
-    span = max(m.t1_s - m.t0_s, 1e-9)
-    tau = (t_s - m.t0_s) / span
-    uv = _along(m.path, _progress(m.profile, tau, m.cycles))[0]
-    lift = 0.0
-    if m.lifted:
-        lift = 1.0 if len(m.path) == 1 else float(math.sin(math.pi * min(max(tau, 0.0), 1.0)))
-    return uv, m.touching, m.visible, lift
+def _evaluate_track(
+    starts: np.ndarray, moves: list[_Move], times_s: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One hand at sorted times (n,): contact uv (n, 2), touching (n,), visible (n,), lift (n,)
+    where lift (0..1) says how far the hand has risen towards the camera."""
+    times = np.asarray(times_s, dtype=np.float64)
+    n = len(times)
+    uv = np.empty((n, 2))
+    touching, visible = np.zeros(n, dtype=bool), np.ones(n, dtype=bool)
+    lift = np.zeros(n)
+    which = np.clip(np.searchsorted(starts, times, side="right") - 1, 0, len(moves) - 1)
+    bounds = np.searchsorted(which, np.arange(len(moves) + 1))
+    for j, m in enumerate(moves):
+        sl = slice(bounds[j], bounds[j + 1])
+        if sl.start == sl.stop:
+            continue
+        tau = np.clip((times[sl] - m.t0_s) / max(m.t1_s - m.t0_s, 1e-9), 0.0, 1.0)
+        uv[sl] = _along(m.path, _progress(m.profile, tau, m.cycles))
+        touching[sl], visible[sl] = m.touching, m.visible
+        if m.lifted and len(m.path) == 1:
+            lift[sl] = 1.0
+        elif m.lifted:
+            a, b = m.lift_ends
+            lift[sl] = np.maximum(np.sin(np.pi * tau), a + (b - a) * _progress("ease", tau, 0))
+    return uv, touching, visible, lift
 
 
 # =================================================================================================
@@ -400,21 +447,36 @@ def performed_path(segment: Segment, fault: str, shift_uv: np.ndarray | None = N
     return pts
 
 
-def off_path_shift(stroke: StrokeDefinition) -> np.ndarray:
-    """The off_path shift for ``stroke``: :data:`OFF_PATH_SHIFT_BOX` in the direction (of eight,
-    never towards the feet so the hand stays in the picture) that puts the performed paths
-    farthest (mean nearest distance) from every reference path."""
+def _off_path_distance(stroke: StrokeDefinition, shift: np.ndarray) -> float:
+    """Smallest, over segments, mean distance from the shifted path to the nearest point of
+    any reference path (box widths)."""
     ref = np.vstack([s.points for s in stroke.segments])
+    return min(
+        float(np.min(np.linalg.norm(s.points[:, None] + shift - ref[None], axis=2), axis=1).mean())
+        for s in stroke.segments
+    )
+
+
+def off_path_shift(stroke: StrokeDefinition) -> np.ndarray:
+    """The off_path fault's shift (uv): at least :data:`OFF_PATH_SHIFT_BOX`, grown in steps of
+    0.05 up to :data:`OFF_PATH_MAX_SHIFT_BOX` until every performed segment stays on average
+    more than the stroke's ``off_path_box`` + :data:`OFF_PATH_MARGIN_BOX` from the nearest
+    reference path; of 16 directions (never towards the feet, so the hand stays in the
+    picture) the one that keeps the segments farthest."""
+    need = stroke.tolerances.off_path_box + OFF_PATH_MARGIN_BOX
     best, best_d = np.array([OFF_PATH_SHIFT_BOX, 0.0]), -1.0
-    for k in range(8):
-        ang = 2.0 * math.pi * k / 8.0
-        shift = OFF_PATH_SHIFT_BOX * np.array([math.cos(ang), math.sin(ang)])
-        if shift[1] > 1e-9:  # towards the feet: the wrist would leave the frame
-            continue
-        pts = np.vstack([s.points for s in stroke.segments]) + shift
-        d = np.min(np.linalg.norm(pts[:, None, :] - ref[None, :, :], axis=2), axis=1).mean()
-        if d > best_d + 1e-9:
-            best, best_d = shift, d
+    steps = int(round((OFF_PATH_MAX_SHIFT_BOX - OFF_PATH_SHIFT_BOX) / 0.05))
+    for size in OFF_PATH_SHIFT_BOX + 0.05 * np.arange(steps + 1):
+        for k in range(16):
+            ang = 2.0 * math.pi * k / 16.0
+            shift = size * np.array([math.cos(ang), math.sin(ang)])
+            if shift[1] > 1e-9:  # towards the feet: the wrist would leave the frame
+                continue
+            d = _off_path_distance(stroke, shift)
+            if d > best_d + 1e-9:
+                best, best_d = shift, d
+        if best_d >= need:
+            break
     return best.round(6)
 
 
@@ -461,7 +523,9 @@ class _Choreographer:
     def seg_truth(self, idx: int, hand: int, t0: float, t1: float) -> SegmentTruth:
         seg = self.stroke.segments[idx]
         cov = INCOMPLETE_FRACTION if self.fault == "incomplete" else 1.0
-        return SegmentTruth(idx, hand, t0, t1, t1 - t0, seg.nominal_s, self.fault == "reversed", cov)
+        return SegmentTruth(
+            idx, hand, t0, t1, t1 - t0, seg.nominal_s, self.fault == "reversed", cov
+        )
 
     def rep_truth(self, index: int, segs: list[SegmentTruth]) -> RepetitionTruth:
         duration = sum(s.duration_s for s in segs)
@@ -486,7 +550,9 @@ class _Choreographer:
         """Every hand leaves the picture for :data:`NO_HAND_S` from ``t_s``; returns the end."""
         end = t_s + NO_HAND_S
         for tr in plan.tracks:
-            tr.hold(t_s, tr.moves[-1].touching if tr.moves else False)
+            last = tr.moves[-1] if tr.moves else None
+            if last is not None:
+                tr.hold(t_s, last.touching, lifted=last.lifted)
             tr.hold(end, False, visible=False)
         plan.no_hand.append((t_s, end))
         return end
@@ -566,8 +632,8 @@ class _Choreographer:
         n = 2 * repetitions if duration_s is None else 10**6
         tempo = min(1.0, self.factor)
         start = LEAD_IN_S
-        for tr in tracks:
-            tr.hold(LEAD_IN_S - LAND_S, False, lifted=True)
+        tracks[0].hold(LEAD_IN_S - LAND_S, True)  # the first hand already rests on the tummy
+        tracks[1].hold(LEAD_IN_S - LAND_S, False, lifted=True)
         for rep in range(n):
             if duration_s is not None and start >= duration_s:
                 break
@@ -593,7 +659,7 @@ class _Choreographer:
                     start = tr.t_s
             plan.reps.append(self.rep_truth(rep, done))
         for k, tr in enumerate(tracks):
-            if tr.t_s < start:
+            if not np.allclose(tr.pos, parks[k]):
                 tr.lift_to([parks[k]], 0.7)
         end = max(tr.t_s for tr in tracks) + TAIL_S
         for tr in tracks:
@@ -611,7 +677,7 @@ class _Choreographer:
         shift = self.shift if self.shift is not None else np.zeros(2)
         wait = np.array([0.0, 1.0]) + shift
         tracks = [_Track(self.path(segs[main[0]])[0]), _Track(wait)]
-        plan = _Plan(tracks, ["right", "left"], [-15.0, 15.0])
+        plan = _Plan(tracks, ["right", "left"], [-30.0, 30.0])
         sun, moon = tracks
         tempo = min(1.0, self.factor)
         n = repetitions if duration_s is None else 10**6
@@ -765,19 +831,29 @@ class _Scene:
     def _poly(self, img: np.ndarray, uv: np.ndarray, colour: object) -> None:
         cv2.fillPoly(img, [_cv(self.to_px(uv))], colour, cv2.LINE_AA, _SUBPIX)
 
-    def _limb(self, img: np.ndarray, uv: Sequence[tuple[float, float]], radius_box: float,
-              colour: object) -> None:
+    def _limb(
+        self, img: np.ndarray, uv: Sequence[tuple[float, float]], radius_box: float, colour: object
+    ) -> None:
         pts = _cv(self.to_px(np.asarray(uv, dtype=np.float64)))
         thick = max(1, int(round(2 * radius_box * self.box_px)))
         for a, b in zip(pts[:-1], pts[1:], strict=True):
-            cv2.line(img, (int(a[0]), int(a[1])), (int(b[0]), int(b[1])), colour, thick,
-                     cv2.LINE_AA, _SUBPIX)
+            cv2.line(
+                img,
+                (int(a[0]), int(a[1])),
+                (int(b[0]), int(b[1])),
+                colour,
+                thick,
+                cv2.LINE_AA,
+                _SUBPIX,
+            )
 
     def _limbs(self, mask: np.ndarray) -> None:
         """Arms raised beside the head and bent legs, in uv (head at negative v)."""
         for mirror in (False, True):
+
             def m(p: tuple[float, float], mirror: bool = mirror) -> tuple[float, float]:
                 return (1.0 - p[0], p[1]) if mirror else p
+
             self._limb(mask, [m((0.05, -0.5)), m((-0.4, -0.22)), m((-0.5, -0.7))], 0.14, 255)
             self._poly(mask, _ellipse_uv(m((-0.5, -0.8)), (0.14, 0.14)), 255)
             self._limb(mask, [m((0.22, 1.0)), m((-0.05, 1.55)), m((0.12, 2.05))], 0.2, 255)
@@ -794,22 +870,38 @@ class _Scene:
 
 # Left hand seen from the back, fingers up (+y), thumb towards +x; unit: wrist to middle tip.
 # Index order is MediaPipe's: 0 wrist, 1-4 thumb, 5-8 index, 9-12 middle, 13-16 ring, 17-20 little.
-_HAND_MODEL = np.array([
-    [0.0, 0.0],
-    [0.17, 0.12], [0.28, 0.27], [0.35, 0.42], [0.40, 0.55],
-    [0.12, 0.47], [0.13, 0.70], [0.13, 0.84], [0.13, 0.96],
-    [0.0, 0.47], [-0.02, 0.72], [-0.03, 0.87], [-0.04, 1.0],
-    [-0.11, 0.43], [-0.15, 0.65], [-0.17, 0.78], [-0.19, 0.90],
-    [-0.20, 0.37], [-0.26, 0.53], [-0.29, 0.63], [-0.32, 0.73],
-])
+_HAND_MODEL = np.array(
+    [
+        [0.0, 0.0],
+        [0.17, 0.12],
+        [0.28, 0.27],
+        [0.35, 0.42],
+        [0.40, 0.55],
+        [0.12, 0.47],
+        [0.13, 0.70],
+        [0.13, 0.84],
+        [0.13, 0.96],
+        [0.0, 0.47],
+        [-0.02, 0.72],
+        [-0.03, 0.87],
+        [-0.04, 1.0],
+        [-0.11, 0.43],
+        [-0.15, 0.65],
+        [-0.17, 0.78],
+        [-0.19, 0.90],
+        [-0.20, 0.37],
+        [-0.26, 0.53],
+        [-0.29, 0.63],
+        [-0.32, 0.73],
+    ]
+)
 _FINGERS = ((1, 2, 3, 4), (5, 6, 7, 8), (9, 10, 11, 12), (13, 14, 15, 16), (17, 18, 19, 20))
 _FINGER_RADII = ((0.060, 0.048), (0.050, 0.040), (0.052, 0.042), (0.049, 0.039), (0.043, 0.034))
 FINGERTIP_LANDMARKS = (8, 12, 16, 20)
 PALM_LANDMARKS = (0, 5, 9, 13, 17)
 _SLEEVES = ((62, 84, 120), (120, 70, 84))  # RGB per hand
-SHADE_LO = 0.72
-HIGHLIGHT = 25.0
-CREASES = True
+SHADE_LO = 0.72  # hand shading: brightness at the silhouette edge (1 at the ridge)
+HIGHLIGHT = 25.0  # additive highlight along the ridge of fingers and palm, 0..255
 
 
 def hand_landmarks_px(
@@ -836,88 +928,133 @@ def hand_landmarks_px(
     return pts - pts[idx].mean(axis=0) + np.asarray(contact_px, dtype=np.float64)
 
 
+def _ipt(p: np.ndarray) -> tuple[int, int]:
+    return int(p[0]), int(p[1])
+
+
+def _draw_sleeve(img: np.ndarray, quad_px: np.ndarray, rgb: Sequence[int]) -> None:
+    """A sleeve (4-point polygon: two wrist-side corners, two far corners) drawn straight into
+    ``img`` as three nested bands, darker at the edges, so it reads as a rounded arm."""
+    q = np.asarray(quad_px, dtype=np.float64)
+    mid_near, mid_far = (q[0] + q[3]) / 2.0, (q[1] + q[2]) / 2.0
+    for inset, shade in ((0.0, 0.72), (0.22, 0.86), (0.45, 1.0)):
+        band = np.array(
+            [
+                q[0] + (mid_near - q[0]) * inset,
+                q[1] + (mid_far - q[1]) * inset,
+                q[2] + (mid_far - q[2]) * inset,
+                q[3] + (mid_near - q[3]) * inset,
+            ]
+        )
+        colour = tuple(float(c) * shade for c in rgb)
+        cv2.fillPoly(img, [_cv(band)], colour, cv2.LINE_AA, _SUBPIX)
+
+
 def draw_hand(
     img: np.ndarray,
     landmarks_px: np.ndarray,
     skin_rgb: Sequence[int],
     sleeve_rgb: Sequence[int] = _SLEEVES[0],
 ) -> None:
-    """Draw the hand whose landmarks are ``landmarks_px`` (21, 2) into ``img`` (RGB, in place):
-    palm polygon, tapered fingers with round tips, a forearm and sleeve, shaded from a distance
-    transform so it reads as rounded, with lighter nails. Work stays inside a bounding box."""
+    """Draw the hand whose landmarks are ``landmarks_px`` (21, 2, pixels) into ``img`` (RGB,
+    in place): a sleeve, a short bare forearm, a palm polygon and tapered fingers with round
+    tips, shaded from a distance transform so they read as rounded, with creases and nails.
+    The per-pixel work stays inside the hand's bounding box."""
     lm = np.asarray(landmarks_px, dtype=np.float64)
     h, w = img.shape[:2]
-    fwd = lm[9] - lm[0]
     length = float(np.linalg.norm(lm[12] - lm[0]))
+    fwd = lm[9] - lm[0]
     fwd = fwd / max(float(np.linalg.norm(fwd)), 1e-9)
     across = np.array([-fwd[1], fwd[0]])
-    wrist_half = 0.15 * length
-    palm = np.array([lm[0] + across * wrist_half, lm[1], lm[2], lm[5], lm[9], lm[13], lm[17],
-                     lm[17] + (lm[17] - lm[13]) * 0.25, lm[0] - across * wrist_half])
-    arm_half = 0.16 * length
-    far = 1.8 * length
-    a0, a1 = lm[0] + across * arm_half, lm[0] - across * arm_half
-    fore = np.array([a0, a0 - fwd * 0.35 * length, a1 - fwd * 0.35 * length, a1])
-    sleeve = np.array([fore[1], a0 - fwd * far + across * 0.05 * length,
-                       a1 - fwd * far - across * 0.05 * length, fore[2]])
-    every = np.vstack([lm, palm, fore, sleeve])
-    margin = int(0.08 * length) + 3
-    x0 = max(int(every[:, 0].min()) - margin, 0)
-    y0 = max(int(every[:, 1].min()) - margin, 0)
-    x1 = min(int(every[:, 0].max()) + margin, w)
-    y1 = min(int(every[:, 1].max()) + margin, h)
+    a0, a1 = lm[0] + across * 0.16 * length, lm[0] - across * 0.16 * length
+    cuff = 0.35 * length
+    sleeve = np.array(
+        [
+            a0 - fwd * cuff,
+            a0 - fwd * 2.0 * length + across * 0.05 * length,
+            a1 - fwd * 2.0 * length - across * 0.05 * length,
+            a1 - fwd * cuff,
+        ]
+    )
+    _draw_sleeve(img, sleeve, sleeve_rgb)
+    fore = np.array([a0, sleeve[0] - fwd * 2.0, sleeve[3] - fwd * 2.0, a1])
+    palm = np.array(
+        [
+            lm[0] + across * 0.15 * length,
+            lm[1],
+            lm[2],
+            lm[5],
+            lm[9],
+            lm[13],
+            lm[17],
+            lm[17] + (lm[17] - lm[13]) * 0.25,
+            lm[0] - across * 0.15 * length,
+        ]
+    )
+    every = np.vstack([lm, palm, fore])
+    margin = int(0.07 * length) + 3
+    x0, y0 = max(int(every[:, 0].min()) - margin, 0), max(int(every[:, 1].min()) - margin, 0)
+    x1, y1 = min(int(every[:, 0].max()) + margin, w), min(int(every[:, 1].max()) + margin, h)
     if x1 <= x0 or y1 <= y0:
         return
-    off = np.array([x0, y0], dtype=np.float64)
-
-    def cvp(p: np.ndarray) -> np.ndarray:
-        return _cv(np.asarray(p) - off)
-
-    skin_mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
-    cv2.fillPoly(skin_mask, [cv2.convexHull(cvp(palm))], 255, cv2.LINE_8, _SUBPIX)
-    cv2.fillPoly(skin_mask, [cvp(fore)], 255, cv2.LINE_8, _SUBPIX)
+    local = lm - np.array([x0, y0], dtype=np.float64)
+    pts = _cv(local)
+    mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    cv2.fillPoly(mask, [cv2.convexHull(_cv(palm - [x0, y0]))], 255, cv2.LINE_8, _SUBPIX)
+    cv2.fillPoly(mask, [_cv(fore - [x0, y0])], 255, cv2.LINE_8, _SUBPIX)
     for chain, (r_base, r_tip) in zip(_FINGERS, _FINGER_RADII, strict=True):
-        base = lm[0] + (lm[1] - lm[0]) * 0.3 if chain[0] == 1 else lm[chain[0]]
-        joints = [base] + [lm[i] for i in chain[1:]]
-        pts = cvp(np.array(joints))
+        joints = [_cv(local[0] + (local[1] - local[0]) * 0.3)] if chain[0] == 1 else [pts[chain[0]]]
+        joints += [pts[i] for i in chain[1:]]
         n = len(joints) - 1
         for k in range(n):
             r = (r_base + (r_tip - r_base) * (k + 0.5) / n) * length
-            cv2.line(skin_mask, tuple(int(v) for v in pts[k]), tuple(int(v) for v in pts[k + 1]),
-                     255, max(1, int(round(2 * r))), cv2.LINE_8, _SUBPIX)
-        cv2.circle(skin_mask, tuple(int(v) for v in pts[-1]), int(round(r_tip * length * _SCALE)),
-                   255, -1, cv2.LINE_8, _SUBPIX)
-    sleeve_mask = np.zeros_like(skin_mask)
-    cv2.fillPoly(sleeve_mask, [cvp(sleeve)], 255, cv2.LINE_8, _SUBPIX)
-    sleeve_mask &= ~skin_mask
-
-    dist = cv2.distanceTransform(skin_mask, cv2.DIST_L2, 3)
+            cv2.line(
+                mask,
+                _ipt(joints[k]),
+                _ipt(joints[k + 1]),
+                255,
+                max(1, round(2 * r)),
+                cv2.LINE_8,
+                _SUBPIX,
+            )
+        cv2.circle(
+            mask, _ipt(joints[-1]), round(r_tip * length * _SCALE), 255, -1, cv2.LINE_8, _SUBPIX
+        )
+    dist = cv2.distanceTransform(mask, cv2.DIST_L2, 3)
     tube = np.sqrt(np.minimum(dist * (1.0 / (0.05 * length)), 1.0))
     dome = np.minimum(cv2.blur(dist, (5, 5)) * (1.0 / (0.1 * length)), 1.0)
     shade = (SHADE_LO + (1.0 - SHADE_LO) * tube) * (0.9 + 0.1 * dome)
     colour = shade[..., None] * np.asarray(skin_rgb, np.float32)
-    if HIGHLIGHT:
-        colour += (HIGHLIGHT * tube**4)[..., None]
-    if CREASES:
-        crease = tuple(0.72 * float(c) for c in skin_rgb)
-        for j in (6, 7, 10, 11, 14, 15, 18, 19):
-            d = lm[j + 1] - lm[j - 1]
-            d = np.array([-d[1], d[0]]) / max(float(np.linalg.norm(d)), 1e-9) * 0.03 * length
-            a, b = cvp(lm[j] - d), cvp(lm[j] + d)
-            cv2.line(colour, (int(a[0]), int(a[1])), (int(b[0]), int(b[1])), crease,
-                     max(1, int(round(0.008 * length))), cv2.LINE_AA, _SUBPIX)
-    sdist = cv2.distanceTransform(sleeve_mask, cv2.DIST_L2, 3)
-    sshade = 0.7 + 0.3 * np.sqrt(np.minimum(sdist * (1.0 / (0.06 * length)), 1.0))
-    is_sleeve = sleeve_mask > 0
-    colour[is_sleeve] = sshade[is_sleeve][:, None] * np.asarray(sleeve_rgb, np.float32)
+    colour += (HIGHLIGHT * tube**4)[..., None]
+    crease = tuple(0.72 * float(c) for c in skin_rgb)
+    for j in (6, 7, 10, 11, 14, 15, 18, 19):  # knuckle creases across the finger joints
+        d = local[j + 1] - local[j - 1]
+        d = np.array([-d[1], d[0]]) / max(float(np.linalg.norm(d)), 1e-9) * 0.03 * length
+        cv2.line(
+            colour,
+            _ipt(_cv(local[j] - d)),
+            _ipt(_cv(local[j] + d)),
+            crease,
+            max(1, round(0.008 * length)),
+            cv2.LINE_AA,
+            _SUBPIX,
+        )
     nail = tuple(float(min(255.0, c * 1.08 + 14.0)) for c in skin_rgb)
     for tip in FINGERTIP_LANDMARKS:
-        d = lm[tip] - lm[tip - 1]
-        centre = cvp(lm[tip - 1] + d * 0.55)
+        d = local[tip] - local[tip - 1]
         axes = (int(np.linalg.norm(d) * 0.45 * _SCALE), int(0.028 * length * _SCALE))
-        cv2.ellipse(colour, (int(centre[0]), int(centre[1])), axes,
-                    math.degrees(math.atan2(d[1], d[0])), 0, 360, nail, -1, cv2.LINE_AA, _SUBPIX)
-    mask = skin_mask | sleeve_mask
+        cv2.ellipse(
+            colour,
+            _ipt(_cv(local[tip - 1] + d * 0.55)),
+            axes,
+            math.degrees(math.atan2(d[1], d[0])),
+            0,
+            360,
+            nail,
+            -1,
+            cv2.LINE_AA,
+            _SUBPIX,
+        )
     alpha = cv2.GaussianBlur(mask, (3, 3), 0).astype(np.float32)[..., None] * (1.0 / 255.0)
     roi = img[y0:y1, x0:x1]
     roi[:] = (roi * (1.0 - alpha) + colour * alpha).astype(np.uint8)
@@ -931,8 +1068,9 @@ def draw_hand(
 def _skin_rgb(skin: str | Sequence[int]) -> tuple[str, tuple[int, int, int]]:
     if isinstance(skin, str):
         if skin not in SKIN_TONES:
-            raise ValueError(f"skin: expected one of {', '.join(SKIN_TONES)} or an RGB triple, "
-                             f"found {skin!r}")
+            raise ValueError(
+                f"skin: expected one of {', '.join(SKIN_TONES)} or an RGB triple, found {skin!r}"
+            )
         return skin, SKIN_TONES[skin]
     rgb = tuple(int(c) for c in skin)
     if len(rgb) != 3 or not all(0 <= c <= 255 for c in rgb):
@@ -968,7 +1106,9 @@ class Sample:
         seed: int = 0,
         duration_s: float | None = None,
     ) -> None:
-        self.stroke = stroke_id if isinstance(stroke_id, StrokeDefinition) else load_stroke(stroke_id)
+        self.stroke = (
+            stroke_id if isinstance(stroke_id, StrokeDefinition) else load_stroke(stroke_id)
+        )
         if fault not in FAULTS:
             raise ValueError(f"fault: expected one of {', '.join(FAULTS)}, found {fault!r}")
         if head not in HEAD_DIRECTIONS:
@@ -981,7 +1121,9 @@ class Sample:
         if duration_s is None and int(repetitions) < 1:
             raise ValueError(f"repetitions: expected at least 1, found {repetitions}")
         if duration_s is not None and not (math.isfinite(duration_s) and duration_s > 0):
-            raise ValueError(f"duration_s: expected a positive number of seconds, found {duration_s}")
+            raise ValueError(
+                f"duration_s: expected a positive number of seconds, found {duration_s}"
+            )
         self.fault, self.head, self.mirrored = fault, head, bool(mirrored)
         self.size, self.fps, self.seed = (w, h), float(fps), int(seed)
         self.skin_name, self.skin_rgb = _skin_rgb(skin)
@@ -995,6 +1137,8 @@ class Sample:
         wob = np.random.default_rng(self.seed + 7919)
         self._wobble = wob.uniform(0.0, 2.0 * math.pi, size=(len(plan.tracks), 2))
         self._wobble_angle = wob.uniform(0.0, 2.0 * math.pi, size=len(plan.tracks))
+        self.times_s = np.arange(self.n_frames, dtype=np.float64) / self.fps
+        self._uv, self._touching, self._visible, self._lift = self._states(self.times_s)
         self.truth = self._make_truth()
 
     # -- per-frame state --------------------------------------------------------------------------
@@ -1003,16 +1147,34 @@ class Sample:
         """Timestamp of frame ``index`` in seconds (the writer's ``index / fps``)."""
         return index / self.fps
 
+    def _states(self, times_s: np.ndarray) -> tuple[np.ndarray, ...]:
+        """All hands at ``times_s`` (n,): uv (n, hands, 2) with the human-like wobble,
+        touching, visible (n, hands) bool and lift (n, hands) 0..1."""
+        t = np.asarray(times_s, dtype=np.float64)
+        per_hand = [_evaluate_track(starts, moves, t) for starts, moves in self._tracks]
+        uv = np.stack([p[0] for p in per_hand], axis=1)
+        ph = self._wobble[None, :, :]
+        uv += WOBBLE_BOX * np.stack(
+            [
+                np.sin(2 * np.pi * 0.37 * t[:, None] + ph[..., 0]),
+                np.sin(2 * np.pi * 0.53 * t[:, None] + ph[..., 1]),
+            ],
+            axis=2,
+        )
+        return (
+            uv,
+            np.stack([p[1] for p in per_hand], axis=1),
+            np.stack([p[2] for p in per_hand], axis=1),
+            np.stack([p[3] for p in per_hand], axis=1),
+        )
+
     def hand_states(self, t_s: float) -> list[tuple[np.ndarray, bool, bool, float]]:
-        """Per hand: (contact uv, touching, visible, lift 0..1) at ``t_s``."""
-        out = []
-        for k, (starts, moves) in enumerate(self._tracks):
-            uv, touching, visible, lift = _hand_state(starts, moves, t_s)
-            ph = self._wobble[k]
-            uv = uv + WOBBLE_BOX * np.array([math.sin(2 * math.pi * 0.37 * t_s + ph[0]),
-                                             math.sin(2 * math.pi * 0.53 * t_s + ph[1])])
-            out.append((uv, touching, visible, lift))
-        return out
+        """Per hand: (contact uv, touching, visible, lift 0..1) at any time ``t_s``."""
+        uv, touching, visible, lift = self._states(np.array([float(t_s)]))
+        return [
+            (uv[0, k], bool(touching[0, k]), bool(visible[0, k]), float(lift[0, k]))
+            for k in range(uv.shape[1])
+        ]
 
     def hand_landmarks(self, index: int) -> list[np.ndarray | None]:
         """Per hand, the 21 landmarks of the rendered hand in frame ``index``, normalised
@@ -1020,22 +1182,28 @@ class Sample:
         t = self.timestamp(index)
         w, h = self.size
         out: list[np.ndarray | None] = []
-        for k, (uv, _touch, visible, lift) in enumerate(self.hand_states(t)):
-            if not visible:
+        for k in range(self._uv.shape[1]):
+            if not self._visible[index, k]:
                 out.append(None)
                 continue
-            px = self._landmarks_px(k, uv, lift, t) / np.array([w, h], dtype=np.float64)
+            px = self._landmarks_px(k, self._uv[index, k], self._lift[index, k], t)
+            xy = px / np.array([w, h], dtype=np.float64)
             if self.mirrored:
-                px[:, 0] = 1.0 - px[:, 0]
-            out.append(px)
+                xy[:, 0] = 1.0 - xy[:, 0]
+            out.append(xy)
         return out
 
     def _landmarks_px(self, hand: int, uv: np.ndarray, lift: float, t_s: float) -> np.ndarray:
-        angle = (self._plan.angles_deg[hand] + _HEAD_ANGLE_DEG[self.head]
-                 + 4.0 * math.sin(2 * math.pi * 0.23 * t_s + self._wobble_angle[hand]))
+        """Landmarks in pixels of the true (unmirrored) picture."""
+        angle = (
+            self._plan.angles_deg[hand]
+            + _HEAD_ANGLE_DEG[self.head]
+            + 4.0 * math.sin(2 * math.pi * 0.23 * t_s + self._wobble_angle[hand])
+        )
         length = HAND_LENGTH_BOX * self.scene.box_px * (1.0 + LIFT_SCALE * lift)
-        return hand_landmarks_px(self.scene.to_px(uv), angle, length, self._plan.sides[hand],
-                                 self.stroke.contact)
+        return hand_landmarks_px(
+            self.scene.to_px(uv), angle, length, self._plan.sides[hand], self.stroke.contact
+        )
 
     # -- rendering --------------------------------------------------------------------------------
 
@@ -1047,36 +1215,33 @@ class Sample:
             yield self.render(i, background), self.timestamp(i)
 
     def render(self, index: int, background: np.ndarray | None = None) -> np.ndarray:
-        """Frame ``index`` as stored (mirrored when asked)."""
+        """Frame ``index`` (0 <= index < n_frames) as stored (mirrored when asked)."""
+        if not 0 <= index < self.n_frames:
+            raise IndexError(f"frame index: expected 0..{self.n_frames - 1}, found {index}")
         img = (self.scene.background() if background is None else background).copy()
         t = self.timestamp(index)
-        states = self.hand_states(t)
-        # touching hands first, lifted hands (closer to the camera) on top
-        order = sorted(range(len(states)), key=lambda k: (states[k][3], k))
-        for k in order:
-            uv, _touch, visible, lift = states[k]
-            if visible:
-                draw_hand(img, self._landmarks_px(k, uv, lift, t), self.skin_rgb, _SLEEVES[k % 2])
+        lift = self._lift[index]
+        # lifted hands (closer to the camera) on top; among the others the main hand on top
+        for k in sorted(range(len(lift)), key=lambda k: (lift[k], -k)):
+            if self._visible[index, k]:
+                px = self._landmarks_px(k, self._uv[index, k], lift[k], t)
+                draw_hand(img, px, self.skin_rgb, _SLEEVES[k % len(_SLEEVES)])
         return np.ascontiguousarray(img[:, ::-1]) if self.mirrored else img
 
     # -- truth ------------------------------------------------------------------------------------
 
     def _make_truth(self) -> SampleTruth:
         n, n_hands = self.n_frames, len(self._tracks)
-        times = np.arange(n, dtype=np.float64) / self.fps
-        uv = np.full((n, n_hands, 2), np.nan)
-        visible = np.zeros((n, n_hands), dtype=bool)
-        touching = np.zeros((n, n_hands), dtype=bool)
-        for i, t in enumerate(times):
-            for k, (p, touch, vis, _lift) in enumerate(self.hand_states(float(t))):
-                visible[i, k], touching[i, k] = vis, touch and vis
-                if vis:
-                    uv[i, k] = p
+        visible = self._visible.copy()
+        touching = self._touching & visible
+        uv = np.where(visible[..., None], self._uv, np.nan)
         end = self.duration_s
         reps = tuple(r for r in self._plan.reps if r.end_s <= end + 1e-9)
         spans = tuple((a, min(b, end)) for a, b in self._plan.no_hand if a < end)
         x0, y0, x1, y1 = self.scene.box_true
-        box = (round(1.0 - x1, 4), y0, round(1.0 - x0, 4), y1) if self.mirrored else (x0, y0, x1, y1)
+        box = (
+            (round(1.0 - x1, 4), y0, round(1.0 - x0, 4), y1) if self.mirrored else (x0, y0, x1, y1)
+        )
         shift = off_path_shift(self.stroke) if self.fault == "off_path" else np.zeros(2)
         return SampleTruth(
             stroke=self.stroke.id,
@@ -1097,7 +1262,7 @@ class Sample:
             expected_flags=FAULT_FLAGS[self.fault],
             no_hand_spans=spans,
             off_path_shift_uv=(float(shift[0]), float(shift[1])),
-            timestamps_s=times,
+            timestamps_s=self.times_s.copy(),
             contact_uv=uv,
             visible=visible,
             touching=touching,
@@ -1140,8 +1305,18 @@ def render_sample(
     """
     from coach.video import VideoWriter  # PyAV is only needed when writing files
 
-    sample = Sample(stroke_id, fault=fault, head=head, mirrored=mirrored, size=size, fps=fps,
-                    repetitions=repetitions, skin=skin, seed=seed, duration_s=duration_s)
+    sample = Sample(
+        stroke_id,
+        fault=fault,
+        head=head,
+        mirrored=mirrored,
+        size=size,
+        fps=fps,
+        repetitions=repetitions,
+        skin=skin,
+        seed=seed,
+        duration_s=duration_s,
+    )
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.stem}.{os.getpid()}.part{out.suffix}")
@@ -1228,8 +1403,17 @@ def make_samples(
     for stroke, fault, head, mir, size, rate, skin in _product(
         strokes, faults, heads, mirrored, sizes, fps, skins
     ):
-        options = dict(fault=fault, head=head, mirrored=mir, size=tuple(size), fps=rate,
-                       skin=skin, seed=seed, repetitions=repetitions, duration_s=duration_s)
+        options = dict(
+            fault=fault,
+            head=head,
+            mirrored=mir,
+            size=tuple(size),
+            fps=rate,
+            skin=skin,
+            seed=seed,
+            repetitions=repetitions,
+            duration_s=duration_s,
+        )
         if force:
             path = Path(out_dir) / (sample_name(stroke, **options) + suffix)
             render_sample(stroke, path, **options)  # type: ignore[arg-type]
@@ -1252,24 +1436,36 @@ def _size_arg(text: str) -> tuple[int, int]:
     try:
         w, h = (int(v) for v in text.lower().split("x"))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT, e.g. 640x480, found {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected WIDTHxHEIGHT, e.g. 640x480, found {text!r}"
+        ) from None
     return w, h
 
 
 def add_samples_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``coach samples make`` (for the lead's CLI)."""
-    parser.add_argument("--out", default=str(default_cache_dir()), help="output folder (default: samples/)")
-    parser.add_argument("--stroke", nargs="+", default=["i-love-you"], help="stroke ids ('all' for every one)")
-    parser.add_argument("--fault", nargs="+", default=["none"], help=f"faults ('all'): {', '.join(FAULTS)}")
+    parser.add_argument(
+        "--out", default=str(default_cache_dir()), help="output folder (default: samples/)"
+    )
+    parser.add_argument(
+        "--stroke", nargs="+", default=["i-love-you"], help="stroke ids ('all' for every one)"
+    )
+    parser.add_argument(
+        "--fault", nargs="+", default=["none"], help=f"faults ('all'): {', '.join(FAULTS)}"
+    )
     parser.add_argument("--head", nargs="+", default=["up"], choices=list(HEAD_DIRECTIONS))
     parser.add_argument("--mirrored", action="store_true", help="also render mirrored clips")
-    parser.add_argument("--size", nargs="+", type=_size_arg, default=[(640, 480)], help="WIDTHxHEIGHT")
+    parser.add_argument(
+        "--size", nargs="+", type=_size_arg, default=[(640, 480)], help="WIDTHxHEIGHT"
+    )
     parser.add_argument("--fps", nargs="+", type=float, default=[30.0])
     parser.add_argument("--skin", nargs="+", default=["light"], choices=list(SKIN_TONES))
     parser.add_argument("--repetitions", type=int, default=2)
     parser.add_argument("--duration", type=float, default=None, help="seconds; loops repetitions")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--format", default="mp4", choices=["mp4", "webm", "avi", "mov", "mkv", "y4m"])
+    parser.add_argument(
+        "--format", default="mp4", choices=["mp4", "webm", "avi", "mov", "mkv", "y4m"]
+    )
     parser.add_argument("--force", action="store_true", help="render even when cached")
 
 
@@ -1281,19 +1477,31 @@ def make_samples_from_args(args: argparse.Namespace) -> list[Path]:
     faults = list(FAULTS) if "all" in args.fault else list(args.fault)
     for fault in faults:
         if fault not in FAULTS:
-            raise ValueError(f"--fault: expected one of {', '.join(FAULTS)} or all, found {fault!r}")
+            raise ValueError(
+                f"--fault: expected one of {', '.join(FAULTS)} or all, found {fault!r}"
+            )
     return make_samples(
-        args.out, strokes, faults, heads=args.head,
+        args.out,
+        strokes,
+        faults,
+        heads=args.head,
         mirrored=(False, True) if args.mirrored else (False,),
-        sizes=args.size, fps=args.fps, skins=args.skin, repetitions=args.repetitions,
-        seed=args.seed, duration_s=args.duration, suffix="." + args.format, force=args.force,
+        sizes=args.size,
+        fps=args.fps,
+        skins=args.skin,
+        repetitions=args.repetitions,
+        seed=args.seed,
+        duration_s=args.duration,
+        suffix="." + args.format,
+        force=args.force,
     )
 
 
 def main_samples(argv: Sequence[str] | None = None) -> int:
     """``coach samples make ...`` as a stand-alone entry point: prints one path a line."""
-    parser = argparse.ArgumentParser(prog="coach samples make",
-                                     description="Render synthetic practice clips with ground truth.")
+    parser = argparse.ArgumentParser(
+        prog="coach samples make", description="Render synthetic practice clips with ground truth."
+    )
     add_samples_arguments(parser)
     args = parser.parse_args(argv)
     try:
@@ -1303,3 +1511,7 @@ def main_samples(argv: Sequence[str] | None = None) -> int:
     for p in paths:
         print(p)
     return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main_samples())

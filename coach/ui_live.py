@@ -10,7 +10,6 @@ from __future__ import annotations
 import html
 import json
 import time
-from pathlib import Path
 
 import streamlit as st
 
@@ -35,6 +34,49 @@ def webrtc_enabled() -> bool:
     return True
 
 
+def keep_only_latest_frames() -> None:
+    """Make aiortc hand over only the newest decoded video frame (idempotent).
+
+    aiortc queues decoded frames without bound; whenever the send-back loop (encode +
+    process) is slower than the camera for a moment, frames pile up and the delay grows
+    for good. With this, each ``recv()`` skips to the newest frame: frames are dropped,
+    not queued. Counted by :func:`stale_frames_dropped`.
+    """
+    import asyncio
+
+    from aiortc.rtcrtpreceiver import RemoteStreamTrack
+
+    if getattr(RemoteStreamTrack.recv, "_coach_latest_only", False):
+        return
+    original = RemoteStreamTrack.recv
+
+    async def recv(self):
+        frame = await original(self)
+        if self.kind != "video":
+            return frame
+        while True:
+            try:
+                newer = self._queue.get_nowait()
+            except asyncio.QueueEmpty:
+                return frame
+            if newer is None:  # end of stream: leave the marker for the next call
+                self._queue.put_nowait(None)
+                return frame
+            frame = newer
+            _STALE[0] += 1
+
+    recv._coach_latest_only = True  # type: ignore[attr-defined]
+    RemoteStreamTrack.recv = recv  # type: ignore[method-assign]
+
+
+_STALE = [0]
+
+
+def stale_frames_dropped() -> int:
+    """Camera frames skipped because a newer one was already waiting (all sessions)."""
+    return _STALE[0]
+
+
 def frame_callback(live: LiveCoach):
     """The WebRTC video callback for one session: decode, ``live.process``, encode."""
     import av
@@ -52,6 +94,7 @@ def camera_streamer(key: str, live: LiveCoach):
     """SENDRECV: the browser's webcam in, annotated frames back."""
     from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
+    keep_only_latest_frames()
     return webrtc_streamer(
         key=key,
         mode=WebRtcMode.SENDRECV,
@@ -63,9 +106,57 @@ def camera_streamer(key: str, live: LiveCoach):
     )
 
 
-def sample_streamer(key: str, live: LiveCoach, video_path: Path):
-    """RECVONLY: the built-in sample clip played on the server through the same coach."""
-    from aiortc.contrib.media import MediaPlayer
+class SampleCamera:
+    """A player for streamlit-webrtc (``.video``, ``.audio``) that acts like a webcam
+    filming the built-in sample: frames are rendered on demand at the clip's rate,
+    in real time, looping. A consumer that falls behind skips frames (the frame for
+    *now* is rendered), so nothing queues up."""
+
+    def __init__(self, sample) -> None:
+        self.audio = None
+        self.video = _sample_track(sample)
+
+
+def _sample_track(sample):
+    import asyncio
+    from fractions import Fraction
+
+    import av
+    from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+    class SampleTrack(MediaStreamTrack):
+        kind = "video"
+
+        def __init__(self) -> None:
+            super().__init__()
+            self._background = sample.scene.background()
+            self._start: float | None = None
+            self._last = -1
+
+        async def recv(self) -> av.VideoFrame:
+            if self.readyState != "live":
+                raise MediaStreamError
+            now = time.monotonic()
+            if self._start is None:
+                self._start = now
+            tick = max(self._last + 1, int((now - self._start) * sample.fps))
+            await asyncio.sleep(max(0.0, self._start + tick / sample.fps - now))
+            self._last = tick
+            loop = asyncio.get_running_loop()
+            image = await loop.run_in_executor(
+                None, sample.render, tick % sample.n_frames, self._background
+            )
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+            frame.pts = tick
+            frame.time_base = Fraction(1, round(sample.fps))
+            return frame
+
+    return SampleTrack()
+
+
+def sample_streamer(key: str, live: LiveCoach, sample):
+    """RECVONLY: the built-in sample, filmed by :class:`SampleCamera` on the server and
+    coached by the same pipeline as the webcam."""
     from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
     return webrtc_streamer(
@@ -73,7 +164,7 @@ def sample_streamer(key: str, live: LiveCoach, video_path: Path):
         mode=WebRtcMode.RECVONLY,
         rtc_configuration=RTC_CONFIGURATION,
         media_stream_constraints={"video": True, "audio": False},
-        player_factory=lambda: MediaPlayer(str(video_path)),
+        player_factory=lambda: SampleCamera(sample),
         video_frame_callback=frame_callback(live),
         async_processing=True,
         video_html_attrs=VIDEO_ATTRS,
@@ -119,9 +210,13 @@ def render_cards(container, repetitions, newest_first: bool = True, limit: int =
 def render_status(container, view: LiveView) -> None:
     parts = []
     if view.calibration is not None:
-        parts.append(f"Calibrating: {view.calibration.message} ({round(100 * view.calibration.fraction)}%)")
+        parts.append(
+            f"Calibrating: {view.calibration.message} ({round(100 * view.calibration.fraction)}%)"
+        )
     if view.stats is not None:
-        parts.append(stats_line(view.stats))
+        parts.append(
+            f"{stats_line(view.stats)} · stale camera frames skipped {stale_frames_dropped()}"
+        )
     container.caption("  \n".join(parts) if parts else "Waiting for video...")
 
 

@@ -20,12 +20,14 @@ SAMPLES_DIR = "samples"
 @dataclass(frozen=True)
 class Traces:
     """Per processed frame, aligned arrays: time, contact point in the body frame
-    (nan when no hand), speed ratio (nan when unknown) and status."""
+    (nan when no hand), speed ratio (nan when unknown), whether the hand was on a
+    segment (not lifted between letters) and status."""
 
     t_s: np.ndarray  # (n,)
     uv: np.ndarray  # (n, 2)
     speed_ratio: np.ndarray  # (n,)
     status: tuple[str, ...]
+    in_segment: np.ndarray | None = None  # (n,) bool
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,7 @@ class TraceRecorder:
         self._uv: list[tuple[float, float]] = []
         self._speed: list[float] = []
         self._status: list[str] = []
+        self._in_segment: list[bool] = []
 
     def add(self, result) -> None:
         self._t.append(float(result.timestamp_s))
@@ -53,6 +56,7 @@ class TraceRecorder:
         ok = p is not None and p.segment is not None and result.track is not None
         self._speed.append(float(p.speed_ratio) if ok else np.nan)
         self._status.append(result.status)
+        self._in_segment.append(bool(ok))
 
     def traces(self) -> Traces:
         return Traces(
@@ -60,6 +64,7 @@ class TraceRecorder:
             np.array(self._uv, dtype=np.float64).reshape(-1, 2),
             np.array(self._speed, dtype=np.float64),
             tuple(self._status),
+            np.array(self._in_segment, dtype=bool),
         )
 
 

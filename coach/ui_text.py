@@ -101,7 +101,9 @@ def summary_lines(session) -> list[str]:
         if session.frames_with_hand == 0:
             return ["No hand was seen. Check the camera shows the doll and your hand."]
         return ["No complete repetition yet. Follow the path from start to end."]
-    lines = [f"{len(reps)} repetition{'s' if len(reps) != 1 else ''}, overall {session.score} / 100."]
+    lines = [
+        f"{len(reps)} repetition{'s' if len(reps) != 1 else ''}, overall {session.score} / 100."
+    ]
     counts = {k: v for k, v in session.flags.items() if v}
     if not counts:
         lines.append("No problems spotted. Well done.")
@@ -118,6 +120,8 @@ def stats_line(stats) -> str:
     if math.isfinite(stats.fps):
         parts.append(f"{stats.fps:.1f} frames/s")
     if math.isfinite(stats.processing_ms_p50):
-        parts.append(f"{stats.processing_ms_p50:.0f} ms per frame (p95 {stats.processing_ms_p95:.0f} ms)")
+        parts.append(
+            f"{stats.processing_ms_p50:.0f} ms per frame (p95 {stats.processing_ms_p95:.0f} ms)"
+        )
     parts.append(f"dropped {stats.frames_dropped}")
     return " · ".join(parts)

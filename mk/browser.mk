@@ -4,7 +4,7 @@
 #   make bench-live     60 s live run in headless chromium: processing p95 + end-to-end latency
 # Playwright drives /usr/bin/chromium; never `playwright install` (it downloads a browser).
 
-PYTHON ?= .venv/bin/python
+
 
 .PHONY: browser-deps browser-test bench-live
 
@@ -26,7 +26,7 @@ browser-deps:
 	fi
 
 browser-test: browser-deps
-	$(PYTHON) -m pytest -m browser tests/test_browser.py -v
+	$(PY) -m pytest -m browser tests/test_browser.py -v
 
 bench-live: browser-deps
-	$(PYTHON) tests/browser/bench_live.py --duration 60
+	$(PY) tests/browser/bench_live.py --duration 60

@@ -18,6 +18,7 @@ import itertools
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -175,6 +176,22 @@ def create_database(admin_url: str, name: str | None = None) -> str:
     return url.set(database=name).render_as_string(hide_password=False)
 
 
+def empty_database(url: str) -> None:
+    """Drop everything in the database's ``public`` schema (ending any other connections to it
+    first, e.g. a killed writer's backend that has not noticed yet)."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    libpq = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(libpq, autocommit=True) as conn:
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        conn.execute("DROP SCHEMA public CASCADE")
+        conn.execute("CREATE SCHEMA public")
+
+
 def start_server() -> PgServer:
     """A started private server, or :class:`PgUnavailable` saying why there cannot be one."""
     try:
@@ -193,7 +210,13 @@ def start_server() -> PgServer:
     return PgServer(bindir).start()
 
 
+def _interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
 def main() -> int:
+    signal.signal(signal.SIGINT, _interrupt)  # also when started in the background
+    signal.signal(signal.SIGTERM, _interrupt)
     server = start_server()
     print(f"PostgreSQL {server.bindir} on 127.0.0.1:{server.port} (data in {server.root})")
     print(f"  admin URL: {server.url()}")

@@ -39,7 +39,9 @@ class TruthLandmarker:
         if not hands:
             return None
         lm = np.concatenate([np.array(hands), np.zeros((len(hands), 21, 1))], axis=2)
-        return HandObservation(frame.timestamp_s, lm, np.ones(len(hands)), (frame.width, frame.height))
+        return HandObservation(
+            frame.timestamp_s, lm, np.ones(len(hands)), (frame.width, frame.height)
+        )
 
     def reset(self) -> None:
         self.resets += 1
@@ -70,10 +72,12 @@ def run_clip(coach: live.LiveCoach, sample: Sample, t0: float = 0.0) -> list[liv
 
 def make_coach(sample: Sample, **kw) -> live.LiveCoach:
     lm = TruthLandmarker(sample)
-    return live.LiveCoach(sample.stroke, sample.truth.body_frame(), landmarker_factory=lambda n: lm, **kw)
+    return live.LiveCoach(
+        sample.stroke, sample.truth.body_frame(), landmarker_factory=lambda n: lm, **kw
+    )
 
 
-# -- event queue ------------------------------------------------------------------------------
+# -- event queue ----------------------------------------------------------------------------------
 
 
 def test_queue_drops_oldest_when_full() -> None:
@@ -91,7 +95,7 @@ def test_queue_rejects_zero_size() -> None:
         live.EventQueue(0)
 
 
-# -- the live pipeline --------------------------------------------------------------------------
+# -- the live pipeline ----------------------------------------------------------------------------
 
 
 def test_clip_gives_repetitions_status_and_stats(sample) -> None:
@@ -128,7 +132,9 @@ def test_busy_worker_returns_last_frame_without_queueing(sample) -> None:
         return None
 
     lm = TruthLandmarker(script=slow)
-    coach = live.LiveCoach(sample.stroke, sample.truth.body_frame(), landmarker_factory=lambda n: lm)
+    coach = live.LiveCoach(
+        sample.stroke, sample.truth.body_frame(), landmarker_factory=lambda n: lm
+    )
     first = coach.process(blank(), 0.0)
     worker = threading.Thread(target=coach.process, args=(blank(), 1.0))
     worker.start()
@@ -184,7 +190,7 @@ def test_landmarker_created_once_with_the_strokes_hand_count(sample) -> None:
     coach.close()
 
 
-# -- hand-on-tummy calibration ----------------------------------------------------------------
+# -- hand-on-tummy calibration --------------------------------------------------------------------
 
 
 def flat_hand(centre_px, angle_deg: float, length_px: float = 200.0) -> np.ndarray:
@@ -269,7 +275,7 @@ def test_live_calibration_sets_body_frame_and_starts_coaching(sample) -> None:
     assert coach.session() is not None  # coaching is on
 
 
-# -- drag a box, mirroring ----------------------------------------------------------------------
+# -- drag a box, mirroring ------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -306,8 +312,15 @@ def test_bad_head_direction_rejected() -> None:
 
 def test_settings_round_trip(tmp_path) -> None:
     bf = BodyFrame.from_box((0.3, 0.3, 0.7, 0.7), "left", image_size=(W, H))
-    s = live.LiveSettings(stroke_id="sun", mirror_preview=False, spoken_hints=True, safety_seen=True,
-                          body_frame=bf.to_dict(), box=(0.3, 0.3, 0.7, 0.7), head="left")  # fmt: skip
+    s = live.LiveSettings(
+        stroke_id="sun",
+        mirror_preview=False,
+        spoken_hints=True,
+        safety_seen=True,
+        body_frame=bf.to_dict(),
+        box=(0.3, 0.3, 0.7, 0.7),
+        head="left",
+    )
     live.save_settings(tmp_path, s)
     back = live.load_settings(tmp_path)
     assert back == s
@@ -319,7 +332,9 @@ def test_settings_round_trip(tmp_path) -> None:
     [
         "{ not json",  # corrupt file
         json.dumps({"schema": "something-else/9", "stroke_id": "sun"}),  # another file's schema
-        json.dumps({"schema": live.SETTINGS_SCHEMA, "surprise": 1, "stroke_id": "sun"}),  # unknown key
+        json.dumps(
+            {"schema": live.SETTINGS_SCHEMA, "surprise": 1, "stroke_id": "sun"}
+        ),  # unknown key
         json.dumps([1, 2, 3]),  # not an object
     ],
 )
@@ -337,3 +352,51 @@ def test_settings_missing_file_gives_defaults(tmp_path) -> None:
 def test_percentile_of_nothing_is_nan() -> None:
     assert math.isnan(live.percentile([], 95))
     assert live.percentile([1, 2, 3, 4, 5], 50) == 3
+
+
+# -- with the real hand model ---------------------------------------------------------------------
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("angle_deg", [0.0, 90.0])  # head up; head to the right
+def test_hand_on_tummy_with_the_real_landmarker(model_path, angle_deg) -> None:
+    """A rendered flat hand held still on the doll's tummy calibrates the body frame."""
+    from coach import synth
+
+    s = synth.Sample("i-love-you", repetitions=1)
+    img = s.scene.background()
+    x0, y0, x1, y1 = s.truth.tummy_box
+    centre_px = ((x0 + x1) / 2 * W, (y0 + y1) / 2 * H)
+    lm_px = synth.hand_landmarks_px(centre_px, angle_deg, synth.HAND_LENGTH_BOX * s.scene.box_px,
+                                    "right", "palm")  # fmt: skip
+    synth.draw_hand(img, lm_px, synth.SKIN_TONES["light"])
+    coach = live.LiveCoach(s.stroke, None, queue_size=1000)
+    try:
+        coach.start_calibration()
+        for i in range(90):  # 3 s of the same picture
+            coach.process(img, i / 30)
+    finally:
+        coach.close()
+    bf = coach.body_frame
+    assert bf is not None, [e.payload for e in coach.events.drain() if e.kind == "calibration"][-1:]
+    palm_centre = lm_px[list(live.PALM)].mean(axis=0) / np.array([W, H])
+    np.testing.assert_allclose(bf.to_uv(palm_centre), [0.5, 0.5], atol=0.15)
+    a = math.radians(angle_deg)
+    head = bf.head_vector_xy() * np.array([W, H])
+    cos = float(np.dot(head / np.linalg.norm(head), [math.sin(a), -math.cos(a)]))
+    assert cos > math.cos(math.radians(15))
+
+
+@pytest.mark.model
+@pytest.mark.slow
+def test_live_coach_scores_the_sample_with_the_real_landmarker(model_path, sample) -> None:
+    coach = live.LiveCoach(sample.stroke, sample.truth.body_frame(), queue_size=1000)
+    try:
+        for img, t in sample.frames():
+            coach.process(img, t)
+    finally:
+        coach.close()
+    summary = coach.finish()
+    assert len(summary.repetitions) == 2
+    assert all(r.direction == "ok" and r.pace == "ok" for r in summary.repetitions)
+    assert coach.stats().frames_processed == sample.n_frames

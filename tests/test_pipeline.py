@@ -124,3 +124,19 @@ def test_water_wheel_counts_paddles_of_both_hands():
     session = coach.finish()
     assert len(session.repetitions) >= 8
     assert all(r.direction == "ok" for r in session.repetitions)
+
+
+@pytest.mark.parametrize(
+    "offset",
+    [
+        (0.45, 0.0),  # the I Love You drawn on the baby's left flank and beyond
+        (-0.45, 0.0),  # ... on the baby's right side
+        (0.0, -0.4),  # ... up on the ribs
+    ],
+)
+def test_stroke_in_the_wrong_place_is_off_path_not_wrong(offset):
+    session, _ = run(ILY, BodyFrame.from_box(BOX), perform(ILY, offset=offset, repetitions=3))
+    assert len(session.repetitions) >= 2
+    assert all("off_path" in r.flags for r in session.repetitions)
+    later = session.repetitions[1:]  # the shift is found once the first letters are seen
+    assert all(r.flags == ("off_path",) for r in later)

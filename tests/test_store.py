@@ -70,14 +70,21 @@ def pg_admin_url():
         server.stop()
 
 
+@pytest.fixture(scope="session")
+def pg_database_url(pg_admin_url) -> str:
+    """One database for this test run; every test empties it first (faster than a new one)."""
+    return pg_server.create_database(pg_admin_url)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def backend(request, tmp_path) -> Backend:
     """A fresh, empty database on each backend (the SQLite file's folder does not exist yet)."""
     if request.param == "sqlite":
         path = tmp_path / "data" / "coach.db"
         return Backend("sqlite", str(path), path)
-    admin_url = request.getfixturevalue("pg_admin_url")
-    return Backend("postgresql", pg_server.create_database(admin_url))
+    url = request.getfixturevalue("pg_database_url")
+    pg_server.empty_database(url)
+    return Backend("postgresql", url)
 
 
 @pytest.fixture
@@ -441,6 +448,7 @@ def test_progress_points(store):
     assert p2.mean_speed_ratio == pytest.approx(0.5)
     assert p2.pace == {"ok": 1, "too_fast": 1, "too_slow": 0}
     assert p1.started_at == at(1)
+    assert store.progress("Nobody", "sun") == []
     with_empty = store.progress("Ana", "sun", include_empty=True)
     assert len(with_empty) == 3 and math.isnan(with_empty[-1].mean_score)
 

@@ -28,6 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import harness  # noqa: E402
+from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -93,14 +94,20 @@ def page_text(page) -> str:
     return page.locator("body").inner_text(timeout=10_000)
 
 
-def start_coach_session(ctx, url: str):
+def start_coach_session(ctx, url: str, source: str = "Webcam"):
     page = ctx.new_page()
     page.goto(url, wait_until="domcontentloaded")
-    page.get_by_text("Live coach", exact=False).first.wait_for(timeout=60_000)
-    # Acknowledge the safety notes if they are shown.
-    ok = page.get_by_role("button", name=re.compile("I've read this|Got it", re.I))
-    if ok.count():
-        ok.first.click()
+    page.get_by_text("Stroke Coach", exact=False).first.wait_for(timeout=60_000)
+    # A first visit shows the safety notes: acknowledge them.
+    ok = page.get_by_role("button", name=re.compile("I've read this", re.I))
+    try:
+        ok.wait_for(timeout=3_000)
+        ok.click()
+    except PlaywrightTimeout:
+        pass
+    page.get_by_role("tab", name="Live coach").wait_for(timeout=60_000)
+    if source != "Webcam":
+        page.get_by_role("radio", name=source).check(force=True)
     fr = click_start(page)
     return page, fr
 
@@ -110,7 +117,7 @@ def scenario_coach(ctx, url: str, args) -> dict:
     for i in range(args.sessions):
         if i:
             time.sleep(args.stagger)  # later sessions start later: their counts must differ
-        sessions.append(start_coach_session(ctx, url))
+        sessions.append(start_coach_session(ctx, url, args.source))
     t0 = time.monotonic()
     per: list[dict] = [{"hint": False, "score": False, "frames": 0} for _ in sessions]
     while time.monotonic() - t0 < args.duration + 120:
@@ -119,12 +126,19 @@ def scenario_coach(ctx, url: str, args) -> dict:
             m = STATS_RE.search(text)
             per[i]["frames"] = int(m.group(1)) if m else per[i]["frames"]
             if (p := PROC_RE.search(text)) and (f := FPS_RE.search(text)):
-                per[i]["processing_ms_p50"], per[i]["processing_ms_p95"] = int(p.group(1)), int(p.group(2))
+                per[i]["processing_ms_p50"], per[i]["processing_ms_p95"] = (
+                    int(p.group(1)),
+                    int(p.group(2)),
+                )
                 per[i]["fps"] = float(f.group(1))
             codes = HINT_RE.findall(page.content())
             per[i]["hint"] = per[i]["hint"] or any(codes)
-            per[i]["hint_codes"] = sorted(set(per[i].get("hint_codes", [])) | {c for c in codes if c})
-            per[i]["score"] = per[i]["score"] or bool(re.search(r"Repetition \d+ *[·:-] *\d+ */ *100", text))
+            per[i]["hint_codes"] = sorted(
+                set(per[i].get("hint_codes", [])) | {c for c in codes if c}
+            )
+            per[i]["score"] = per[i]["score"] or bool(
+                re.search(r"Repetition \d+ *[·:-] *\d+ */ *100", text)
+            )
         enough = all(p["hint"] and p["score"] for p in per)
         if enough and time.monotonic() - t0 >= args.duration:
             break
@@ -132,7 +146,11 @@ def scenario_coach(ctx, url: str, args) -> dict:
     for i, (page, fr) in enumerate(sessions):
         per[i]["browser"] = latency_summary(fr)
         per[i]["text"] = page_text(page)[-3000:]
-        shot = Path(args.screenshot).with_name(f"{Path(args.screenshot).stem}-{i}.png") if args.screenshot else None
+        shot = (
+            Path(args.screenshot).with_name(f"{Path(args.screenshot).stem}-{i}.png")
+            if args.screenshot
+            else None
+        )
         if shot:
             page.screenshot(path=str(shot), full_page=True)
             per[i]["screenshot"] = str(shot)
@@ -140,6 +158,15 @@ def scenario_coach(ctx, url: str, args) -> dict:
             vshot = shot.with_name(shot.stem + "-video.png")
             video.screenshot(path=str(vshot))
             per[i]["video_screenshot"] = str(vshot)
+    # Stop the first session: the page must show the session summary.
+    page, fr = sessions[0]
+    fr.locator("button", has_text=re.compile("^stop$", re.I)).first.click(timeout=30_000)
+    try:
+        page.get_by_text("Session summary").wait_for(timeout=60_000)
+        text = page_text(page)
+        per[0]["summary"] = text[text.index("Session summary") :][:600]
+    except PlaywrightTimeout:
+        per[0]["summary"] = None
     return {"sessions": per}
 
 
@@ -155,10 +182,13 @@ def run(args) -> dict:
         env["MINIMAL_APP_STATUS"] = str(Path(args.out).with_suffix(".status.json"))
         os.environ.update(env)
     log = Path(args.out).with_suffix(".server.log")
-    with harness.streamlit_server(Path(args.app), env=env, log=log) as url, sync_playwright() as pw:
-        with harness.chromium_context(pw, Path(args.video)) as ctx:
-            ctx.add_init_script(harness.latency_probe_script())
-            return SCENARIOS[args.scenario](ctx, url, args)
+    with (
+        harness.streamlit_server(Path(args.app), env=env, log=log) as url,
+        sync_playwright() as pw,
+        harness.chromium_context(pw, Path(args.video)) as ctx,
+    ):
+        ctx.add_init_script(harness.latency_probe_script())
+        return SCENARIOS[args.scenario](ctx, url, args)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -169,6 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", required=True)
     ap.add_argument("--duration", type=float, default=8.0)
     ap.add_argument("--sessions", type=int, default=1)
+    ap.add_argument("--source", default="Webcam", help="video source radio: Webcam | Sample clip")
     ap.add_argument("--stagger", type=float, default=0.0, help="seconds between session starts")
     ap.add_argument("--screenshot", default="")
     ap.add_argument("--env", action="append", default=[], help="KEY=VALUE for the server")
@@ -178,7 +209,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = {"ok": True, **run(args)}
     except Exception as exc:  # noqa: BLE001 - reported to the test as data
-        result = {"ok": False, "error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}
+        result = {
+            "ok": False,
+            "error": f"{type(exc).__name__}: {exc}",
+            "traceback": traceback.format_exc(),
+        }
     Path(args.out).write_text(json.dumps(result, indent=2))
     return 0 if result["ok"] else 1
 

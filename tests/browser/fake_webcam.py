@@ -84,7 +84,9 @@ def plain_frames(n: int, size: tuple[int, int] = (640, 480)) -> Iterator[np.ndar
         yield img
 
 
-def make_clip(path: Path, kind: str = "synth", fps: int = 30, size=(640, 480), repetitions: int = 2):
+def make_clip(
+    path: Path, kind: str = "synth", fps: int = 30, size=(640, 480), repetitions: int = 2
+):
     """Write the fake-webcam clip with barcodes.
 
     ``kind="plain"``: a moving disc, returns None. ``kind="synth"``: the synthetic hand
@@ -92,7 +94,9 @@ def make_clip(path: Path, kind: str = "synth", fps: int = 30, size=(640, 480), r
     (where the tummy box is, what a correct session looks like).
     """
     if kind == "plain":
-        write_y4m(path, (stamp_barcode(f, i) for i, f in enumerate(plain_frames(fps * 4, size))), fps)
+        write_y4m(
+            path, (stamp_barcode(f, i) for i, f in enumerate(plain_frames(fps * 4, size))), fps
+        )
         return None
     from coach.synth import Sample
 

@@ -46,14 +46,29 @@ def unavailable_reason() -> str | None:
     except ImportError:
         return "python package playwright missing (pip install -e .[test])"
     probe = subprocess.run(
-        ["unshare", "--net", "--", "ip", "link", "add", VETH[0], "type", "veth", "peer", "name", VETH[1]],
+        [
+            "unshare",
+            "--net",
+            "--",
+            "ip",
+            "link",
+            "add",
+            VETH[0],
+            "type",
+            "veth",
+            "peer",
+            "name",
+            VETH[1],
+        ],
         capture_output=True,
         text=True,
         timeout=20,
     )
     if probe.returncode != 0:
         msg = (probe.stderr or probe.stdout).strip().splitlines()
-        return f"cannot create a private network namespace with a veth pair: {msg[-1] if msg else '?'}"
+        return (
+            f"cannot create a private network namespace with a veth pair: {msg[-1] if msg else '?'}"
+        )
     return None
 
 
@@ -99,7 +114,9 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def streamlit_server(app: Path, env: dict[str, str] | None = None, log: Path | None = None) -> Iterator[str]:
+def streamlit_server(
+    app: Path, env: dict[str, str] | None = None, log: Path | None = None
+) -> Iterator[str]:
     """Start ``streamlit run app`` on loopback; yield its URL; stop it (by pid) on exit."""
     port = free_port()
     cmd = [
@@ -109,7 +126,9 @@ def streamlit_server(app: Path, env: dict[str, str] | None = None, log: Path | N
         "--server.fileWatcherType", "none", "--global.developmentMode", "false",
     ]  # fmt: skip
     out = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115
-    proc = subprocess.Popen(cmd, cwd=REPO, env=dict(os.environ, **(env or {})), stdout=out, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        cmd, cwd=REPO, env=dict(os.environ, **(env or {})), stdout=out, stderr=subprocess.STDOUT
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -181,7 +200,9 @@ def webrtc_frame(page, timeout_s: float = 60.0):
     frame = iframe.element_handle().content_frame()
     if frame is None:
         raise TimeoutError("the webrtc component iframe has no content frame")
-    frame.locator("button", has_text=re.compile("^start$", re.I)).first.wait_for(timeout=timeout_s * 1000)
+    frame.locator("button", has_text=re.compile("^start$", re.I)).first.wait_for(
+        timeout=timeout_s * 1000
+    )
     return frame
 
 
@@ -202,7 +223,8 @@ LATENCY_PROBE_JS = r"""
       try {
         const h = video.videoHeight;
         if (h > 0) {
-          ctx.drawImage(video, MARGIN, h - MARGIN - BLOCK, BITS * BLOCK, BLOCK, 0, 0, BITS * BLOCK, BLOCK);
+          const W = BITS * BLOCK;
+          ctx.drawImage(video, MARGIN, h - MARGIN - BLOCK, W, BLOCK, 0, 0, W, BLOCK);
           const px = ctx.getImageData(0, 0, BITS * BLOCK, BLOCK).data;
           let v = 0;
           for (let b = 0; b < BITS; b++) {
@@ -250,7 +272,11 @@ def latency_probe_script() -> str:
     sys.path.insert(0, str(Path(__file__).parent))
     import fake_webcam as fw
 
-    return LATENCY_PROBE_JS % {"bits": fw.BARCODE_BITS, "block": fw.BLOCK_PX, "margin": fw.BARCODE_MARGIN_PX}
+    return LATENCY_PROBE_JS % {
+        "bits": fw.BARCODE_BITS,
+        "block": fw.BLOCK_PX,
+        "margin": fw.BARCODE_MARGIN_PX,
+    }
 
 
 def latency_ms(local: list, remote: list) -> list[float]:

@@ -1,0 +1,139 @@
+"""Off-path stage: finds a stroke performed in the wrong place.
+
+A stroke done well but in the wrong place (the I on the baby's right side, a Sun
+circle above the ribs) is the right shape shifted. The matcher only follows a hand
+that stays within about a third of the box of the path, so this stage looks for
+the shift: every second it slides the hand's recent path (the last ``window_s``)
+over a distance map of the reference and keeps the shift with the best fit. When
+the best shift is large (more than ``engage_box``) and fits much better than no
+shift, the matcher is fed the hand minus that shift, and the shift is reported so
+the repetitions are flagged ``off_path``. Small shifts (tracking bias of fingertip
+landmarks) are left to the matcher, which tolerates them.
+
+Work per frame is constant: a bounded buffer, and one search per second over a
+fixed grid of shifts.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from coach.strokes import StrokeDefinition
+
+_MAP_LO, _MAP_HI, _MAP_STEP = -1.0, 2.0, 0.01  # distance map over this square of the body frame
+
+
+@dataclass(frozen=True)
+class OffsetConfig:
+    window_s: float = 10.0  # how much of the recent path is fitted
+    sample_hz: float = 4.0  # the path is kept at this rate
+    update_every_s: float = 1.0
+    search_box: float = 0.7  # shifts up to this far are tried
+    coarse_step_box: float = 0.1
+    engage_box: float = 0.25  # smaller shifts are tracking bias, not a mistake
+    release_box: float = 0.18  # hysteresis: an engaged shift is dropped below this
+    fit_box: float = 0.07  # the shifted path must fit the reference this well (trimmed mean)
+    gain: float = 2.0  # ... and this many times better than no shift
+    min_points: int = 16  # fit only with at least this many samples
+    trim: float = 0.7  # the best 70% of the points count (lifted moves don't fit anything)
+
+
+class OffsetEstimator:
+    """``update(uv, t)`` -> the shift to subtract from the hand (zeros when none)."""
+
+    def __init__(
+        self,
+        stroke: StrokeDefinition,
+        segment_ids: Sequence[int] | None = None,
+        config: OffsetConfig | None = None,
+    ) -> None:
+        self.config = config or OffsetConfig()
+        ids = range(len(stroke.segments)) if segment_ids is None else segment_ids
+        self._map = _distance_map([stroke.segments[i] for i in ids])
+        g = np.arange(
+            -self.config.search_box, self.config.search_box + 1e-9, self.config.coarse_step_box
+        )
+        self._coarse = np.array([(a, b) for a in g for b in g])
+        f = np.arange(-2, 3)
+        self._fine = [np.array([(a, b) for a in f * s for b in f * s]) for s in (0.03, 0.01)]
+        self.reset()
+
+    def reset(self) -> None:
+        n = int(self.config.window_s * self.config.sample_hz) + 1
+        self._buffer: deque[np.ndarray] = deque(maxlen=n)
+        self._last_sample_t = -np.inf
+        self._last_fit_t = -np.inf
+        self.offset = np.zeros(2)
+        self.fit_box = np.nan
+
+    def update(self, uv: np.ndarray | None, timestamp_s: float) -> np.ndarray:
+        cfg = self.config
+        t = float(timestamp_s)
+        if uv is not None and t - self._last_sample_t >= 1.0 / cfg.sample_hz:
+            self._buffer.append(np.asarray(uv, dtype=float))
+            self._last_sample_t = t
+        if t - self._last_fit_t >= cfg.update_every_s and len(self._buffer) >= cfg.min_points:
+            self._last_fit_t = t
+            self._fit()
+        return self.offset
+
+    @property
+    def engaged(self) -> bool:
+        return bool(np.any(self.offset != 0))
+
+    def _cost(self, pts: np.ndarray, shifts: np.ndarray) -> np.ndarray:
+        """Trimmed mean distance of ``pts - shift`` from the reference, per shift."""
+        moved = pts[None, :, :] - shifts[:, None, :]
+        idx = np.clip(np.rint((moved - _MAP_LO) / _MAP_STEP).astype(int), 0, self._map.shape[0] - 1)
+        d = self._map[idx[..., 1], idx[..., 0]]
+        k = max(1, int(self.config.trim * pts.shape[0]))
+        d = np.partition(d, k - 1, axis=1)[:, :k]
+        return d.mean(axis=1)
+
+    def _fit(self) -> None:
+        cfg = self.config
+        pts = np.array(self._buffer)
+        coarse = self._cost(pts, self._coarse)
+        shift = self._coarse[int(np.argmin(coarse))]
+        for grid in self._fine:  # refine around the best: steps of 0.03, then 0.01
+            shifts = shift + grid
+            cost = self._cost(pts, shifts)
+            i = int(np.argmin(cost))
+            shift, fit = shifts[i], float(cost[i])
+        here = float(self._cost(pts, np.zeros((1, 2)))[0])
+        self.fit_box = fit
+        size = float(np.linalg.norm(shift))
+        good = fit <= cfg.fit_box and here >= cfg.gain * fit
+        if self.engaged:
+            if not good or size < cfg.release_box:
+                self.offset = np.zeros(2)
+            else:
+                self.offset = shift
+        elif good and size >= cfg.engage_box:
+            self.offset = shift
+
+
+def _distance_map(segments) -> np.ndarray:
+    """Distance (box widths) from each cell of a grid to the nearest point of the reference."""
+    import cv2  # OpenCV comes with mediapipe
+
+    n = int(round((_MAP_HI - _MAP_LO) / _MAP_STEP)) + 1
+    pts = np.vstack([_dense(np.asarray(s.points, float), s.closed) for s in segments])
+    idx = np.clip(np.rint((pts - _MAP_LO) / _MAP_STEP).astype(int), 0, n - 1)
+    free = np.full((n, n), 255, np.uint8)
+    free[idx[:, 1], idx[:, 0]] = 0  # the path; rows are v, columns u
+    dist_cells = cv2.distanceTransform(free, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    return dist_cells.astype(np.float64) * _MAP_STEP
+
+
+def _dense(points: np.ndarray, closed: bool, step: float = 0.01) -> np.ndarray:
+    pts = np.vstack([points, points[:1]]) if closed else points
+    out = [pts[:1]]
+    for a, b in zip(pts[:-1], pts[1:], strict=True):
+        n = max(1, int(np.ceil(np.linalg.norm(b - a) / step)))
+        out.append(a + (b - a) * (np.arange(1, n + 1) / n)[:, None])
+    return np.vstack(out)
