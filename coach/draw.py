@@ -73,7 +73,7 @@ STATUS_TEXT = {
 }
 
 
-class _Projector:
+class Projector:
     """Normalised image xy -> integer pixel coordinates of the displayed image."""
 
     def __init__(self, width: int, height: int, mirror: bool):
@@ -124,7 +124,7 @@ def _text(
 # -- annotators (each draws in place on an image the caller owns) ---------------------------------
 
 
-def draw_box(img: np.ndarray, body_frame: BodyFrame, proj: _Projector, style: Style) -> None:
+def draw_box(img: np.ndarray, body_frame: BodyFrame, proj: Projector, style: Style) -> None:
     """The tummy box outline and an arrow towards the baby's head, labelled."""
     width = _size(img, style.other_path_width, 2)
     corners = proj.ipx(body_frame.box_corners_xy())
@@ -142,7 +142,7 @@ def draw_reference(
     img: np.ndarray,
     stroke: StrokeDefinition,
     body_frame: BodyFrame,
-    proj: _Projector,
+    proj: Projector,
     style: Style,
     current: int | None = None,
 ) -> None:
@@ -182,7 +182,7 @@ def _direction_arrows(
 
 
 def draw_guide(
-    img: np.ndarray, guide_uv: np.ndarray, body_frame: BodyFrame, proj: _Projector, style: Style
+    img: np.ndarray, guide_uv: np.ndarray, body_frame: BodyFrame, proj: Projector, style: Style
 ) -> None:
     """The pacing guide dot: where the hand should be now at the nominal pace."""
     g = np.asarray(guide_uv, dtype=np.float64)
@@ -197,7 +197,7 @@ def draw_guide(
 
 
 def draw_trace(
-    img: np.ndarray, trace: Sequence[TrackPoint], now_s: float, proj: _Projector, style: Style
+    img: np.ndarray, trace: Sequence[TrackPoint], now_s: float, proj: Projector, style: Style
 ) -> None:
     """The user's recent contact points (image xy), fading and thinning with age.
 
@@ -255,7 +255,7 @@ def draw_status(img: np.ndarray, status: str, label: str, style: Style, detail: 
 
 
 def draw_hold_progress(
-    img: np.ndarray, centre_xy: np.ndarray, fraction: float, proj: _Projector, style: Style
+    img: np.ndarray, centre_xy: np.ndarray, fraction: float, proj: Projector, style: Style
 ) -> None:
     """Hand-on-tummy calibration: a ring filling up while the hand is held still."""
     c = proj.ipx(np.asarray(centre_xy, dtype=np.float64))
@@ -297,7 +297,7 @@ class _LayerCache:
                 return hit
         canvas = np.empty(shape, np.uint8)
         canvas[:] = _MAGIC
-        proj = _Projector(shape[1], shape[0], mirror)
+        proj = Projector(shape[1], shape[0], mirror)
         draw_box(canvas, body_frame, proj, style)
         if stroke is not None:
             draw_reference(canvas, stroke, body_frame, proj, style, current)
@@ -352,7 +352,7 @@ def draw(
     style = style or Style()
     out = np.ascontiguousarray(image[:, ::-1]) if mirror else image.copy()
     h, w = out.shape[:2]
-    proj = _Projector(w, h, mirror)
+    proj = Projector(w, h, mirror)
     progress = getattr(result, "progress", None)
     if body_frame is not None:
         current = None if progress is None else progress.segment

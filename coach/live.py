@@ -582,7 +582,7 @@ class LiveCoach:
             image, None, mirror=self.mirror_preview, status="calibrating", detail=state.short
         )
         if state.centre_xy is not None:
-            proj = overlay._Projector(image.shape[1], image.shape[0], self.mirror_preview)
+            proj = overlay.Projector(image.shape[1], image.shape[0], self.mirror_preview)
             overlay.draw_hold_progress(
                 out, np.array(state.centre_xy), state.fraction, proj, overlay.Style()
             )

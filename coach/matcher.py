@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from coach.strokes import StrokeDefinition
+from coach.strokes import StrokeDefinition, resample_polyline
 from coach.types import Progress, SegmentRecord
 
 _INF = np.inf
@@ -43,6 +43,7 @@ _MILESTONES = np.array([0.1, 0.3, 0.5, 0.7, 0.9])
 class MatcherConfig:
     """Tuning of the alignment; distances in tummy-box widths."""
 
+    state_step_box: float = 0.02  # reference states every this much of the path
     sigma_box: float = 0.2  # distance scale of the cost: cost = (d / sigma)^2
     cap_box: float = 0.5  # distance beyond which the cost stops growing
     gap_box: float = 0.32  # a lifted / idle hand costs as much as being this far from the path
@@ -109,7 +110,7 @@ class OnlineMatcher:
             closed_of.append(seg.closed)
             row += 1
             for reverse in (False, True):
-                pts = np.asarray(seg.points, dtype=np.float64)
+                pts = _coarsen(np.asarray(seg.points, float), cfg.state_step_box, seg.closed)
                 if reverse:
                     pts = pts[::-1].copy()
                 n = len(pts)
@@ -174,13 +175,7 @@ class OnlineMatcher:
         self._pred = pred
         self._pen = pen
         self._entry_col = k_cols
-        steps = [
-            np.median(
-                np.linalg.norm(np.diff(np.asarray(self.stroke.segments[s].points), axis=0), axis=1)
-            )
-            for s in self.segment_ids
-        ]
-        self._spacing = float(np.median(steps))
+        self._spacing = float(np.nanmedian(np.linalg.norm(np.diff(self._pos, axis=0), axis=1)))
         self._cols_for_k = [np.append(np.arange(k + 1), k_cols) for k in range(k_cols)]
         self._shift_of_col = np.arange(k_cols + 1)
         self._shift_of_col[k_cols] = 0
@@ -625,6 +620,22 @@ def _duration_from_milestones(mile: np.ndarray, nominal_s: float) -> float:
     if span <= 0:
         return math.nan
     return span / frac
+
+
+def _coarsen(points: np.ndarray, step_box: float, closed: bool) -> np.ndarray:
+    """The path with states every ``step_box`` of arc length, corners (turns of more
+    than 20 degrees) kept exactly, in the same direction."""
+    pts = np.vstack([points, points[:1]]) if closed else points
+    seg = np.diff(pts, axis=0)
+    if not closed:
+        d = seg / np.maximum(np.linalg.norm(seg, axis=1, keepdims=True), 1e-12)
+        turn = np.einsum("ij,ij->i", d[:-1], d[1:]) < np.cos(np.radians(20))
+        keep = np.concatenate([[0], np.flatnonzero(turn) + 1, [len(pts) - 1]])
+        return resample_polyline(pts[keep], step_box, closed=False)
+    cum = np.concatenate([[0.0], np.cumsum(np.linalg.norm(seg, axis=1))])
+    n = max(8, int(np.ceil(cum[-1] / step_box)))
+    s = np.arange(n) * cum[-1] / n
+    return np.column_stack([np.interp(s, cum, pts[:, 0]), np.interp(s, cum, pts[:, 1])])
 
 
 def _distance_to_segment(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:

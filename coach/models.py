@@ -263,6 +263,7 @@ def _write_atomically(dest: Path, write: Callable[[BinaryIO], object]) -> Path:
         problem = bundle_problem(tmp_name)
         if problem is not None:
             raise ModelError(f"the downloaded bundle is not usable ({problem})")
+        os.chmod(tmp_name, 0o644)  # mkstemp makes it private; a model is not a secret
         os.replace(tmp_name, dest)
     finally:
         with contextlib.suppress(FileNotFoundError):

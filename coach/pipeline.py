@@ -76,6 +76,7 @@ class _Lane:
         self.matcher = OnlineMatcher(stroke, segments, cfg)
         self.offset = OffsetEstimator(stroke, segments)
         self.pending: dict[int, list[SegmentRecord]] = {}
+        self.full = 0  # segments completed all the way (tells the sun hand from the moon hand)
 
     def update(self, uv: np.ndarray | None, t: float) -> Progress | None:
         """Follow the hand; a stroke done in the wrong place is followed shifted back, and
@@ -248,11 +249,20 @@ class Coach:
 
     def _collect(self, lane: _Lane, records: tuple[SegmentRecord, ...]) -> None:
         main = self.stroke.segments[lane.segments[0]].role == self._main_role
+        rivals = [
+            other.full
+            for other in self._lanes
+            if other is not lane and other.segments == lane.segments and not self.stroke.per_hand
+        ]
         for rec in records:
-            if main:
-                lane.pending.setdefault(rec.repetition, []).append(rec)
-            else:
+            if not main:
                 self._side_records.append(rec)
+                continue
+            if rec.coverage >= 0.9:
+                lane.full += 1
+            elif rivals and lane.full < max(rivals):
+                continue  # a part circle by the other hand (the moon's arc), not a sun circle
+            lane.pending.setdefault(rec.repetition, []).append(rec)
 
     def _score_ready(self, final: bool) -> tuple[RepetitionScore, ...]:
         """Score every repetition whose last segment is in, or that a later one overtook."""

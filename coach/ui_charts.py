@@ -30,7 +30,7 @@ def path_image(
     img = np.full((size_px, size_px, 3), 250, np.uint8)
     margin = 0.2
     bf = BodyFrame.from_box((margin, margin, 1 - margin, 1 - margin))
-    proj = overlay._Projector(size_px, size_px, False)
+    proj = overlay.Projector(size_px, size_px, False)
     style = overlay.Style(path_width=1 / 90, other_path_width=1 / 90)
     overlay.draw_box(img, bf, proj, style)
     overlay.draw_reference(img, stroke, bf, proj, style, current=None)

@@ -127,7 +127,7 @@ def test_live_coach_two_sessions(browser_ready, tmp_path: Path) -> None:
         assert s["hint"], s["text"]
         assert s["score"], s["text"]
         assert path_colour_pixels(Path(s["video_screenshot"])) > 200
-        assert s["browser"]["remote_frames"] > 100
+        assert s["browser"]["remote_frames"] > 30  # background tabs are throttled
     first, second = sessions
     # Separate coaches: the later tab has processed clearly fewer frames.
     assert first["frames"] - second["frames"] > 30, (first["frames"], second["frames"])
