@@ -270,7 +270,7 @@ class ProgressBar:
 
     def bar(self) -> str:
         frac = sum(self.fractions) / self.total
-        filled = int(round(frac * self.width))
+        filled = int(frac * self.width)
         return (
             f"[{'#' * filled}{'.' * (self.width - filled)}] {100 * frac:3.0f}%  "
             f"{self.done}/{self.total} videos"

@@ -264,16 +264,24 @@ def window_growth(
 
     ``t_s`` are the sample times in clip seconds, increasing. The window is
     :data:`FLAT_WINDOW_S`, or a quarter of the clip when that is shorter than four windows.
+    ``slope_per_min`` is the least-squares trend over the second half of the clip, per
+    minute of video: unlike the window difference it leaves out warm-up (buffers that
+    fill during the first minute or so, such as the pipeline's 90 s path memory).
     """
     t = np.asarray(t_s, dtype=np.float64)
     v = np.asarray(values, dtype=np.float64)
     window = min(FLAT_WINDOW_S, duration_s / 4.0)
     if v.size == 0:
-        return {"window_s": window, "first": math.nan, "last": math.nan, "growth": math.nan}
+        return {"window_s": window, "first": math.nan, "last": math.nan, "growth": math.nan,
+                "slope_per_min": math.nan}
     first = v[t <= t[0] + window]
     last = v[t >= t[-1] - window]
     a, b = float(np.median(first)), float(np.median(last))
-    return {"window_s": window, "first": a, "last": b, "growth": b - a}
+    half = t >= (t[0] + t[-1]) / 2.0
+    slope = math.nan
+    if np.count_nonzero(half) >= 3 and np.ptp(t[half]) > 0:
+        slope = float(np.polyfit(t[half], v[half], 1)[0]) * 60.0
+    return {"window_s": window, "first": a, "last": b, "growth": b - a, "slope_per_min": slope}
 
 
 class _Series:
@@ -626,6 +634,7 @@ def measure_clip(
         "stages_cpu_ms": stages["stages_cpu_ms"],
         "tracker_ms": stages["tracker_ms"],
         "stages_replay_ms": clean["stages_ms"],
+        "stages_cpu_replay_ms": clean["stages_cpu_ms"],
         "tracker_replay_ms": clean["tracker_ms"],
         "finish_report_ms": b.end_s * 1e3,
         "detection_rate": {"mediapipe": a.hands / max(a.frames, 1),
@@ -751,7 +760,8 @@ def format_table(results: list[dict[str, Any]], machine: dict[str, Any]) -> str:
         row("  target p99 met", [_yes(verdicts(r)["stages_p99"]) for r in results]),
         row("  max (ms)", col(lambda r: r["stages_ms"]["max"], ".3f")),
         row("  same, thread CPU time p50 / p99 (ms)", pct("stages_cpu_ms")),
-        row("  same, replayed without MediaPipe", pct("stages_replay_ms")),
+        row("  replayed without MediaPipe, wall", pct("stages_replay_ms")),
+        row("  replayed without MediaPipe, thread CPU", pct("stages_cpu_replay_ms")),
         row("tracker (contact + One Euro) p50 / p99 (ms)", pct("tracker_ms")),
         row("finish + report, once (ms)", col(lambda r: r["finish_report_ms"], ".2f")),
         row("hand detected in frames", [f"{r['detection_rate']['full']:.1%}" for r in results]),
@@ -761,6 +771,9 @@ def format_table(results: list[dict[str, Any]], machine: dict[str, Any]) -> str:
         row("RSS first -> last window (MB)", mem("rss")),
         row("Python heap of pipeline, peak MB", col(lambda r: r["memory"]["heap_peak_mb"], ".3f")),
         row("Python heap first -> last window (MB)", mem("heap")),
+        row("trend over 2nd half: RSS MB/min, heap KB/min",
+            [f"{_f(r['memory']['rss']['slope_per_min'], '+.3f')}, "
+             f"{_f(r['memory']['heap']['slope_per_min'] * 1024, '+.1f')}" for r in results]),
         row(f"memory flat (RSS +{FLAT_RSS_MB:g} MB, heap +{FLAT_HEAP_MB:g} MB)",
             [_yes(verdicts(r)["memory_flat"]) for r in results]),
         row("wall time of the interleaved passes (s)", [f"{r['wall_s']:.0f}" for r in results]),

@@ -66,6 +66,7 @@ def hint_text(code: str, stroke: StrokeDefinition, segment: int | None = None) -
         "no_hand": "I can't see your hand: keep it in the picture.",
         "good": "Lovely, calm stroke. Keep that pace.",
         "jerky": "Keep the stroke flowing, one smooth movement.",
+        "lifted": "Keep your hand on the tummy all the way round.",
     }.get(code, code)
 
 

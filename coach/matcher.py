@@ -286,7 +286,8 @@ class OnlineMatcher:
         moved = float(np.linalg.norm(step))
         excess = np.maximum(0.0, (np.arange(k_now + 1) - 1.0) * self._spacing - 2.0 * moved)
         cand[:, :-1] += cfg.advance_weight * excess / self._spacing
-        cand[:, :-1][np.arange(k_now + 1)[None, :] > k_allowed[:, None]] = _INF
+        if k_allowed.min() < k_now:  # segments of different pace: some may not go that far
+            cand[:, :-1][np.arange(k_now + 1)[None, :] > k_allowed[:, None]] = _INF
         pick = np.argmin(cand, axis=1)
         rows = np.arange(self._n_states)
         best = cand[rows, pick]
@@ -299,13 +300,11 @@ class OnlineMatcher:
         entered = (col == self._entry_col) & ~self._is_gap
         self._enter(tok, entered, t)
         # Along-path travel and distance for the hand's step, per state's own tangent.
-        seg = ~self._is_gap
-        moving = seg & ~entered
-        tok["travel"][:-1][moving] += step @ self._tangent[moving].T
-        shift = self._shift_of_col[col].astype(float)
-        tok["steps"][:-1][seg] += np.where(entered[seg], 0.0, shift[seg])
-        tok["dsum"][:-1][seg] += d[seg]
-        tok["n"][:-1][seg] += 1
+        # (Gap rows get numbers here too; their tokens are set from scratch below.)
+        tok["travel"][:-1] += np.where(entered, 0.0, self._tangent @ step)
+        tok["steps"][:-1] += np.where(entered, 0.0, self._shift_of_col[col])
+        tok["dsum"][:-1] += d
+        tok["n"][:-1] += 1.0
         self._milestones(tok, t)
         self._complete_revolutions(tok, t)
 

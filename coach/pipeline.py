@@ -33,6 +33,9 @@ from coach.types import (
 
 #: A stretch without a hand at least this long is reported as ``no_hand``.
 NO_HAND_MIN_S = 2.0
+#: A stroke that must stay in contact (a circle) is ``lifted`` when the hand is not seen
+#: for at least this long in the middle of it.
+LIFTED_MIN_S = 0.4
 #: The hand's path is kept this long (for smoothness); memory stays flat.
 PATH_MEMORY_S = 90.0
 
@@ -148,15 +151,17 @@ class Coach:
         self._lanes = self._make_lanes()
         self._main_role = self.stroke.segments[0].role
         self._repetitions: list[RepetitionScore] = []
-        self._side_records: list[SegmentRecord] = []
+        self._side_records: list[tuple[int, SegmentRecord]] = []  # (hand slot, record)
         self._hints: list[Hint] = []
         self._hint_state = hint_policy.HintState()
         self._current_hint: Hint | None = None
-        self._path: deque[tuple[float, float, float]] = deque()
+        # Each hand slot's recent path (t, u, v), for smoothness.
+        self._path: tuple[deque[tuple[float, float, float]], ...] = (deque(), deque())
         self._frames = 0
         self._frames_with_hand = 0
         self._lost_since: float | None = None
         self._no_hand: list[tuple[float, float]] = []
+        self._gaps: deque[tuple[float, float]] = deque()  # hand unseen >= LIFTED_MIN_S, recent
         self._first_t: float | None = None
         self._last_t: float | None = None
         self._last_progress: Progress | None = None
@@ -185,7 +190,7 @@ class Coach:
         if observation is not None:
             self._frames_with_hand += 1
         track = self.tracker.update(observation, t)
-        self._note_hand(track is not None, t)
+        self._note_hand(track is not None and not track.bridged, t)
 
         completed: list[SegmentRecord] = []
         progress: Progress | None = None
@@ -200,9 +205,11 @@ class Coach:
             if i == 0:
                 progress = p
         if track is not None:
-            self._path.append((t, float(track.uv[0]), float(track.uv[1])))
-            while self._path and t - self._path[0][0] > PATH_MEMORY_S:
-                self._path.popleft()
+            for slot, path in enumerate(self._path):
+                if slot < len(track.hands_uv):
+                    path.append((t, float(track.hands_uv[slot][0]), float(track.hands_uv[slot][1])))
+                while path and t - path[0][0] > PATH_MEMORY_S:
+                    path.popleft()
         new_reps = self._score_ready(final=False)
         self._last_progress = progress
 
@@ -243,8 +250,14 @@ class Coach:
             if self._lost_since is None:
                 self._lost_since = t
             return
-        if self._lost_since is not None and t - self._lost_since >= NO_HAND_MIN_S:
-            self._no_hand.append((self._lost_since, t))
+        if self._lost_since is not None:
+            gap = (self._lost_since, t)
+            if t - self._lost_since >= NO_HAND_MIN_S:
+                self._no_hand.append(gap)
+            if t - self._lost_since >= LIFTED_MIN_S:
+                self._gaps.append(gap)
+                while self._gaps and t - self._gaps[0][1] > PATH_MEMORY_S:
+                    self._gaps.popleft()
         self._lost_since = None
 
     def _collect(self, lane: _Lane, records: tuple[SegmentRecord, ...]) -> None:
@@ -256,7 +269,7 @@ class Coach:
         ]
         for rec in records:
             if not main:
-                self._side_records.append(rec)
+                self._side_records.append((lane.slot, rec))
                 continue
             if rec.coverage >= 0.9:
                 lane.full += 1
@@ -278,23 +291,32 @@ class Coach:
                 if not done:
                     continue
                 del lane.pending[rep]
-                out.append(self._score(recs, lane.segments))
+                out.append(self._score(recs, lane))
         out.sort(key=lambda s: s.start_s)
         return tuple(out)
 
-    def _score(self, records: list[SegmentRecord], segments: tuple[int, ...]) -> RepetitionScore:
+    def _score(self, records: list[SegmentRecord], lane: _Lane) -> RepetitionScore:
         start = min(r.start_s for r in records)
         end = max(r.end_s for r in records)
-        side = [r for r in self._side_records if r.end_s >= start and r.start_s <= end]
-        path = np.array([p for p in self._path if start <= p[0] <= end]).reshape(-1, 3)
+        # The other roles' segments by the *other* hand during this repetition (the moon).
+        side = [
+            r
+            for slot, r in self._side_records
+            if slot != lane.slot and r.end_s >= start and r.start_s <= end
+        ]
+        path = np.array([p for p in self._path[lane.slot] if start <= p[0] <= end]).reshape(-1, 3)
         rep = score_repetition(
             self.stroke,
             len(self._repetitions),
             records,
-            segments,
+            lane.segments,
             path_t_s=path[:, 0],
             path_uv=path[:, 1:],
         )
+        closed = any(self.stroke.segments[s].closed for s in lane.segments)
+        if closed and any(a > start and b < end for a, b in self._gaps):
+            # The hand left the circle in the middle of it: contact was broken.
+            rep = _with_flag(rep, "lifted")
         if any(r.reversed for r in side) and rep.direction == "ok":
             # The other hand (the moon) went the wrong way: the repetition is not right.
             rep = _with_flag(rep, "wrong_direction", direction="wrong")
@@ -307,7 +329,10 @@ class Coach:
         """End of the session: close segments in progress and score what is left."""
         t = self._last_t if self._last_t is not None else 0.0
         for lane in self._lanes:
-            self._collect(lane, lane.finish(t))
+            if self.stroke.segments[lane.segments[0]].role == self._main_role:
+                self._collect(lane, lane.finish(t))
+            else:  # the other hand's unfinished move at the very end says nothing
+                self._collect(lane, lane._shifted(lane.matcher.pending()))
         self._score_ready(final=True)
         if self._lost_since is not None and t - self._lost_since >= NO_HAND_MIN_S:
             self._no_hand.append((self._lost_since, t))

@@ -1078,6 +1078,31 @@ def _stored_head(head: HeadDirection, mirrored: bool) -> HeadDirection:
     return {"left": "right", "right": "left"}.get(head, head)  # type: ignore[return-value]
 
 
+def _check_options(
+    fault: str,
+    head: str,
+    size: tuple[int, int],
+    fps: float,
+    repetitions: int,
+    duration_s: float | None,
+) -> tuple[int, int]:
+    """Validate :class:`Sample` options; returns the frame size (width, height)."""
+    if fault not in FAULTS:
+        raise ValueError(f"fault: expected one of {', '.join(FAULTS)}, found {fault!r}")
+    if head not in HEAD_DIRECTIONS:
+        raise ValueError(f"head: expected one of {', '.join(HEAD_DIRECTIONS)}, found {head!r}")
+    w, h = (int(v) for v in size)
+    if w < 64 or h < 64 or w % 2 or h % 2:
+        raise ValueError(f"size: expected an even (width, height) of at least 64, found {size}")
+    if not (math.isfinite(fps) and 1.0 <= fps <= 240.0):
+        raise ValueError(f"fps: expected a frame rate between 1 and 240, found {fps}")
+    if duration_s is None and int(repetitions) < 1:
+        raise ValueError(f"repetitions: expected at least 1, found {repetitions}")
+    if duration_s is not None and not (math.isfinite(duration_s) and duration_s > 0):
+        raise ValueError(f"duration_s: expected a positive number of seconds, found {duration_s}")
+    return w, h
+
+
 class Sample:
     """A planned clip: call :meth:`frames` to render it, :attr:`truth` for the ground truth.
 
@@ -1102,21 +1127,7 @@ class Sample:
         self.stroke = (
             stroke_id if isinstance(stroke_id, StrokeDefinition) else load_stroke(stroke_id)
         )
-        if fault not in FAULTS:
-            raise ValueError(f"fault: expected one of {', '.join(FAULTS)}, found {fault!r}")
-        if head not in HEAD_DIRECTIONS:
-            raise ValueError(f"head: expected one of {', '.join(HEAD_DIRECTIONS)}, found {head!r}")
-        w, h = (int(v) for v in size)
-        if w < 64 or h < 64 or w % 2 or h % 2:
-            raise ValueError(f"size: expected an even (width, height) of at least 64, found {size}")
-        if not (math.isfinite(fps) and 1.0 <= fps <= 240.0):
-            raise ValueError(f"fps: expected a frame rate between 1 and 240, found {fps}")
-        if duration_s is None and int(repetitions) < 1:
-            raise ValueError(f"repetitions: expected at least 1, found {repetitions}")
-        if duration_s is not None and not (math.isfinite(duration_s) and duration_s > 0):
-            raise ValueError(
-                f"duration_s: expected a positive number of seconds, found {duration_s}"
-            )
+        w, h = _check_options(fault, head, size, fps, repetitions, duration_s)
         self.fault, self.head, self.mirrored = fault, head, bool(mirrored)
         self.size, self.fps, self.seed = (w, h), float(fps), int(seed)
         self.skin_name, self.skin_rgb = _skin_rgb(skin)

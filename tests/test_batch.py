@@ -203,11 +203,11 @@ def test_progress_bar_on_a_terminal():
     stream = _Tty()
     bar = B.ProgressBar(2, stream, width=10)
     bar.progress(0, 0.5)
-    assert bar.bar() == "[###.......]  25%  0/2 videos"
+    assert bar.bar() == "[##........]  25%  0/2 videos"
     bar.finished(0, B.BatchItem("v/a.mp4", "a.json", repetitions=1, score=90))
     bar.close()
     out = stream.getvalue()
-    assert "\r[###" in out and "[1/2] a.mp4: 1 repetitions, score 90\n" in out
+    assert "\r[##" in out and "[1/2] a.mp4: 1 repetitions, score 90\n" in out
     assert out.endswith("\r\x1b[2K")
 
 

@@ -40,7 +40,16 @@ def test_window_growth_compares_first_and_last_window():
     t = np.arange(600.0)
     v = np.where(t < 300, 100.0, 103.0)
     g = bench.window_growth(t, v, 600.0)
-    assert g == {"window_s": 60.0, "first": 100.0, "last": 103.0, "growth": 3.0}
+    assert (g["window_s"], g["first"], g["last"], g["growth"]) == (60.0, 100.0, 103.0, 3.0)
+    assert g["slope_per_min"] == pytest.approx(0.0, abs=1e-9)  # flat over the second half
+
+
+def test_window_growth_trend_is_per_minute_over_the_second_half():
+    # Warm-up: +50 in the first minute, then a leak of 2 per minute.
+    t = np.arange(0.0, 600.0, 5.0)
+    v = np.minimum(t, 60.0) * 50.0 / 60.0 + np.maximum(t - 60.0, 0.0) * 2.0 / 60.0
+    g = bench.window_growth(t, v, 600.0)
+    assert g["slope_per_min"] == pytest.approx(2.0)
 
 
 def test_window_growth_short_clip_uses_quarter_windows():
@@ -145,6 +154,7 @@ def test_bench_smoke_run(model_path, tmp_path, capsys):
         "RSS first -> last window (MB)",
         "Python heap of pipeline, peak MB",
         "memory flat",
+        "trend over 2nd half",
         "cores",
         "load average",
     ):

@@ -140,3 +140,13 @@ def test_stroke_in_the_wrong_place_is_off_path_not_wrong(offset):
     assert all("off_path" in r.flags for r in session.repetitions)
     later = session.repetitions[1:]  # the shift is found once the first letters are seen
     assert all(r.flags == ("off_path",) for r in later)
+
+
+def test_sun_circle_with_the_hand_gone_midway_is_lifted():
+    sun = load_stroke("sun")
+    samples = perform(sun, repetitions=3, pause_s=0.0)
+    # Hand unseen for 0.6 s in the middle of the second circle.
+    session, _ = run(sun, BodyFrame.from_box(BOX), samples, drop=lambda t: 9.0 <= t < 9.6)
+    flags = [r.flags for r in session.repetitions]
+    assert any("lifted" in f for f in flags)
+    assert "lifted" not in flags[0]

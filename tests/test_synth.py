@@ -386,7 +386,7 @@ def test_mediapipe_detects_the_rendered_hands(stroke, skin, model_path):
     contact = pytest.importorskip("coach.contact", reason="coach.contact not available")
     from coach.types import Frame
 
-    sample = Sample(stroke, skin=skin, fps=15.0, duration_s=8.0)
+    sample = Sample(stroke, skin=skin, fps=10.0, duration_s=6.0)  # both hands in view by 4 s
     truth = sample.truth
     frame = truth.body_frame()
     seen = found = 0
