@@ -408,7 +408,8 @@ class _Pass:
         self.reader = open_video(clip.path)
         self._frames: Iterator[Frame] = iter(self.reader)
         self.frame_s = _Series(clip.frames + 64)
-        self.busy_s = 0.0  # everything this pass did, timed
+        self.busy_s = 0.0  # everything this pass did, timed (wall clock)
+        self.cpu_s = 0.0  # process CPU time (all threads) during this pass's timed work
         self.done = False
         self.last_t_s = 0.0
         self.chunks: list[tuple[int, float]] = []  # (frames, busy seconds) per chunk
@@ -424,18 +425,20 @@ class _Pass:
 
     def run_chunk(self, n_frames: int) -> int:
         """Process up to ``n_frames`` frames (decode included in the time)."""
-        clock = time.perf_counter
+        clock, cpu = time.perf_counter, time.process_time
         done, busy_before = 0, self.busy_s
         while done < n_frames and not self.done:
-            t0 = clock()
+            t0, c0 = clock(), cpu()
             frame = next(self._frames, None)
             if frame is None:
                 self.end()
                 self.busy_s += clock() - t0
+                self.cpu_s += cpu() - c0
                 self.done = True
                 break
             self.step(frame)
             dt = clock() - t0
+            self.cpu_s += cpu() - c0
             self.busy_s += dt
             self.frame_s.append(dt)
             self.last_t_s = frame.timestamp_s
@@ -450,6 +453,9 @@ class _Pass:
 
     def fps(self) -> float:
         return self.frames / self.busy_s if self.busy_s > 0 else math.nan
+
+    def cpu_ms_per_frame(self) -> float:
+        return self.cpu_s / self.frames * 1e3 if self.frames else math.nan
 
     def close(self) -> None:
         self.reader.close()
@@ -628,6 +634,8 @@ def measure_clip(
         "fps": {"mediapipe": a.fps(), "full": b.fps()},
         "ratio": b.fps() / a.fps() if a.fps() > 0 else math.nan,
         "ratio_chunk_median": paired_ratio(a.chunks, b.chunks),
+        "cpu_ms_per_frame": {"mediapipe": a.cpu_ms_per_frame(), "full": b.cpu_ms_per_frame()},
+        "ratio_cpu": a.cpu_ms_per_frame() / b.cpu_ms_per_frame() if b.cpu_s > 0 else math.nan,
         "frame_ms": {"mediapipe": percentiles_ms(a.frame_s.values()),
                      "full": percentiles_ms(b.frame_s.values())},
         "stages_ms": stages["stages_ms"],
@@ -754,6 +762,10 @@ def format_table(results: list[dict[str, Any]], machine: dict[str, Any]) -> str:
         row(f"ratio full / MediaPipe (target >= {TARGET_RATIO})",
             [f"{_f(r['ratio'], '.3f')} {_yes(verdicts(r)['ratio'])}" for r in results]),
         row("  median of the chunk pairs' ratios", col(lambda r: r["ratio_chunk_median"], ".3f")),
+        row("  by process CPU time (less load-sensitive)", col(lambda r: r["ratio_cpu"], ".3f")),
+        row("CPU per frame, MediaPipe / full (ms)",
+            [f"{_f(r['cpu_ms_per_frame']['mediapipe'], '.2f')} / "
+             f"{_f(r['cpu_ms_per_frame']['full'], '.2f')}" for r in results]),
         row("per frame, MediaPipe alone p50 / p99 (ms)", pct("frame_ms", "mediapipe")),
         row("per frame, full pipeline p50 / p99 (ms)", pct("frame_ms", "full")),
         row(f"matcher+scoring+hints p50 / p99 (ms, <{TARGET_STAGE_P99_MS:g})", pct("stages_ms")),

@@ -185,6 +185,11 @@ def _outline(width: float):
     return [patheffects.Stroke(linewidth=width + 2, foreground=BLACK), patheffects.Normal()]
 
 
+def _has_segments(report: Mapping[str, Any]) -> bool:
+    """Whether the repetitions carry per-segment details (older reports may not)."""
+    return any(rep.get("segments") for rep in report["repetitions"])
+
+
 def _segment_stats(report: Mapping[str, Any], stroke: StrokeDefinition) -> list[dict[str, Any]]:
     """Per segment of the stroke: in how many repetitions it was seen, reversed, its mean
     coverage and mean speed ratio (nominal / measured duration)."""
@@ -231,7 +236,7 @@ def path_png(
     stats = _segment_stats(report, stroke)
     panels: list[int | None] = [None] if path_uv is not None else []
     panels += list(range(len(stroke.segments)))
-    cols = min(3, len(panels))
+    cols = len(panels) if len(panels) <= 4 else 3
     rows = math.ceil(len(panels) / cols)
     fig = _figure(2.75 * cols, 2.95 * rows)
     for k, seg_index in enumerate(panels):
@@ -249,7 +254,7 @@ def path_png(
                 ax.plot(pts[:, 0], pts[:, 1], color="#DDDDDD", linewidth=2, zorder=1)
         _draw_segment(ax, stroke, seg_index, stats[seg_index], arrows=True)
         title = stroke.segments[seg_index].label
-        note = _segment_note(stats[seg_index])
+        note = _segment_note(stats[seg_index]) if _has_segments(report) else ""
         ax.set_title(f"{title}\n{note}", fontsize=9)
     return _png(fig)
 
@@ -350,6 +355,11 @@ def speed_png(
         ratio = _finite(rep.get("speed_ratio"))
         label = f"#{rep.get('index', k) + 1}" + ("" if ratio is None else f" {ratio:.2f}×")
         ax.text((t0 + t1) / 2, top * 0.97, label, ha="center", va="top", fontsize=8)
+        if not rep.get("segments") and ratio is not None:
+            top = max(top, min(ratio, 4.0) * 1.1)
+            ax.hlines(min(ratio, 4.0), t0, t1, color=BLUE, linewidth=4,
+                      label=None if labelled else "repetition speed")  # fmt: skip
+            labelled = True
         for seg in rep.get("segments") or ():
             i, dur = seg.get("segment"), _finite(seg.get("duration_s"))
             s0, s1 = _finite(seg.get("start_s")), _finite(seg.get("end_s"))
@@ -604,6 +614,17 @@ def _segment_rows(report: Mapping[str, Any], stroke: StrokeDefinition) -> str:
     return "".join(rows)
 
 
+def _parts_section(report: Mapping[str, Any], stroke: StrokeDefinition) -> str:
+    """The per-segment table (left out when the report has no per-segment details)."""
+    if not _has_segments(report):
+        return ""
+    return (
+        "<section><h2>Each part of the stroke</h2><table><thead><tr><th>Part</th>"
+        "<th>Seen</th><th>Backwards</th><th>Covered</th><th>Speed</th><th>Guide time</th>"
+        f"</tr></thead><tbody>{_segment_rows(report, stroke)}</tbody></table></section>\n"
+    )
+
+
 def _hints(report: Mapping[str, Any]) -> str:
     hints = [h for h in report.get("hints") or () if isinstance(h, Mapping)]
     if not hints:
@@ -677,9 +698,9 @@ def session_html(
         _figure_html(
             speed_png(report, stroke, t, speed),
             "Speed over time against the calm-pace band",
-            f"Blue steps: the speed of each part over the guide dot's speed (1.0, orange "
-            f"dashes). Green band: a calm pace ({lo:.2f}× to {hi:.2f}× the guide). "
-            "Numbers on top: each repetition's overall speed.",
+            "Blue steps: the speed of each part (or whole repetition) over the guide dot's "
+            f"speed (1.0, orange dashes). Green band: a calm pace ({lo:.2f}× to {hi:.2f}× "
+            "the guide). Numbers on top: each repetition's overall speed.",
         ),
         _figure_html(
             flags_png(report),
@@ -708,9 +729,7 @@ def session_html(
         "<th>Score</th><th>Direction</th><th>Pace</th><th>Speed</th><th>Covered</th>"
         f"<th>What to work on</th></tr></thead><tbody>{_rep_rows(report)}</tbody></table>"
         "</section>\n"
-        "<section><h2>Each part of the stroke</h2><table><thead><tr><th>Part</th>"
-        "<th>Seen</th><th>Backwards</th><th>Covered</th><th>Speed</th><th>Guide time</th>"
-        f"</tr></thead><tbody>{_segment_rows(report, stroke)}</tbody></table></section>\n"
+        f"{_parts_section(report, stroke)}"
         f"<section><h2>Pictures</h2>{''.join(figures)}</section>\n"
         f"<section><h2>What the coach said</h2>{_hints(report)}</section>\n"
         f"{_flag_legend(report)}\n"

@@ -273,8 +273,8 @@ class Coach:
                 continue
             if rec.coverage >= 0.9:
                 lane.full += 1
-            elif rivals and lane.full < max(rivals):
-                continue  # a part circle by the other hand (the moon's arc), not a sun circle
+            if rivals and lane.full < max(rivals):
+                continue  # the other hand does more whole circles: this one is the moon's
             lane.pending.setdefault(rec.repetition, []).append(rec)
 
     def _score_ready(self, final: bool) -> tuple[RepetitionScore, ...]:

@@ -554,6 +554,7 @@ def _write_atomic(text: str, dest: Path, overwrite: bool) -> None:
     fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
     tmp = Path(tmp_name)
     try:
+        os.fchmod(fd, 0o644)  # mkstemp makes 0600; a reference is meant to be read and shared
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()
@@ -1308,6 +1309,21 @@ def _cli_error(message: str, status: int):
     return CliError(message, status)
 
 
+def _terminal_progress(label: str) -> Callable[[float], None] | None:
+    """A percentage on stderr when it is a terminal (cleared at 100%), else None."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(fraction: float) -> None:
+        if fraction >= 1.0:
+            sys.stderr.write("\r\x1b[2K")
+        else:
+            sys.stderr.write(f"\r{label}: {100 * fraction:3.0f}%")
+        sys.stderr.flush()
+
+    return show
+
+
 def cmd_reference(args: argparse.Namespace) -> int:
     """``coach reference``: record, save, print a summary. Exit 0 saved, 1 input, 2 usage."""
     from coach.cli import EXIT_INPUT, EXIT_OK, EXIT_USAGE, _body_frame
@@ -1330,7 +1346,11 @@ def cmd_reference(args: argparse.Namespace) -> int:
     try:
         read_info(args.video)
         ref = record_reference(
-            args.video, args.name, lambda size: _body_frame(args, size), args.stroke
+            args.video,
+            args.name,
+            lambda size: _body_frame(args, size),
+            args.stroke,
+            on_progress=_terminal_progress("tracking the demonstration"),
         )
         path = save_reference(ref, refs_dir, overwrite=args.overwrite)
     except (VideoError, ModelError, DemonstrationError, StrokeError) as exc:

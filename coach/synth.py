@@ -26,6 +26,7 @@ This module draws with OpenCV only; it never imports mediapipe.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import os
@@ -1338,23 +1339,28 @@ def render_sample(
     return sample.truth
 
 
-def sample_name(stroke_id: str, **options: object) -> str:
+def sample_name(
+    stroke_id: str,
+    *,
+    fault: str = "none",
+    head: str = "up",
+    mirrored: bool = False,
+    size: tuple[int, int] = (640, 480),
+    fps: float = 30.0,
+    repetitions: int = 2,
+    skin: str | Sequence[int] = "light",
+    seed: int = 0,
+    duration_s: float | None = None,
+) -> str:
     """A file stem naming a sample's options: ``sun-reversed-left-m-640x480-30fps-light-s0``
     (``m`` when mirrored; ``r3`` / ``600s`` for repetitions / duration when not the default)."""
-    fault = options.get("fault", "none")
-    head = options.get("head", "up")
-    w, h = options.get("size", (640, 480))  # type: ignore[misc]
-    fps = float(options.get("fps", 30.0))  # type: ignore[arg-type]
-    skin = options.get("skin", "light")
-    skin_txt = skin if isinstance(skin, str) else "rgb" + "-".join(str(int(c)) for c in skin)  # type: ignore[union-attr]
-    parts = [stroke_id, str(fault), str(head)]
-    if options.get("mirrored"):
-        parts.append("m")
-    parts += [f"{w}x{h}", f"{fps:g}fps", str(skin_txt), f"s{int(options.get('seed', 0))}"]  # type: ignore[arg-type]
-    if options.get("duration_s") is not None:
-        parts.append(f"{float(options['duration_s']):g}s")  # type: ignore[arg-type]
-    elif int(options.get("repetitions", 2)) != 2:  # type: ignore[arg-type]
-        parts.append(f"r{int(options['repetitions'])}")  # type: ignore[arg-type]
+    skin_txt = skin if isinstance(skin, str) else "rgb" + "-".join(str(int(c)) for c in skin)
+    parts = [stroke_id, fault, head] + (["m"] if mirrored else [])
+    parts += [f"{int(size[0])}x{int(size[1])}", f"{float(fps):g}fps", skin_txt, f"s{int(seed)}"]
+    if duration_s is not None:
+        parts.append(f"{float(duration_s):g}s")
+    elif int(repetitions) != 2:
+        parts.append(f"r{int(repetitions)}")
     return "-".join(parts)
 
 
@@ -1404,7 +1410,7 @@ def make_samples(
     """Render every combination of the given options into ``out_dir`` (cached unless
     ``force``); returns the video paths. Each has a ``.truth.json`` next to it."""
     paths = []
-    for stroke, fault, head, mir, size, rate, skin in _product(
+    for stroke, fault, head, mir, size, rate, skin in itertools.product(
         strokes, faults, heads, mirrored, sizes, fps, skins
     ):
         options = dict(
@@ -1425,15 +1431,6 @@ def make_samples(
             path = ensure_sample(stroke, out_dir, suffix=suffix, **options)
         paths.append(path)
     return paths
-
-
-def _product(*lists: Sequence[object]) -> Iterator[tuple]:
-    if not lists:
-        yield ()
-        return
-    for head in lists[0]:
-        for rest in _product(*lists[1:]):
-            yield (head, *rest)
 
 
 def _size_arg(text: str) -> tuple[int, int]:

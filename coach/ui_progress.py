@@ -233,7 +233,7 @@ def flags_chart(fdf: pd.DataFrame):
         alt.Chart(fdf)
         .mark_bar(stroke="#000000", strokeWidth=0.5)
         .encode(
-            x=alt.X("session:O", title="session (oldest first)"),
+            x=alt.X("session:O", title="session (oldest first)", axis=alt.Axis(labelAngle=0)),
             y=alt.Y("count:Q", title="repetitions with the flag", stack="zero"),
             color=alt.Color("flag:N", scale=scale, title="flag"),
             tooltip=["when", "flag", "count", alt.Tooltip("share:Q", format=".0%")],
@@ -343,13 +343,16 @@ def save_upload(
 # -- widgets ---------------------------------------------------------------------------------------
 
 NEW_PROFILE = "Someone new…"
+#: The name offered when there is no profile yet (so the first sessions are kept too).
+DEFAULT_PROFILE = "Me"
 
 
 def profile_picker(
     the_store: Store, *, key: str = "profile", label: str = "Who is practising?"
 ) -> str | None:
-    """A profile chooser (existing names, or a new one typed in). The choice is kept in
-    ``st.session_state[key]``; returns the valid name, or None (with a message) if not."""
+    """A profile chooser: the saved names, or a new one typed in (:data:`DEFAULT_PROFILE`
+    offered when there is none yet). A valid choice is kept in ``st.session_state[key]``
+    and returned; None (with a message saying why) while the typed name is not valid."""
     from coach.store import validate_profile_name
 
     names = the_store.profiles()
@@ -360,8 +363,9 @@ def profile_picker(
     if choice != NEW_PROFILE:
         st.session_state[key] = choice
         return choice
+    first = current if current and current not in names else ("" if names else DEFAULT_PROFILE)
     typed = st.text_input(
-        "Name", value="" if current in names else (current or ""), key=f"{key}_new",
+        "Name", value=first, key=f"{key}_new",
         placeholder="e.g. Sam", help="Letters, digits, spaces, '-' and '_' (up to 40).",
     )  # fmt: skip
     if not typed.strip():

@@ -3,12 +3,17 @@ the follow-me overlay and the live coach links (no model: the sample's own landm
 
 from __future__ import annotations
 
+import math
+import re
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from coach import classroom as cr
+from coach import ui_class
 from coach.bodyframe import BodyFrame
 from coach.synth import Sample
 from coach.types import HandObservation
@@ -635,3 +640,181 @@ def test_parent_link_sits_down_again_after_its_seat_expired(sample, clock) -> No
     coach.process(img, 0.2)
     assert [r.name for r in room.board(cls.code)] == ["Ann"]
     assert link.errors == 0
+
+
+# -- the page (AppTest: no browser, no WebRTC) ----------------------------------------------------
+
+PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "4_Class.py")
+
+
+@pytest.fixture()
+def server(tmp_path, monkeypatch) -> cr.Classroom:
+    """A fresh server registry and settings folder for the page."""
+    monkeypatch.setenv("COACH_DATA_DIR", str(tmp_path / "data"))
+    room = cr.Classroom()
+    monkeypatch.setattr(cr, "CLASSROOM", room)
+    return room
+
+
+def browser(**query) -> AppTest:
+    """A new browser session on the class page (``query``: the address's parameters)."""
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state["coach_no_webrtc"] = True  # webrtc_streamer cannot run under AppTest
+    for key, value in query.items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def html_of(at: AppTest) -> str:
+    return "\n".join(m.value for m in at.markdown)
+
+
+def messages(at: AppTest) -> str:
+    return "\n".join([e.value for e in at.error] + [w.value for w in at.warning])
+
+
+def open_class(at: AppTest, name: str = "Maya") -> str:
+    at.radio(key="class_role").set_value(ui_class.INSTRUCTOR).run()
+    at.text_input(key="class_teacher_name").input(name)
+    at.button[0].click().run()
+    assert not at.exception
+    (code,) = re.findall(r'data-coach-class-code="(\w+)"', html_of(at))
+    return code
+
+
+def join_class(at: AppTest, code: str, name: str) -> AppTest:
+    at.text_input[0].input(code)
+    at.text_input[1].input(name)
+    return at.button[0].click().run()
+
+
+def board_rows(at: AppTest) -> list[tuple[str, str]]:
+    """(seat, status) of every row of the instructor's board."""
+    at.run()
+    return re.findall(r'data-coach-seat="(\d+)" data-coach-status="(\w+)"', html_of(at))
+
+
+def test_lobby_offers_both_roles_and_the_safety_notes(server) -> None:
+    at = browser()
+    assert not at.exception
+    assert at.radio(key="class_role").options == [ui_class.PARENT, ui_class.INSTRUCTOR]
+    assert [t.label for t in at.text_input] == ["Class code", "Your name"]
+    assert "umbilical cord" in html_of(at)
+
+
+@pytest.mark.parametrize(
+    ("code", "name", "words"),
+    [
+        ("AB1", "Ann", "Class code: expected 5 characters"),  # malformed code
+        ("22222", "Ann", "No open class has the code 22222"),  # nobody opened it
+        ("", "Ann", "found nothing"),  # no code
+    ],
+)
+def test_joining_with_a_bad_code_explains(server, code, name, words) -> None:
+    at = join_class(browser(), code, name)
+    assert not at.exception
+    assert words in messages(at)
+    assert server.codes() == [] and dict(at.query_params) == {}
+
+
+def test_instructor_opens_parents_join_and_the_board_lists_them(server) -> None:
+    teacher = browser()
+    code = open_class(teacher)
+    assert server.codes() == [code]
+    assert teacher.query_params["role"] == "instructor" and teacher.query_params["class"] == code
+    assert 'data-coach-board="0"' in html_of(teacher)
+    ann = join_class(browser(), code.lower(), "Ann")
+    ben = join_class(browser(), code, "Ben")
+    for at, seat in ((ann, 1), (ben, 2)):
+        assert not at.exception
+        assert f"class **{code}** with **Maya**, seat {seat}" in html_of(at)
+        assert 'data-coach-relayed="0"' in html_of(at)
+        assert "hasn't started their camera" in html_of(at)
+    assert dict(ann.query_params) == {"role": "parent", "class": code, "name": "Ann"}
+    assert board_rows(teacher) == [("1", "joined"), ("2", "joined")]
+
+
+def test_a_reloaded_parent_page_rejoins_the_same_seat(server) -> None:
+    teacher = browser()
+    code = open_class(teacher)
+    ann = join_class(browser(), code, "Ann")
+    join_class(browser(), code, "Ben")
+    seat = ann.session_state[ui_class.SEAT]
+    server.report_parent(code, seat.token, status="tracking", last_score=77, repetitions=2)
+    # The reload: a fresh browser session with the same address.
+    again = browser(**dict(ann.query_params))
+    assert not again.exception
+    assert f"**Welcome back, Ann**: class **{code}** with **Maya**, seat 1." in html_of(again)
+    assert again.session_state[ui_class.SEAT].token == seat.token
+    assert [r[0] for r in board_rows(teacher)] == ["1", "2"]
+    assert 'data-coach-score="77"' in html_of(teacher)  # the row kept its score
+
+
+def test_a_reloaded_instructor_page_resumes_the_class(server) -> None:
+    teacher = browser()
+    code = open_class(teacher)
+    join_class(browser(), code, "Ann")
+    again = browser(**dict(teacher.query_params))
+    assert not again.exception
+    assert f'data-coach-class-code="{code}"' in html_of(again)
+    assert board_rows(again) == [("1", "joined")]
+    stranger = browser(role="instructor", **{"class": code, "key": "guess"})
+    assert "only its instructor" in messages(stranger)
+    assert dict(stranger.query_params) == {}
+
+
+def test_closing_the_class_sends_parents_back_to_the_lobby(server) -> None:
+    teacher = browser()
+    code = open_class(teacher)
+    ann = join_class(browser(), code, "Ann")
+    next(b for b in teacher.button if b.label == "Close the class").click().run()
+    assert f"Class {code} is closed." in messages(teacher)
+    assert server.codes() == []
+    ann.run()
+    assert "has ended" in messages(ann)
+    assert [t.label for t in ann.text_input] == ["Class code", "Your name"]
+    late = browser(role="parent", name="Ben", **{"class": code})
+    assert "has ended" in messages(late)
+
+
+def test_leaving_takes_the_row_off_the_board(server) -> None:
+    teacher = browser()
+    code = open_class(teacher)
+    ann = join_class(browser(), code, "Ann")
+    join_class(browser(), code, "Ben")
+    next(b for b in ann.button if b.label == "Leave the class").click().run()
+    assert dict(ann.query_params) == {}
+    assert board_rows(teacher) == [("2", "joined")]
+
+
+def test_board_html_rows_words_and_escaping() -> None:
+    rows = [
+        cr.Row(1, "Ann <b>", "tracking", "i-love-you", "Rep 2 - Letter L (2/3)", 81,
+               ("too_fast", "jerky"), 2, True, 0.5, 0),
+        cr.Row(2, "Ben", "away", "i-love-you", "", None, (), 0, False, 30.0, 1),
+        cr.Row(3, "Cleo", "tracking", "i-love-you", "", 95, (), 1, True, 0.2, 0),
+    ]  # fmt: skip
+    out = ui_class.board_html(rows)
+    assert 'data-coach-board="3"' in out
+    assert "Ann &lt;b&gt;" in out and "<b>" not in out.replace("<b>Follow", "")
+    assert 'data-coach-seat="1" data-coach-status="tracking" data-coach-score="81"' in out
+    assert "81 / 100" in out and "too fast, not smooth" in out and "practising" in out
+    assert 'data-coach-score=""' in out and ">away<" in out
+    assert ">none<" in out  # a clean repetition says so
+    assert 'data-coach-board="0"' in ui_class.board_html([])
+
+
+@pytest.mark.parametrize(
+    ("status", "idle_s", "label", "words"),
+    [
+        ("waiting", math.inf, "", "hasn't started their camera"),  # nothing published yet
+        ("tracking", 0.1, "L", "is on letter L (repetition 3)"),  # live, on a letter
+        ("tracking", 0.1, "circle", "is on circle"),  # live, on a named segment
+        ("searching", 0.1, "", "hand is off the doll"),  # the hand left the picture
+        ("tracking", 30.0, "L", "has paused"),  # nothing for a while
+    ],
+)
+def test_follow_html_says_what_the_instructor_does(status, idle_s, label, words) -> None:
+    g = cr.Guide("ABCDE", "Maya", "i-love-you", np.zeros((0, 3)), 1, label, 2, status, idle_s, 5)
+    out = ui_class.follow_html(g, 42)
+    assert words in out and 'data-coach-relayed="42"' in out

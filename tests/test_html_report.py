@@ -116,6 +116,8 @@ class Parsed(HTMLParser):
             self.rows[self._row] = []
         elif tag == "td" and self._row is not None:
             self._cell = []
+        elif tag == "li" and self._cell is not None:
+            self._cell.append(" ")
 
     def handle_endtag(self, tag):
         if tag == "td" and self._cell is not None and self._row is not None:
@@ -334,12 +336,13 @@ def test_a_session_against_a_saved_reference_uses_that_reference(tmp_path) -> No
     from coach import reference
 
     sun = load_stroke("sun")
-    custom = dataclasses.replace(sun, id="annas-sun", name="Anna's sun", source="")
+    ref_id = reference.reference_id("Anna's sun")
+    custom = dataclasses.replace(sun, id=ref_id, name="Anna's sun", source="")
     ref = reference.Reference(custom, "sun", "2025-05-01T10:00:00Z")
     reference.save_reference(ref, tmp_path)
     report = make_report(reference="Anna's sun")
     report["stroke"] = "sun"
-    assert stroke_for_report(report, tmp_path).id == "annas-sun"
+    assert stroke_for_report(report, tmp_path).id == ref_id == "anna-s-sun"
     assert stroke_for_report(report).id == "sun"  # without the folder: the built-in one
 
 
@@ -396,3 +399,14 @@ def test_the_session_store_report_of_an_open_session_exports_too(store, tmp_path
     assert sorted(Parsed(page).rows) == [1]
     assert "live, with the webcam" in page
     assert Path(tmp_path / "open.html").stat().st_size < 400_000
+
+
+def test_repetitions_without_segment_details_leave_out_the_parts_table() -> None:
+    report = make_report()
+    for r in report["repetitions"]:
+        r["segments"] = []
+    page = session_html(report, ILY)
+    assert "Each part of the stroke" not in page
+    assert sorted(Parsed(page).rows) == [1, 2, 3]
+    assert len(png_images(page)) == 4
+    assert "Each part of the stroke" in session_html(make_report(), ILY)

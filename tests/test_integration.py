@@ -131,3 +131,16 @@ def test_report_follows_the_contract(clips, landmarker):
     assert report["schema"] == "coach.report/1"
     assert report["video"]["frames"] > 0 and report["video"]["fps"] == pytest.approx(30.0)
     assert any(h["code"] == "too_fast" for h in report["hints"])
+
+
+@pytest.mark.parametrize(
+    ("fault", "direction"),
+    [
+        ("none", "ok"),  # sun circles with one hand, moon arcs with the other
+        ("reversed", "wrong"),  # both hands anticlockwise
+    ],
+)
+def test_sun_and_moon_counts_the_sun_hand(clips, landmarker, fault, direction):
+    report, _ = score_sample(clips, landmarker, "sun-moon", fault=fault)
+    assert len(report["repetitions"]) >= 2
+    assert {r["direction"] for r in report["repetitions"]} == {direction}

@@ -1,0 +1,253 @@
+"""Drive the class page with one instructor and two parents in headless Chromium.
+
+Usage (re-executes itself under ``unshare --net``, like drive.py)::
+
+    python tests/browser/class_drive.py --app app.py --video clip.y4m --out result.json \
+        [--shots DIR] [--env COACH_DATA_DIR=...] [--timeout 150]
+
+One Streamlit server; one Chromium with three browser contexts (separate cookie
+jars, separate Streamlit sessions), all fed by the same fake webcam. The
+instructor opens a class on ``/Class``; the parents join with its code; everyone
+starts their camera. Then it waits until both parents' pages count relayed
+instructor points and the instructor's board shows a score for both, takes
+screenshots, reloads the second parent's page (the address rejoins the class),
+starts its camera again and reads the board once more. Writes what it saw as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import time
+import traceback
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import harness  # noqa: E402
+
+sys.path.insert(0, str(harness.REPO))
+
+PARENTS = ("Ann", "Ben")
+STATS_RE = re.compile(r"frames processed:\s*(\d+)", re.I)
+PROC_RE = re.compile(r"(\d+) ms per frame \(p95 (\d+) ms\)")
+FPS_RE = re.compile(r"([\d.]+) frames/s")
+
+
+def attr_int(page, selector: str, attr: str) -> int | None:
+    loc = page.locator(selector)
+    try:
+        if loc.count() == 0:
+            return None
+        value = loc.first.get_attribute(attr, timeout=2_000)
+    except Exception:  # noqa: BLE001 - the fragment re-rendered under us: try next time
+        return None
+    return int(value) if value and value.isdigit() else None
+
+
+def board(page) -> list[dict]:
+    """The instructor's board rows as the page shows them."""
+    return page.evaluate(
+        """() => Array.from(document.querySelectorAll('tr[data-coach-seat]')).map(r => ({
+            seat: r.dataset.coachSeat, status: r.dataset.coachStatus,
+            score: r.dataset.coachScore, text: r.innerText}))"""
+    )
+
+
+def stats(page) -> dict:
+    text = page.locator("body").inner_text(timeout=10_000)
+    out: dict = {}
+    if m := STATS_RE.search(text):
+        out["frames"] = int(m.group(1))
+    if (p := PROC_RE.search(text)) and (f := FPS_RE.search(text)):
+        out.update(processing_ms_p50=int(p.group(1)), processing_ms_p95=int(p.group(2)),
+                   fps=float(f.group(1)))  # fmt: skip
+    return out
+
+
+def start_camera(page) -> None:
+    frame = harness.webrtc_frame(page)
+    frame.locator("button", has_text=re.compile("^start$", re.I)).first.click(timeout=30_000)
+
+
+def open_class(ctx, url: str) -> tuple[object, str]:
+    page = ctx.new_page()
+    page.goto(url + "/Class", wait_until="domcontentloaded")
+    page.get_by_text("Who are you?").wait_for(timeout=60_000)
+    page.get_by_role("radio", name="I'm the instructor").check(force=True)
+    page.get_by_role("textbox", name="Your name").fill("Maya")
+    page.get_by_role("button", name="Open a class").click()
+    code_el = page.locator("[data-coach-class-code]").first
+    code_el.wait_for(timeout=60_000)
+    return page, code_el.get_attribute("data-coach-class-code")
+
+
+def join_class(ctx, url: str, code: str, name: str):
+    page = ctx.new_page()
+    page.goto(url + "/Class", wait_until="domcontentloaded")
+    page.get_by_role("textbox", name="Class code").wait_for(timeout=60_000)
+    page.get_by_role("textbox", name="Class code").fill(code.lower())  # case doesn't matter
+    page.get_by_role("textbox", name="Your name").fill(name)
+    page.get_by_role("button", name="Join the class").click()
+    page.get_by_text(f"Welcome, {name}").wait_for(timeout=60_000)
+    return page
+
+
+def video_shot(page, path: Path) -> str | None:
+    try:
+        frame = harness.webrtc_frame(page, timeout_s=10)
+        frame.locator("video").first.screenshot(path=str(path), timeout=10_000)
+    except Exception:  # noqa: BLE001 - reported as missing, the test decides
+        return None
+    return str(path)
+
+
+def follow_pixels(png: str | None) -> int:
+    """Pixels of the follow-me colour below the status band of a video screenshot."""
+    if not png:
+        return 0
+    import cv2
+    import numpy as np
+
+    from coach.classroom import FollowStyle
+
+    img = cv2.imread(png)[:, :, ::-1].astype(int)
+    img = img[int(img.shape[0] * 0.12) :]  # the status band has a green "tracking" dot
+    return int((np.abs(img - np.array(FollowStyle().colour)).max(axis=2) <= 40).sum())
+
+
+def scenario(ctxs, url: str, args) -> dict:
+    shots = Path(args.shots)
+    shots.mkdir(parents=True, exist_ok=True)
+    t0 = time.monotonic()
+    timeline: dict[str, float] = {}
+    mark = lambda what: timeline.__setitem__(what, round(time.monotonic() - t0, 1))  # noqa: E731
+
+    teacher, code = open_class(ctxs[0], url)
+    mark("class_opened")
+    start_camera(teacher)
+    parents = [join_class(c, url, code, n) for c, n in zip(ctxs[1:], PARENTS, strict=True)]
+    mark("parents_joined")
+    for p in parents:
+        start_camera(p)
+    mark("cameras_started")
+
+    relayed = [0] * len(parents)
+    best_px = [0] * len(parents)
+    rows: list[dict] = []
+    deadline = time.monotonic() + args.timeout
+    shot_no = 0
+    while time.monotonic() < deadline:
+        relayed = [attr_int(p, "[data-coach-relayed]", "data-coach-relayed") or 0 for p in parents]
+        rows = board(teacher)
+        if all(relayed) and "relayed" not in timeline:
+            mark("relayed")
+        if all(relayed) and min(best_px) < 300 and shot_no < 30:
+            for i, p in enumerate(parents):  # the trail shows while the instructor moves
+                png = video_shot(p, shots / f"class-parent-{i + 1}-video.png")
+                best_px[i] = max(best_px[i], follow_pixels(png))
+            shot_no += 1
+        scored = [r for r in rows if r["score"]]
+        if len(scored) >= len(parents) and all(relayed) and min(best_px) >= 300:
+            mark("scored")
+            break
+        time.sleep(1.0)
+    before = {
+        "code": code,
+        "relayed": relayed,
+        "follow_pixels": best_px,
+        "board": rows,
+        "published": attr_int(teacher, "[data-coach-published]", "data-coach-published"),
+        "stats": [stats(p) for p in (teacher, *parents)],
+    }
+    teacher.screenshot(path=str(shots / "class-instructor.png"), full_page=True)
+    for i, p in enumerate(parents):
+        p.screenshot(path=str(shots / f"class-parent-{i + 1}.png"), full_page=True)
+
+    # The second parent reloads the page: the address brings them back to their seat.
+    ben = parents[1]
+    ben.reload(wait_until="domcontentloaded")
+    ben.get_by_text(f"Welcome back, {PARENTS[1]}").wait_for(timeout=60_000)
+    mark("rejoined")
+    seat_text = ben.get_by_text(re.compile(r"seat \d+")).first.inner_text(timeout=10_000)
+    start_camera(ben)
+    after_relayed = 0
+    after_rows: list[dict] = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        after_relayed = attr_int(ben, "[data-coach-relayed]", "data-coach-relayed") or 0
+        after_rows = board(teacher)
+        ben_row = next((r for r in after_rows if r["seat"] == "2"), None)
+        if after_relayed and ben_row and ben_row["status"] not in ("away", "camera_off"):
+            mark("rejoined_relayed")
+            break
+        time.sleep(1.0)
+    teacher.screenshot(path=str(shots / "class-instructor-after-reload.png"), full_page=True)
+    ben.screenshot(path=str(shots / "class-parent-2-after-reload.png"), full_page=True)
+    return {
+        "before": before,
+        "after": {
+            "relayed": after_relayed,
+            "board": after_rows,
+            "seat_text": seat_text,
+            "stats": [stats(p) for p in (teacher, *parents)],
+        },
+        "timeline_s": timeline,
+    }
+
+
+def run(args) -> dict:
+    from playwright.sync_api import sync_playwright
+
+    harness.setup_private_network()
+    env = dict(kv.split("=", 1) for kv in args.env)
+    log = Path(args.out).with_suffix(".server.log")
+    with (
+        harness.streamlit_server(Path(args.app), env=env, log=log) as url,
+        sync_playwright() as pw,
+    ):
+        browser = pw.chromium.launch(
+            executable_path=harness.CHROMIUM, headless=True,
+            args=harness.chromium_args(Path(args.video)),
+        )  # fmt: skip
+        try:
+            ctxs = [
+                browser.new_context(
+                    viewport={"width": 1280, "height": 1000}, permissions=["camera"]
+                )
+                for _ in range(1 + len(PARENTS))
+            ]
+            return scenario(ctxs, url, args)
+        finally:
+            browser.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--app", required=True)
+    ap.add_argument("--video", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--shots", default=".ci/artifacts")
+    ap.add_argument("--timeout", type=float, default=150.0, help="seconds to wait for scores")
+    ap.add_argument("--env", action="append", default=[], help="KEY=VALUE for the server")
+    args = ap.parse_args(argv)
+    if os.environ.get(harness.NETNS_FLAG) != "1":
+        return harness.reexec_in_netns([str(Path(__file__).resolve()), *(argv or sys.argv[1:])])
+    t0 = time.monotonic()
+    try:
+        result = {"ok": True, **run(args)}
+    except Exception as exc:  # noqa: BLE001 - reported to the test as data
+        result = {
+            "ok": False,
+            "error": f"{type(exc).__name__}: {exc}",
+            "traceback": traceback.format_exc(),
+        }
+    result["wall_s"] = round(time.monotonic() - t0, 1)
+    Path(args.out).write_text(json.dumps(result, indent=2))
+    return 0 if result["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
