@@ -21,10 +21,11 @@ import numpy as np
 import streamlit as st
 
 from coach import live as live_mod
-from coach import ui_live
+from coach import ui_live, ui_progress
 from coach.bodyframe import HEAD_DIRECTIONS, BodyFrame
 from coach.draw import draw
 from coach.live import LiveCoach, LiveSettings, LiveView
+from coach.store import StoreError
 from coach.strokes import list_strokes, load_stroke
 from coach.ui_text import SAFETY_NOTES, score_card, summary_lines
 
@@ -130,6 +131,11 @@ def sidebar() -> None:
                 if key in st.session_state:
                     st.session_state[key].set_stroke(all_strokes[sid])
         st.caption(all_strokes[sid].description)
+        try:
+            st.session_state.practice_profile = ui_progress.profile_picker(ui_progress.store())
+        except StoreError as exc:
+            st.session_state.practice_profile = None
+            st.caption(f"Sessions are not being saved: {exc}")
         mirror = st.toggle("Mirror the preview (like a selfie)", value=s.mirror_preview)
         spoken = st.toggle("Speak hints aloud", value=s.spoken_hints)
         with st.expander("Advanced"):
@@ -211,8 +217,12 @@ def live_tab() -> None:
     v = view(source)
     playing = bool(ctx is not None and ctx.state.playing)
     was_playing = st.session_state.get(f"playing_{source}", False)
+    if source == "camera" and playing and not was_playing:
+        recorder_start(live)
     if was_playing and not playing:
         summary = live.finish()
+        if source == "camera":
+            recorder_finish(summary)
         st.session_state[f"summary_{source}"] = summary
         live.reset()
         set_view(source, LiveView())
@@ -245,12 +255,36 @@ def poll(source, live, ctx, hint_slot, status_slot, speech_slot, cards_slot, spo
                 spoken_serial = new.hint_serial
         if new.repetitions != v.repetitions:
             ui_live.render_cards(cards_slot, new.repetitions)
+            if source == "camera" and st.session_state.get("recorder") is not None:
+                st.session_state.recorder.add(new.repetitions)
         if new.calibrated is not None and new.calibrated is not v.calibrated:
             update_settings(body_frame=new.calibrated.to_dict())
             st.toast("Calibrated: the tummy box now follows your hand's position.")
         ui_live.render_status(status_slot, new)
         v = new
         set_view(source, v)
+
+
+def recorder_start(live) -> None:
+    """Keep this camera session in the store (Progress page), repetition by repetition."""
+    profile = st.session_state.get("practice_profile")
+    try:
+        st.session_state.recorder = (
+            None
+            if profile is None
+            else ui_progress.SessionRecorder(
+                ui_progress.store(), profile, live.stroke.id, live.stroke.id, "live"
+            )
+        )
+    except StoreError as exc:
+        st.session_state.recorder = None
+        st.toast(f"This session won't be saved: {exc}")
+
+
+def recorder_finish(summary) -> None:
+    rec = st.session_state.pop("recorder", None)
+    if rec is not None and (rec.finish(summary) or rec.error):
+        st.toast(rec.error or "Saved: see the Progress page.")
 
 
 def session_summary(summary) -> None:
@@ -399,6 +433,11 @@ def upload_tab() -> None:
     result: OfflineResult | None = None
     if run and up is not None:
         result = score_upload(up, stroke, box, head, mirrored)
+        if result is not None and st.session_state.get("practice_profile"):
+            _, err = ui_progress.save_upload(
+                ui_progress.store(), st.session_state.practice_profile, result.session, stroke.id
+            )
+            st.toast(err or "Saved: see the Progress page.")
     elif run_sample:
         result = score_sample(stroke)
     if result is not None:

@@ -149,17 +149,19 @@ def _init_worker(progress_queue: Any, landmarker_factory: Callable[[], Any] | No
     _worker["factory"] = landmarker_factory
 
 
-def _landmarker() -> Any:
-    lm = _worker.get("landmarker")
+def _landmarker(num_hands: int) -> Any:
+    """This process's landmarker for ``num_hands`` hands (made once, as score_video would)."""
+    key = f"landmarker-{num_hands}"
+    lm = _worker.get(key)
     if lm is None:
         factory = _worker.get("factory")
         if factory is None:
             from coach.landmarks import HandLandmarker
 
-            lm = HandLandmarker()
+            lm = HandLandmarker(num_hands=num_hands)
         else:
             lm = factory()
-        _worker["landmarker"] = lm
+        _worker[key] = lm
     return lm
 
 
@@ -187,7 +189,11 @@ def score_one(
     try:
         read_info(video)  # fail fast, before the model
         report, _ = score_video(
-            video, stroke, calibration.body_frame, landmarker=_landmarker(), on_progress=progress
+            video,
+            stroke,
+            calibration.body_frame,
+            landmarker=_landmarker(max(1, stroke.hands)),
+            on_progress=progress,
         )
         write_json_atomic(Path(report_path), report)
     except (VideoError, ModelError) as exc:
@@ -352,9 +358,10 @@ def _run_here(paths, reports, stroke, calibration, bar, factory) -> list[BatchIt
             bar.finished(i, item)
             items.append(item)
     finally:
-        lm = _worker.pop("landmarker", None)
-        if lm is not None and hasattr(lm, "close"):
-            lm.close()
+        for key in [k for k in _worker if k.startswith("landmarker-")]:
+            lm = _worker.pop(key)
+            if hasattr(lm, "close"):
+                lm.close()
     return items
 
 

@@ -125,11 +125,22 @@ def write_json_atomic(path: Path, data: object) -> None:
         raise
 
 
-def score_video(video_path: str, stroke, body_frame_for, landmarker=None, on_progress=None):
-    """Score one video file: returns (report dict, SessionResult). Shared by CLI and page.
+def score_video(
+    video_path: str,
+    stroke,
+    body_frame_for,
+    landmarker=None,
+    on_progress=None,
+    on_result=None,
+    report_path: str | None = None,
+):
+    """Score one video file: returns (report dict, SessionResult). The one scoring loop,
+    shared by the CLI, batch review and the page's upload mode.
 
-    ``body_frame_for(size)`` builds the body frame once the frame size is known.
-    ``on_progress(fraction)`` is called now and then (for a progress bar).
+    ``body_frame_for((width, height))`` builds the body frame once the frame size is known.
+    ``on_progress(fraction)`` is called now and then (for a progress bar);
+    ``on_result(FrameResult)`` for every frame (for per-frame charts).
+    Raises :class:`coach.video.VideoError` for unreadable input.
     """
     from coach.landmarks import HandLandmarker
     from coach.pipeline import Coach
@@ -139,13 +150,15 @@ def score_video(video_path: str, stroke, body_frame_for, landmarker=None, on_pro
     owns = landmarker is None
     with open_video(video_path) as reader:
         info = reader.info
-        lm = landmarker or HandLandmarker()
+        lm = landmarker or HandLandmarker(num_hands=max(1, stroke.hands))
         try:
             coach = Coach(stroke, body_frame_for((info.width, info.height)), lm)
             total = max(info.frames, 1)
             for frame in reader:
-                coach.process(frame)
-                if on_progress is not None and frame.index % 15 == 0:
+                result = coach.process(frame)
+                if on_result is not None:
+                    on_result(result)
+                if on_progress is not None and frame.index % 10 == 0:
                     on_progress(min(1.0, (frame.index + 1) / total))
             session = coach.finish()
         finally:
@@ -153,7 +166,7 @@ def score_video(video_path: str, stroke, body_frame_for, landmarker=None, on_pro
                 lm.close()
     if on_progress is not None:
         on_progress(1.0)
-    return build_report(session, info, str(video_path)), session
+    return build_report(session, info, report_path or str(video_path)), session
 
 
 def cmd_score(args: argparse.Namespace) -> int:

@@ -1172,8 +1172,12 @@ def observe_video(
     video_path: str | os.PathLike,
     landmarker=None,
     on_progress: Callable[[float], None] | None = None,
+    num_hands: int = 2,
 ):
     """Run the hand landmarker over a video: ``([(timestamp_s, observation | None)], VideoInfo)``.
+
+    Without ``landmarker`` one is made for ``num_hands`` hands (as scoring does: the
+    stroke's number of hands; 2 while the stroke type is still unknown).
 
     Raises :class:`coach.video.VideoError` (unreadable video) and
     :class:`coach.models.ModelError` (no usable hand model).
@@ -1184,7 +1188,7 @@ def observe_video(
     observations: list[tuple[float, HandObservation | None]] = []
     with open_video(video_path) as reader:
         info = reader.info
-        lm = landmarker or HandLandmarker()
+        lm = landmarker or HandLandmarker(num_hands=num_hands)
         try:
             lm.reset()
             total = max(info.frames, 1)
@@ -1242,7 +1246,8 @@ def record_reference(
             f"stroke type: expected a built-in stroke ({', '.join(builtin_ids())}), "
             f"found {based_on!r}"
         )
-    observations, info = observe_video(video_path, landmarker, on_progress)
+    hands = load_stroke(based_on).hands if based_on is not None else 2
+    observations, info = observe_video(video_path, landmarker, on_progress, num_hands=hands)
     body_frame = body_frame_for((info.width, info.height))
     return reference_from_observations(
         observations,

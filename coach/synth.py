@@ -18,7 +18,7 @@ Conventions
 * Pixel coordinates are continuous (pixel ``i`` covers ``[i, i + 1)``), so a
   normalised point ``x`` sits at ``x * width`` and mirroring is ``x -> 1 - x``.
 * Time ``t`` of frame ``i`` is ``i / fps`` (the container timestamps of
-  :class:`coach.video.VideoWriter`).
+  :class:`coach.video.VideoWriter`; 29.97 is taken as exactly 30000/1001).
 
 This module draws with OpenCV only; it never imports mediapipe.
 """
@@ -39,9 +39,10 @@ import numpy as np
 
 from coach.bodyframe import HEAD_DIRECTIONS, BodyFrame, HeadDirection
 from coach.strokes import Segment, StrokeDefinition, load_stroke
+from coach.video import VideoWriter, frame_rate
 
 #: Bump when the rendering or the choreography changes, so cached samples are rebuilt.
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 
 #: Performance faults the generator can act out.
 FAULTS: tuple[str, ...] = (
@@ -1131,6 +1132,7 @@ class Sample:
         w, h = _check_options(fault, head, size, fps, repetitions, duration_s)
         self.fault, self.head, self.mirrored = fault, head, bool(mirrored)
         self.size, self.fps, self.seed = (w, h), float(fps), int(seed)
+        self._rate = float(frame_rate(self.fps))  # exact: 29.97 is 30000/1001, as the writer has it
         self.skin_name, self.skin_rgb = _skin_rgb(skin)
         self.scene = _Scene(self.size, head)
         plan = _Choreographer(self.stroke, fault, self.seed).plan(int(repetitions), duration_s)
@@ -1138,19 +1140,20 @@ class Sample:
         self._tracks = [tr.freeze() for tr in plan.tracks]
         end_s = max(tr.t_s for tr in plan.tracks)
         self.duration_s = float(duration_s) if duration_s is not None else end_s
-        self.n_frames = max(1, int(math.floor(self.duration_s * self.fps + 1e-6)))
+        self.n_frames = max(1, int(math.floor(self.duration_s * self._rate + 1e-6)))
         wob = np.random.default_rng(self.seed + 7919)
         self._wobble = wob.uniform(0.0, 2.0 * math.pi, size=(len(plan.tracks), 2))
         self._wobble_angle = wob.uniform(0.0, 2.0 * math.pi, size=len(plan.tracks))
-        self.times_s = np.arange(self.n_frames, dtype=np.float64) / self.fps
+        self.times_s = np.arange(self.n_frames, dtype=np.float64) / self._rate
         self._uv, self._touching, self._visible, self._lift = self._states(self.times_s)
         self.truth = self._make_truth()
 
     # -- per-frame state --------------------------------------------------------------------------
 
     def timestamp(self, index: int) -> float:
-        """Timestamp of frame ``index`` in seconds (the writer's ``index / fps``)."""
-        return index / self.fps
+        """Timestamp of frame ``index`` in seconds: ``index / fps`` with NTSC rates exact, as
+        :class:`coach.video.VideoWriter` stamps them."""
+        return index / self._rate
 
     def _states(self, times_s: np.ndarray) -> tuple[np.ndarray, ...]:
         """All hands at ``times_s`` (n,): uv (n, hands, 2) with the human-like wobble,
@@ -1257,7 +1260,7 @@ class Sample:
             fps=self.fps,
             size=self.size,
             frames=n,
-            duration_s=n / self.fps,
+            duration_s=n / self._rate,
             contact=self.stroke.contact,
             hands=n_hands,
             skin=self.skin_name,
@@ -1308,7 +1311,6 @@ def render_sample(
     The files are written under temporary names and renamed when complete, so a reader never
     sees half a clip. ``duration_s`` (e.g. 600 for the benchmark) loops repetitions to fill it.
     """
-    from coach.video import VideoWriter  # PyAV is only needed when writing files
 
     sample = Sample(
         stroke_id,

@@ -80,30 +80,20 @@ def score_file(
 
     Raises :class:`coach.video.VideoError` for unreadable input.
     """
-    from coach.landmarks import HandLandmarker
-    from coach.pipeline import Coach
-    from coach.report import build_report
-    from coach.video import open_video
+    from coach.cli import score_video
+    from coach.video import read_info
 
     rec = TraceRecorder()
-    owns = landmarker is None
-    with open_video(path) as reader:
-        info = reader.info
-        lm = landmarker or HandLandmarker(num_hands=max(1, stroke.hands))
-        try:
-            coach = Coach(stroke, body_frame_for((info.width, info.height)), lm)
-            total = max(info.frames, 1)
-            for frame in reader:
-                rec.add(coach.process(frame))
-                if on_progress is not None and frame.index % 10 == 0:
-                    on_progress(min(1.0, (frame.index + 1) / total))
-            session = coach.finish()
-        finally:
-            if owns:
-                lm.close()
-    if on_progress is not None:
-        on_progress(1.0)
-    report = build_report(session, info, Path(path).name)
+    info = read_info(path)
+    report, session = score_video(
+        str(path),
+        stroke,
+        body_frame_for,
+        landmarker=landmarker,
+        on_progress=on_progress,
+        on_result=rec.add,
+        report_path=Path(path).name,
+    )
     return OfflineResult(report, session, rec.traces(), (info.width, info.height))
 
 

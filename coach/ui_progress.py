@@ -358,7 +358,7 @@ def profile_picker(
     names = the_store.profiles()
     current = st.session_state.get(key)
     options = [*names, NEW_PROFILE]
-    index = names.index(current) if current in names else (0 if names else len(names))
+    index = names.index(current) if current in names else 0
     choice = st.selectbox(label, options, index=index, key=f"{key}_choice")
     if choice != NEW_PROFILE:
         st.session_state[key] = choice

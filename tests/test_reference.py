@@ -234,16 +234,20 @@ def test_slow_demonstration_gives_slower_nominal_durations(ily_slow_demo, ily_pr
     "stroke_id",
     [
         "sun",  # one closed segment, circles back to back
-        "sun-moon",  # two hands, two roles
+        pytest.param(  # two hands, two roles
+            "sun-moon",
+            marks=pytest.mark.xfail(
+                reason="the matcher does not yet follow the synthetic moon hand on its own slot "
+                "(coach.pipeline.Coach records no moon segment for it either)",
+                strict=False,
+            ),
+        ),
         "water-wheel",  # two hands taking turns, palm contact
     ],
 )
 def test_other_stroke_types_can_be_recorded_and_detected(stroke_id):
     demo = _demo(stroke_id, repetitions=2, seed=5)
     base = load_stroke(stroke_id)
-    plain = score(base, demo.observations, demo.body_frame)
-    if not plain.repetitions or any(r.flags for r in plain.repetitions):
-        pytest.skip(f"the built-in matcher does not follow this {stroke_id} sample cleanly yet")
     ref = R.reference_from_observations(demo.observations, demo.body_frame, f"My {stroke_id} x")
     assert ref.based_on == stroke_id and ref.demonstration["detected"] is True
     for seg, b in zip(ref.stroke.segments, base.segments, strict=True):
@@ -607,7 +611,7 @@ def rendered(tmp_path_factory, model_path) -> dict[str, Path]:
 
 @pytest.fixture(scope="session")
 def practice_observations(rendered):
-    observations, _ = R.observe_video(rendered["practice"])
+    observations, _ = R.observe_video(rendered["practice"], num_hands=1)
     return observations
 
 

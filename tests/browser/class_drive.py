@@ -72,32 +72,69 @@ def start_camera(page) -> None:
     frame.locator("button", has_text=re.compile("^start$", re.I)).first.click(timeout=30_000)
 
 
+def submit(page, fields: dict[str, str], button: str, done, tries: int = 3) -> None:
+    """Fill a form and submit it until ``done`` (a locator) shows; a busy server may rerun
+    the page while typing, so it tries again. Raises with the page text on failure."""
+    for attempt in range(tries):
+        if done.count() and done.first.is_visible():
+            return  # the last click did work, only late
+        page.get_by_role("button", name=button).wait_for(timeout=60_000)
+        for label, value in fields.items():
+            box = page.get_by_role("textbox", name=label)
+            box.fill(value)
+            box.press("Tab")  # commit the value before the click
+        page.get_by_role("button", name=button).click()
+        try:
+            done.wait_for(timeout=30_000 * (attempt + 1))
+            return
+        except Exception:  # noqa: BLE001 - try again, then report what the page says
+            if attempt == tries - 1:
+                text = page.locator("body").inner_text(timeout=10_000)
+                raise RuntimeError(
+                    f"{button!r} did not work; the page says:\n{text[-1500:]}"
+                ) from None
+
+
 def open_class(ctx, url: str) -> tuple[object, str]:
     page = ctx.new_page()
     page.goto(url + "/Class", wait_until="domcontentloaded")
     page.get_by_text("Who are you?").wait_for(timeout=60_000)
     page.get_by_role("radio", name="I'm the instructor").check(force=True)
-    page.get_by_role("textbox", name="Your name").fill("Maya")
-    page.get_by_role("button", name="Open a class").click()
     code_el = page.locator("[data-coach-class-code]").first
-    code_el.wait_for(timeout=60_000)
+    submit(page, {"Your name": "Maya"}, "Open a class", code_el)
     return page, code_el.get_attribute("data-coach-class-code")
 
 
 def join_class(ctx, url: str, code: str, name: str):
     page = ctx.new_page()
     page.goto(url + "/Class", wait_until="domcontentloaded")
-    page.get_by_role("textbox", name="Class code").wait_for(timeout=60_000)
-    page.get_by_role("textbox", name="Class code").fill(code.lower())  # case doesn't matter
-    page.get_by_role("textbox", name="Your name").fill(name)
-    page.get_by_role("button", name="Join the class").click()
-    page.get_by_text(f"Welcome, {name}").wait_for(timeout=60_000)
+    fields = {"Class code": code.lower(), "Your name": name}  # the code's case doesn't matter
+    submit(page, fields, "Join the class", page.get_by_text(f"Welcome, {name}"))
     return page
+
+
+def webrtc_frame(page, timeout_s: float = 60.0):
+    """The webrtc component's iframe, whatever its button says (harness's waits for Start)."""
+    iframe = page.locator('iframe[title*="webrtc_streamer"]').first
+    iframe.wait_for(state="attached", timeout=timeout_s * 1000)
+    frame = iframe.element_handle().content_frame()
+    if frame is None:
+        raise RuntimeError("the webrtc component iframe has no content frame")
+    return frame
+
+
+def playing(page) -> bool:
+    """The component shows Stop: the stream runs."""
+    try:
+        text = webrtc_frame(page, 10).locator("button").first.inner_text(timeout=5_000)
+    except Exception:  # noqa: BLE001
+        return False
+    return text.strip().lower() == "stop"
 
 
 def video_shot(page, path: Path) -> str | None:
     try:
-        frame = harness.webrtc_frame(page, timeout_s=10)
+        frame = webrtc_frame(page, timeout_s=10)
         frame.locator("video").first.screenshot(path=str(path), timeout=10_000)
     except Exception:  # noqa: BLE001 - reported as missing, the test decides
         return None
