@@ -413,19 +413,7 @@ class OnlineMatcher:
 
     def _close_record(self, rows: np.ndarray, t: float, tok: dict | None = None) -> np.ndarray:
         """Records (len(rows), 8) for leaving the segment at ``rows`` at time ``t``."""
-        src = (
-            tok
-            if tok is not None
-            else {
-                "rep": self._tok_rep,
-                "start": self._tok_start,
-                "travel": self._tok_travel,
-                "steps": self._tok_steps,
-                "dsum": self._tok_dsum,
-                "n": self._tok_n,
-                "mile": self._tok_mile,
-            }
-        )
+        src = tok if tok is not None else self._tokens()
         frac = np.clip(self._fraction(src, rows), 0.0, 1.0)
         out = np.empty((len(rows), 8))
         out[:, 0] = src["rep"][rows]
@@ -572,7 +560,8 @@ class OnlineMatcher:
         )
 
     def _tokens(self) -> dict[str, np.ndarray]:
-        return {"travel": self._tok_travel, "steps": self._tok_steps}
+        """Column views of the current tokens."""
+        return _token_views(self._tokarr)
 
     def _stale(self, t: float) -> Progress | None:
         """Hand not seen: keep the alignment, report the last progress with no distance."""
@@ -593,7 +582,13 @@ class OnlineMatcher:
 
 
 _TOKEN_COLUMNS = {
-    "rep": 0, "start": 1, "travel": 2, "steps": 3, "entry": 4, "dsum": 5, "n": 6,
+    "rep": 0,
+    "start": 1,
+    "travel": 2,
+    "steps": 3,
+    "entry": 4,
+    "dsum": 5,
+    "n": 6,
     "mile": slice(7, 7 + len(_MILESTONES)),
     "lc": slice(7 + len(_MILESTONES), 15 + len(_MILESTONES)),
 }
@@ -635,13 +630,6 @@ def _coarsen(points: np.ndarray, step_box: float, closed: bool) -> np.ndarray:
     n = max(8, int(np.ceil(cum[-1] / step_box)))
     s = np.arange(n) * cum[-1] / n
     return np.column_stack([np.interp(s, cum, pts[:, 0]), np.interp(s, cum, pts[:, 1])])
-
-
-def _distance_to_segment(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
-    ab = b - a
-    denom = float(ab @ ab)
-    s = 0.0 if denom == 0 else float(np.clip((p - a) @ ab / denom, 0.0, 1.0))
-    return float(np.linalg.norm(p - (a + s * ab)))
 
 
 def _smoothed_tangents(points: np.ndarray, closed: bool, window_box: float) -> np.ndarray:

@@ -312,11 +312,7 @@ def parent_view(seat: cr.Seat) -> None:
     with left:
         live = class_coach("parent", guide.stroke_id, lambda: cr.ParentLink(registry(), seat))
         camera("class-parent", live)
-        st.caption(
-            f'<span style="color:{FOLLOW_HEX}">&#9644;</span> green line: the instructor\'s '
-            "hand, drawn on your doll. Blue: the path. Orange dot: the calm pace.",
-            unsafe_allow_html=True,
-        )
+        st.markdown(legend_html(), unsafe_allow_html=True)
         calibration_controls(live)
     with right:
         parent_panel()
@@ -461,6 +457,18 @@ def board_html(rows: list[cr.Row]) -> str:
     return (
         f'<table data-coach-board="{len(rows)}" style="border-collapse:collapse;width:100%">'
         f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    )
+
+
+def legend_html() -> str:
+    """What the colours on the parent's video mean."""
+    swatch = (
+        f'<span style="display:inline-block;width:1.8em;height:0.5em;background:{FOLLOW_HEX};'
+        'vertical-align:middle;border-radius:3px"></span>'
+    )
+    return (
+        f'<p style="font-size:0.9rem">{swatch} the instructor\'s hand, drawn on your doll: '
+        "follow it. Blue: the path. Orange dot: the calm pace. Yellow: your hand.</p>"
     )
 
 

@@ -155,6 +155,48 @@ def follow_pixels(png: str | None) -> int:
     return int((np.abs(img - np.array(FollowStyle().colour)).max(axis=2) <= 40).sum())
 
 
+class Session:
+    """One browser session on the class page, restarting its camera if the stream drops
+    (on a loaded machine a WebRTC connection can time out; that is counted, not hidden)."""
+
+    def __init__(self, name: str, page) -> None:
+        self.name, self.page = name, page
+        self.restarts = 0
+        self.checked_at = 0.0
+
+    def keep_playing(self, every_s: float = 5.0) -> None:
+        now = time.monotonic()
+        if now - self.checked_at < every_s:
+            return
+        self.checked_at = now
+        if not playing(self.page):
+            start_camera(self.page)
+            self.restarts += 1
+
+
+def wait_until_scored(teacher: Session, parents: list[Session], shots: Path, timeout_s: float):
+    """Poll until both parents count relayed points, a video screenshot of each shows the
+    follow-me colour and the board has a score for each; returns what was seen last."""
+    relayed = [0] * len(parents)
+    best_px = [0] * len(parents)
+    rows: list[dict] = []
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for s in (teacher, *parents):
+            s.keep_playing()
+        relayed = [attr_int(s.page, "[data-coach-relayed]", "data-coach-relayed") or 0
+                   for s in parents]  # fmt: skip
+        rows = board(teacher.page)
+        for i, s in enumerate(parents):
+            if relayed[i] and best_px[i] < 300:  # the trail shows while the instructor moves
+                png = video_shot(s.page, shots / f"class-parent-{i + 1}-video.png")
+                best_px[i] = max(best_px[i], follow_pixels(png))
+        if all(relayed) and min(best_px) >= 300 and sum(bool(r["score"]) for r in rows) >= 2:
+            return relayed, best_px, rows, True
+        time.sleep(1.0)
+    return relayed, best_px, rows, False
+
+
 def scenario(ctxs, url: str, args) -> dict:
     shots = Path(args.shots)
     shots.mkdir(parents=True, exist_ok=True)
@@ -162,75 +204,62 @@ def scenario(ctxs, url: str, args) -> dict:
     timeline: dict[str, float] = {}
     mark = lambda what: timeline.__setitem__(what, round(time.monotonic() - t0, 1))  # noqa: E731
 
-    teacher, code = open_class(ctxs[0], url)
+    page, code = open_class(ctxs[0], url)
+    teacher = Session("instructor", page)
     mark("class_opened")
-    start_camera(teacher)
-    parents = [join_class(c, url, code, n) for c, n in zip(ctxs[1:], PARENTS, strict=True)]
+    start_camera(teacher.page)
+    parents = [
+        Session(n, join_class(c, url, code, n)) for c, n in zip(ctxs[1:], PARENTS, strict=True)
+    ]
     mark("parents_joined")
-    for p in parents:
-        start_camera(p)
+    for s in parents:
+        start_camera(s.page)
     mark("cameras_started")
-
-    relayed = [0] * len(parents)
-    best_px = [0] * len(parents)
-    rows: list[dict] = []
-    deadline = time.monotonic() + args.timeout
-    shot_no = 0
-    while time.monotonic() < deadline:
-        relayed = [attr_int(p, "[data-coach-relayed]", "data-coach-relayed") or 0 for p in parents]
-        rows = board(teacher)
-        if all(relayed) and "relayed" not in timeline:
-            mark("relayed")
-        if all(relayed) and min(best_px) < 300 and shot_no < 30:
-            for i, p in enumerate(parents):  # the trail shows while the instructor moves
-                png = video_shot(p, shots / f"class-parent-{i + 1}-video.png")
-                best_px[i] = max(best_px[i], follow_pixels(png))
-            shot_no += 1
-        scored = [r for r in rows if r["score"]]
-        if len(scored) >= len(parents) and all(relayed) and min(best_px) >= 300:
-            mark("scored")
-            break
-        time.sleep(1.0)
+    relayed, best_px, rows, done = wait_until_scored(teacher, parents, shots, args.timeout)
+    mark("scored" if done else "gave_up")
     before = {
         "code": code,
         "relayed": relayed,
         "follow_pixels": best_px,
         "board": rows,
-        "published": attr_int(teacher, "[data-coach-published]", "data-coach-published"),
-        "stats": [stats(p) for p in (teacher, *parents)],
+        "published": attr_int(teacher.page, "[data-coach-published]", "data-coach-published"),
+        "stats": [stats(s.page) for s in (teacher, *parents)],
     }
-    teacher.screenshot(path=str(shots / "class-instructor.png"), full_page=True)
-    for i, p in enumerate(parents):
-        p.screenshot(path=str(shots / f"class-parent-{i + 1}.png"), full_page=True)
+    teacher.page.screenshot(path=str(shots / "class-instructor.png"), full_page=True)
+    for i, s in enumerate(parents):
+        s.page.screenshot(path=str(shots / f"class-parent-{i + 1}.png"), full_page=True)
 
     # The second parent reloads the page: the address brings them back to their seat.
     ben = parents[1]
-    ben.reload(wait_until="domcontentloaded")
-    ben.get_by_text(f"Welcome back, {PARENTS[1]}").wait_for(timeout=60_000)
+    ben.page.reload(wait_until="domcontentloaded")
+    ben.page.get_by_text(f"Welcome back, {PARENTS[1]}").wait_for(timeout=60_000)
     mark("rejoined")
-    seat_text = ben.get_by_text(re.compile(r"seat \d+")).first.inner_text(timeout=10_000)
-    start_camera(ben)
+    seat_text = ben.page.get_by_text(re.compile(r"seat \d+")).first.inner_text(timeout=10_000)
+    start_camera(ben.page)
+    ben.checked_at = time.monotonic()
     after_relayed = 0
     after_rows: list[dict] = []
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        after_relayed = attr_int(ben, "[data-coach-relayed]", "data-coach-relayed") or 0
-        after_rows = board(teacher)
+        ben.keep_playing()
+        after_relayed = attr_int(ben.page, "[data-coach-relayed]", "data-coach-relayed") or 0
+        after_rows = board(teacher.page)
         ben_row = next((r for r in after_rows if r["seat"] == "2"), None)
         if after_relayed and ben_row and ben_row["status"] not in ("away", "camera_off"):
             mark("rejoined_relayed")
             break
         time.sleep(1.0)
-    teacher.screenshot(path=str(shots / "class-instructor-after-reload.png"), full_page=True)
-    ben.screenshot(path=str(shots / "class-parent-2-after-reload.png"), full_page=True)
+    teacher.page.screenshot(path=str(shots / "class-instructor-after-reload.png"), full_page=True)
+    ben.page.screenshot(path=str(shots / "class-parent-2-after-reload.png"), full_page=True)
     return {
         "before": before,
         "after": {
             "relayed": after_relayed,
             "board": after_rows,
             "seat_text": seat_text,
-            "stats": [stats(p) for p in (teacher, *parents)],
+            "stats": [stats(s.page) for s in (teacher, *parents)],
         },
+        "restarts": {s.name: s.restarts for s in (teacher, *parents)},
         "timeline_s": timeline,
     }
 
