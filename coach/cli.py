@@ -60,15 +60,38 @@ def build_parser() -> argparse.ArgumentParser:
     ssub = strokes.add_subparsers(dest="action", required=True, parser_class=_Parser)
     ssub.add_parser("list", help="stroke ids and names, one a line")
 
-    score = sub.add_parser("score", help="score a recorded practice video")
-    score.add_argument("video", help="video file (mp4, mov, webm, avi, mkv)")
+    from coach.batch import add_batch_arguments
+    from coach.reference import (
+        add_reference_arguments,
+        add_references_arguments,
+        add_references_dir_option,
+    )
+
+    score = sub.add_parser("score", help="score recorded practice videos")
     score.add_argument(
-        "--stroke", required=True, help="stroke id (see `coach strokes list`) or a .json file"
+        "video",
+        nargs="+",
+        help="video file (mp4, mov, webm, avi, mkv); several files or a folder: batch review",
+    )
+    score.add_argument(
+        "--stroke",
+        required=True,
+        help="stroke id (see `coach strokes list`), a .json file or a saved reference name",
     )
     add_calibration_options(score)
     score.add_argument(
-        "--json", metavar="PATH|-", help="write the coach.report/1 JSON here ('-' = stdout)"
+        "--json",
+        metavar="PATH|-",
+        help="write the coach.report/1 JSON here ('-' = stdout); batch: the coach.batch/1 summary",
     )
+    add_batch_arguments(score)
+    add_references_dir_option(score)
+
+    reference = sub.add_parser("reference", help="record a new reference from a demonstration")
+    add_reference_arguments(reference)
+
+    references = sub.add_parser("references", help="saved references: list, export, import")
+    add_references_arguments(references)
 
     samples = sub.add_parser("samples", help="synthetic practice clips with ground truth")
     xsub = samples.add_subparsers(dest="action", required=True, parser_class=_Parser)
@@ -77,6 +100,28 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_samples_arguments(make)
 
+    sessions = sub.add_parser("sessions", help="saved practice sessions: list, export")
+    sesub = sessions.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    for name, helptext in (
+        ("list", "the last saved sessions"),
+        ("export", "a session as one HTML file"),
+    ):
+        sp = sesub.add_parser(name, help=helptext)
+        sp.add_argument(
+            "--database",
+            metavar="URL|PATH",
+            default=None,
+            help="session store (default: coach.db in the data folder, or $COACH_DATABASE_URL)",
+        )
+        if name == "list":
+            sp.add_argument("--profile", default=None)
+            sp.add_argument("--limit", type=int, default=20)
+        else:
+            sp.add_argument(
+                "session_id", type=int, help="session number (see `coach sessions list`)"
+            )
+            sp.add_argument("dest", help="HTML file (or folder) to write")
+
     bench = sub.add_parser("bench", help="performance benchmark")
     bench.add_argument("--long-s", type=float, default=600.0, help="length of the long clip (s)")
     bench.add_argument("--short-s", type=float, default=30.0, help="length of the short clip (s)")
@@ -84,11 +129,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _load_stroke(name: str):
-    from coach.strokes import StrokeError, load_stroke
+def _load_stroke(name: str, refs_dir=None):
+    """A built-in stroke, a definition/reference file, or a reference saved in ``refs_dir``."""
+    from coach.reference import resolve_stroke
+    from coach.strokes import StrokeError
 
     try:
-        return load_stroke(name)
+        return resolve_stroke(name, refs_dir)
     except StrokeError as exc:
         raise CliError(str(exc)) from None
 
@@ -119,6 +166,7 @@ def write_json_atomic(path: Path, data: object) -> None:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(data, fh, indent=2)
             fh.write("\n")
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; a report is meant to be shared
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -170,14 +218,19 @@ def score_video(
 
 
 def cmd_score(args: argparse.Namespace) -> int:
+    from coach.batch import cmd_score_batch, is_batch
     from coach.models import ModelError
+    from coach.reference import references_dir
     from coach.report import summary_table
     from coach.video import VideoError, read_info
 
-    stroke = _load_stroke(args.stroke)
+    stroke = _load_stroke(args.stroke, references_dir(args))
+    if is_batch(args):
+        return cmd_score_batch(args, stroke)
+    video = args.video[0]
     try:
-        read_info(args.video)  # fail fast, before loading the model
-        report, _ = score_video(args.video, stroke, lambda size: _body_frame(args, size))
+        read_info(video)  # fail fast, before loading the model
+        report, _ = score_video(video, stroke, lambda size: _body_frame(args, size))
     except VideoError as exc:
         raise CliError(str(exc)) from None
     except ModelError as exc:
@@ -225,18 +278,71 @@ def cmd_samples(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _store(args: argparse.Namespace):
+    from coach.reference import default_references_dir
+    from coach.store import Store, StoreError, default_database_url
+
+    url = args.database or os.environ.get("COACH_DATABASE_URL")
+    url = url or default_database_url(default_references_dir().parent)
+    try:
+        return Store.open(url)
+    except (StoreError, ValueError) as exc:
+        raise CliError(f"cannot open the session store {url!r}: {exc}") from None
+
+
+def cmd_sessions(args: argparse.Namespace) -> int:
+    from coach.store import StoreError
+
+    with _store(args) as store:
+        if args.action == "list":
+            rows = store.sessions(profile=args.profile, limit=args.limit)
+            if not rows:
+                print("no saved sessions yet", file=sys.stderr)
+            for r in rows:
+                score = "-" if r.score is None else r.score
+                print(
+                    f"{r.id}\t{r.started_at:%Y-%m-%d %H:%M}\t{r.profile}\t{r.stroke_id}\t"
+                    f"{r.source}\t{r.repetition_count} reps\tscore {score}"
+                )
+            return EXIT_OK
+        from coach.html_report import export_session_html
+        from coach.strokes import StrokeError
+
+        try:
+            path = export_session_html(store, args.session_id, args.dest)
+        except (StoreError, StrokeError, ValueError, KeyError, OSError) as exc:
+            raise CliError(f"cannot export session {args.session_id}: {exc}") from None
+    print(path)
+    return EXIT_OK
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from coach.bench import run_bench
 
     return run_bench(long_s=args.long_s, short_s=args.short_s, out_dir=args.out)
 
 
+def cmd_reference(args: argparse.Namespace) -> int:
+    from coach.reference import cmd_reference as run
+
+    return run(args)
+
+
+def cmd_references(args: argparse.Namespace) -> int:
+    from coach.reference import cmd_references as run
+
+    return run(args)
+
+
 COMMANDS = {
     "score": cmd_score,
+    "reference": cmd_reference,
+    "references": cmd_references,
     "models": cmd_models,
     "strokes": cmd_strokes,
     "samples": cmd_samples,
     "bench": cmd_bench,
+    "sessions": cmd_sessions,
 }
 
 

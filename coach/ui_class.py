@@ -162,6 +162,7 @@ def leave_class() -> None:
     live = st.session_state.pop(LIVE, None)
     if live is not None:
         live.link = None
+        live.close()  # frees the hand landmarker; a late frame just passes through
     for key in (SESSION, SEAT, VIEW):
         st.session_state.pop(key, None)
     st.query_params.clear()

@@ -77,9 +77,9 @@ def test_class_with_an_instructor_and_two_parents(browser_ready, tmp_path: Path)
     assert all(r["score"] for r in before["board"]), before["board"]
     assert "Ann" in before["board"][0]["text"] and "Ben" in before["board"][1]["text"]
     # Ben reloaded the page: back in the same seat, still exactly two parents on the board.
-    assert after["seat_text"].endswith("seat 2.") or "seat 2" in after["seat_text"]
+    assert "seat 2" in after["seat_text"], after["seat_text"]
     assert [r["seat"] for r in after["board"]] == ["1", "2"], after["board"]
-    assert after["board"][1]["score"] == before["board"][1]["score"] or after["board"][1]["score"]
-    assert after["relayed"] > 0, after
+    assert after["board"][1]["score"], after["board"]  # the row kept its last score
+    assert after["relayed"] > 0, after  # the follow-me path reaches the reloaded page
     assert (ARTIFACTS / "class-instructor.png").exists()
     assert (ARTIFACTS / "class-parent-1-video.png").exists()

@@ -787,6 +787,19 @@ def test_leaving_takes_the_row_off_the_board(server) -> None:
     assert board_rows(teacher) == [("2", "joined")]
 
 
+def test_the_instructor_changes_the_stroke_for_everyone(server) -> None:
+    teacher = browser()
+    code = open_class(teacher)
+    ann = join_class(browser(), code, "Ann")
+    assert ann.session_state[ui_class.LIVE].stroke.id == "i-love-you"
+    teacher.selectbox(key="class_stroke").select("sun").run()
+    assert not teacher.exception
+    assert teacher.session_state[ui_class.LIVE].stroke.id == "sun"
+    assert server.guide(code).stroke_id == "sun"
+    ann.run()
+    assert ann.session_state[ui_class.LIVE].stroke.id == "sun"
+
+
 def test_board_html_rows_words_and_escaping() -> None:
     rows = [
         cr.Row(1, "Ann <b>", "tracking", "i-love-you", "Rep 2 - Letter L (2/3)", 81,

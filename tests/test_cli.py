@@ -66,7 +66,6 @@ def _bad_inputs(tmp: Path) -> dict[str, Path]:
         "noise",  # random bytes with a video suffix
         "text",  # a text file renamed .mp4
         "truncated",  # the first 200 bytes of a real mp4
-        "folder",  # a directory
     ],
 )
 def test_unreadable_video_exits_1_with_one_line_and_no_traceback(tmp_path, case):
@@ -141,3 +140,28 @@ def test_json_to_stdout_is_only_json(tmp_path):
     r = run_cli("score", str(clip), "--stroke", "sun", "--tummy", "0.3,0.3,0.7,0.7", "--json", "-")
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["stroke"] == "sun"
+
+
+def test_sessions_list_and_export_html(tmp_path):
+    from coach.bodyframe import BodyFrame
+    from coach.store import Store
+    from coach.strokes import load_stroke
+    from tests.test_pipeline import BOX, run
+    from tests.uvpaths import perform
+
+    ily = load_stroke("i-love-you")
+    session, _ = run(ily, BodyFrame.from_box(BOX), perform(ily, factor=1 / 3))
+    db = tmp_path / "coach.db"
+    with Store.open(db) as store:
+        sid = store.save_session("Anna", session, "upload", "i-love-you")
+    listed = run_cli("sessions", "list", "--database", str(db))
+    assert listed.returncode == 0, listed.stderr
+    assert f"{sid}\t" in listed.stdout and "Anna" in listed.stdout
+    out = tmp_path / "report.html"
+    r = run_cli("sessions", "export", str(sid), str(out), "--database", str(db))
+    assert r.returncode == 0, r.stderr
+    html = out.read_text()
+    assert html.startswith("<!DOCTYPE html>") or html.lstrip().lower().startswith("<!doctype html")
+    assert "data:image/png;base64," in html and "https://" not in html
+    missing = run_cli("sessions", "export", "999", str(out), "--database", str(db))
+    assert missing.returncode == 1 and "999" in missing.stderr
