@@ -62,9 +62,18 @@ def update_settings(**changes) -> LiveSettings:
     return new
 
 
-@st.cache_resource(show_spinner=False)
+def references_dir() -> Path:
+    return data_dir() / "references"
+
+
 def strokes() -> dict:
-    return {s.id: s for s in list_strokes()}
+    """Built-in strokes, then the references saved here (an instructor's own pace)."""
+    from coach.reference import list_references
+
+    found = {s.id: s for s in list_strokes()}
+    for ref in list_references(references_dir()):
+        found.setdefault(ref.id, ref.stroke)
+    return found
 
 
 def current_stroke():
@@ -445,6 +454,49 @@ def upload_tab() -> None:
     kept = st.session_state.get("upload_result")
     if kept is not None and kept[0] == stroke.id:
         show_report(stroke, kept[1])
+    if up is not None:
+        reference_recorder(up, stroke, box, head, mirrored)
+
+
+def reference_recorder(up, stroke, box, head, mirrored) -> None:
+    """Instructors: turn the uploaded demonstration into a named reference to practise with."""
+    from coach.reference import (
+        DemonstrationError,
+        ReferenceFileError,
+        record_reference,
+        save_reference,
+    )
+    from coach.video import VideoError
+
+    with st.expander("Instructors: save this video as a reference"):
+        st.caption(
+            "Demonstrate the stroke a few times on the doll, calmly and at your own pace. "
+            "Practice is then scored against your path and your pace."
+        )
+        name = st.text_input("Reference name", key="ref_name", placeholder="e.g. Anna's slow sun")
+        if not st.button("Save reference", disabled=not name):
+            return
+        based_on = getattr(stroke, "based_on", None) or stroke.id
+        suffix = Path(up.name).suffix.lower() or ".mp4"
+        with tempfile.TemporaryDirectory(prefix="coach-reference-") as tmp:
+            path = Path(tmp) / f"demonstration{suffix}"
+            path.write_bytes(up.getbuffer())
+            bar = st.progress(0.0, text="Following the demonstration...")
+            try:
+                ref = record_reference(
+                    path,
+                    name,
+                    lambda size: BodyFrame.from_box(box, head, mirrored, size),
+                    based_on if based_on in {s.id for s in list_strokes()} else None,
+                    on_progress=lambda f: bar.progress(f, text=f"Following... {round(100 * f)}%"),
+                )
+                saved = save_reference(ref, references_dir())
+            except (DemonstrationError, ReferenceFileError, VideoError, ValueError) as exc:
+                st.error(f"No reference saved: {exc}")
+                return
+            finally:
+                bar.empty()
+        st.success(f"Saved “{ref.name}” ({saved.name}). Pick it in the stroke list to practise.")
 
 
 def score_upload(up, stroke, box, head, mirrored):

@@ -675,7 +675,7 @@ def draw_follow_me(
         r = max(5, round(h * style.marker_radius))
         cv2.circle(out, c, r + 2, style.outline, -1, cv2.LINE_AA)
         cv2.circle(out, c, r, style.colour, -1, cv2.LINE_AA)
-        scale = h / 900
+        scale = max(0.4, h / 700)
         org = (c[0] + r + 4, c[1] + r // 2)
         font = cv2.FONT_HERSHEY_SIMPLEX
         cv2.putText(out, "follow", org, font, scale, overlay.BLACK, 4, cv2.LINE_AA)

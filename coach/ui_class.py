@@ -434,30 +434,32 @@ def board_html(rows: list[cr.Row]) -> str:
             '<div data-coach-board="0">No parents yet: share the code. '
             "They appear here as they join.</div>"
         )
+    cell = "padding:4px 6px;vertical-align:top"
     head = "".join(
-        f'<th style="text-align:left;padding:4px 8px">{h}</th>'
-        for h in ("Seat", "Parent", "Status", "Where", "Last score", "Flags", "Reps")
+        f'<th style="text-align:left;{cell}">{h}</th>'
+        for h in ("#", "Parent", "Now", "Last repetition")
     )
     body = []
     for r in rows:
         score = "" if r.last_score is None else str(r.last_score)
         flags = ", ".join(FLAG_LABEL.get(f, f.replace("_", " ")) for f in r.flags)
         if r.last_score is not None and not r.flags:
-            flags = "none"
+            flags = "no flags"
+        reps = f"{r.repetitions} rep{'s' if r.repetitions != 1 else ''}"
+        last = f"<b>{score} / 100</b><br><small>{html.escape(flags)} · {reps}</small>"
+        now = html.escape(status_words(r.status))
+        if r.position and r.online:
+            now += f"<br><small>{html.escape(r.position)}</small>"
+        cells = (str(r.number), html.escape(r.name), now, last if score else "")
+        tds = "".join(f'<td style="{cell}">{c}</td>' for c in cells)
         colour = "#0B3954" if r.online else "#888"
-        cells = (
-            str(r.number), html.escape(r.name), html.escape(status_words(r.status)),
-            html.escape(r.position), f"{score} / 100" if score else "", html.escape(flags),
-            str(r.repetitions),
-        )  # fmt: skip
-        tds = "".join(f'<td style="padding:4px 8px">{c}</td>' for c in cells)
         body.append(
             f'<tr data-coach-seat="{r.number}" data-coach-status="{html.escape(r.status)}" '
             f'data-coach-score="{score}" style="color:{colour}">{tds}</tr>'
         )
     return (
-        f'<table data-coach-board="{len(rows)}" style="border-collapse:collapse;width:100%">'
-        f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+        f'<table data-coach-board="{len(rows)}" style="border-collapse:collapse;width:100%;'
+        f'font-size:0.95rem"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
     )
 
 

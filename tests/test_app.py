@@ -294,3 +294,28 @@ def test_score_file_with_traces(tmp_path) -> None:
     assert res.traces.uv.shape == (truth.frames, 2) and len(res.traces.status) == truth.frames
     assert np.isfinite(res.traces.speed_ratio).sum() > 100
     json.dumps(res.report)  # JSON-ready
+
+
+def test_saved_reference_can_be_picked_as_the_stroke(data_dir) -> None:
+    # An instructor's reference (here: the built-in I Love You at a slower pace) is offered
+    # in the stroke list and becomes the stroke practised against.
+    from dataclasses import replace
+
+    from coach.reference import Reference, save_reference
+    from coach.strokes import load_stroke
+
+    base = load_stroke("i-love-you")
+    slow = replace(
+        base,
+        id="annas-slow-ily",
+        name="Anna's slow I Love You",
+        segments=tuple(replace(s, nominal_s=s.nominal_s * 1.5) for s in base.segments),
+    )
+    save_reference(Reference(slow, "i-love-you", "2026-11-23T07:00:00Z"), data_dir / "references")
+    returning(data_dir)
+    at = page()
+    assert "annas-slow-ily" in at.selectbox[0].options or any(
+        "Anna" in str(o) for o in at.selectbox[0].options
+    )
+    at.selectbox[0].select("annas-slow-ily").run()
+    assert live.load_settings(data_dir).stroke_id == "annas-slow-ily"

@@ -809,11 +809,12 @@ def test_board_html_rows_words_and_escaping() -> None:
     ]  # fmt: skip
     out = ui_class.board_html(rows)
     assert 'data-coach-board="3"' in out
-    assert "Ann &lt;b&gt;" in out and "<b>" not in out.replace("<b>Follow", "")
+    assert '<td style="padding:4px 6px;vertical-align:top">Ann &lt;b&gt;</td>' in out
     assert 'data-coach-seat="1" data-coach-status="tracking" data-coach-score="81"' in out
-    assert "81 / 100" in out and "too fast, not smooth" in out and "practising" in out
+    assert "81 / 100" in out and "too fast, not smooth · 2 reps" in out
+    assert "practising<br><small>Rep 2 - Letter L (2/3)" in out
     assert 'data-coach-score=""' in out and ">away<" in out
-    assert ">none<" in out  # a clean repetition says so
+    assert "no flags · 1 rep<" in out  # a clean repetition says so
     assert 'data-coach-board="0"' in ui_class.board_html([])
 
 
