@@ -159,19 +159,26 @@ class Session:
     """One browser session on the class page, restarting its camera if the stream drops
     (on a loaded machine a WebRTC connection can time out; that is counted, not hidden)."""
 
-    def __init__(self, name: str, page) -> None:
-        self.name, self.page = name, page
-        self.restarts = 0
-        self.checked_at = 0.0
+    def __init__(self, name: str, page, t0: float) -> None:
+        self.name, self.page, self.t0 = name, page, t0
+        self.restarts: list[float] = []  # seconds into the run
+        self.checked_at = time.monotonic()
+        self.stopped_checks = 0
 
     def keep_playing(self, every_s: float = 5.0) -> None:
+        """Two checks in a row (``every_s`` apart) showing Start: press it again."""
         now = time.monotonic()
         if now - self.checked_at < every_s:
             return
         self.checked_at = now
-        if not playing(self.page):
+        if playing(self.page):
+            self.stopped_checks = 0
+            return
+        self.stopped_checks += 1
+        if self.stopped_checks >= 2:
             start_camera(self.page)
-            self.restarts += 1
+            self.restarts.append(round(now - self.t0, 1))
+            self.stopped_checks = 0
 
 
 def wait_until_scored(teacher: Session, parents: list[Session], shots: Path, timeout_s: float):
@@ -205,11 +212,11 @@ def scenario(ctxs, url: str, args) -> dict:
     mark = lambda what: timeline.__setitem__(what, round(time.monotonic() - t0, 1))  # noqa: E731
 
     page, code = open_class(ctxs[0], url)
-    teacher = Session("instructor", page)
+    teacher = Session("instructor", page, t0)
     mark("class_opened")
     start_camera(teacher.page)
     parents = [
-        Session(n, join_class(c, url, code, n)) for c, n in zip(ctxs[1:], PARENTS, strict=True)
+        Session(n, join_class(c, url, code, n), t0) for c, n in zip(ctxs[1:], PARENTS, strict=True)
     ]
     mark("parents_joined")
     for s in parents:
@@ -236,7 +243,7 @@ def scenario(ctxs, url: str, args) -> dict:
     mark("rejoined")
     seat_text = ben.page.get_by_text(re.compile(r"seat \d+")).first.inner_text(timeout=10_000)
     start_camera(ben.page)
-    ben.checked_at = time.monotonic()
+    ben.checked_at, ben.stopped_checks = time.monotonic(), 0
     after_relayed = 0
     after_rows: list[dict] = []
     deadline = time.monotonic() + 60
