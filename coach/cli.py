@@ -122,10 +122,10 @@ def build_parser() -> argparse.ArgumentParser:
             )
             sp.add_argument("dest", help="HTML file (or folder) to write")
 
-    bench = sub.add_parser("bench", help="performance benchmark")
-    bench.add_argument("--long-s", type=float, default=600.0, help="length of the long clip (s)")
-    bench.add_argument("--short-s", type=float, default=30.0, help="length of the short clip (s)")
-    bench.add_argument("--out", default=None, help="folder for the generated clips")
+    bench = sub.add_parser("bench", help="performance benchmark (see README)")
+    from coach.bench import add_arguments as add_bench_arguments
+
+    add_bench_arguments(bench)
     return parser
 
 
@@ -317,9 +317,9 @@ def cmd_sessions(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from coach.bench import run_bench
+    from coach.bench import run_from_args
 
-    return run_bench(long_s=args.long_s, short_s=args.short_s, out_dir=args.out)
+    return run_from_args(args)
 
 
 def cmd_reference(args: argparse.Namespace) -> int:

@@ -124,6 +124,8 @@ class OnlineMatcher:
                 row += n
         self._n_states = row
         self._pos = np.array(pos)
+        self._pos_u = self._pos[:, 0].copy()
+        self._pos_v = self._pos[:, 1].copy()
         self._tangent = np.array(tangent)
         self._prog = np.array(prog)
         self._seg = np.array(seg_of)
@@ -146,6 +148,8 @@ class OnlineMatcher:
             counts[slot] = n
         self._pts_per_s = (counts / self._nominal)[self._seg]
         self._n_of = counts[self._seg]
+        seg_pps = self._pts_per_s[~self._is_gap]
+        self._pps_max = float(seg_pps.max())
 
         # Predecessor table for segment rows: columns 0..k_max = advance by that many points,
         # last column = entry from the segment's gap state.
@@ -203,6 +207,9 @@ class OnlineMatcher:
         self._line_a = np.array([x[1] for x in line_list], dtype=float).reshape(-1, 2)
         self._line_b = np.array([x[2] for x in line_list], dtype=float).reshape(-1, 2)
         self._line_extra = np.array([x[3] for x in line_list], dtype=float)
+        # Lines are grouped by gap: where each group starts, and which gap owns it.
+        self._line_owner = np.unique(self._line_gap)
+        self._line_starts = np.searchsorted(self._line_gap, self._line_owner)
         self._exit_rows = [
             np.flatnonzero((self._seg == (slot - 1) % n_slots) & ~self._is_gap)
             for slot in range(n_slots)
@@ -263,11 +270,11 @@ class OnlineMatcher:
     def _step(self, q: np.ndarray, step: np.ndarray, dt: float, t: float) -> None:
         cfg = self.config
         old = self._cost
-        d = np.linalg.norm(self._pos - q, axis=1)
+        d = np.hypot(self._pos_u - q[0], self._pos_v - q[1])
         local = np.minimum(d, cfg.cap_box) ** 2 / cfg.sigma_box**2
         alpha = 1.0 - math.exp(-dt / cfg.velocity_tau_s)
         self._velocity = self._velocity + alpha * (step / dt - self._velocity)
-        speed = float(np.linalg.norm(self._velocity))
+        speed = math.hypot(self._velocity[0], self._velocity[1])
         ramp = min(1.0, speed / cfg.moving_speed_box_per_s)
         if speed > 0:
             cos = (self._tangent @ self._velocity) / speed
@@ -276,18 +283,17 @@ class OnlineMatcher:
         local[self._is_gap] = self._gap_costs(q, speed, ramp)
 
         # Segment rows: best of stay / advance by k / enter from the gap.
-        k_allowed = np.clip(np.ceil(cfg.max_speed_ratio * self._pts_per_s * dt), 1, cfg.k_max)
-        k_now = int(k_allowed.max())
+        # Most reference points one frame may advance: the fastest pace followed, for the
+        # segment with the most points per nominal second (the others barely differ).
+        k_now = int(min(max(math.ceil(cfg.max_speed_ratio * self._pps_max * dt), 1), cfg.k_max))
         cols = self._cols_for_k[k_now]  # advance by 0..k_now, and the entry column
         pred = self._pred[:, cols]
         cand = old[pred] + self._pen[:, cols]
         # Progress along the path must come from the hand moving: advancing further than
         # the hand travelled (with some slack) costs, so the alignment cannot run ahead.
-        moved = float(np.linalg.norm(step))
+        moved = math.hypot(step[0], step[1])
         excess = np.maximum(0.0, (np.arange(k_now + 1) - 1.0) * self._spacing - 2.0 * moved)
         cand[:, :-1] += cfg.advance_weight * excess / self._spacing
-        if k_allowed.min() < k_now:  # segments of different pace: some may not go that far
-            cand[:, :-1][np.arange(k_now + 1)[None, :] > k_allowed[:, None]] = _INF
         pick = np.argmin(cand, axis=1)
         rows = np.arange(self._n_states)
         best = cand[rows, pick]
@@ -347,7 +353,7 @@ class OnlineMatcher:
             cos = (ab @ self._velocity) / (np.sqrt(denom) * speed)
             c += cfg.direction_weight * ramp * (1.0 - cos)
         c[d >= cfg.gap_box] = flat
-        np.minimum.at(out, self._line_gap, c)
+        out[self._line_owner] = np.minimum(flat, np.minimum.reduceat(c, self._line_starts))
         return out
 
     def _gather(self, src: np.ndarray) -> dict[str, np.ndarray]:
@@ -403,6 +409,12 @@ class OnlineMatcher:
         closed_frac = tok["steps"][rows] / self._n_of[rows]
         return np.where(self._closed[rows], closed_frac, open_frac)
 
+    def _fraction_one(self, row: int) -> float:
+        """:meth:`_fraction` of one row of the current tokens."""
+        if self._closed[row]:
+            return float(self._tok_steps[row] / self._n_of[row])
+        return float(self._tok_travel[row] / self._length[self._seg[row]])
+
     def _milestones(self, tok: dict[str, np.ndarray], t: float) -> None:
         rows = self._seg_rows
         frac = self._fraction(tok, rows)
@@ -430,6 +442,23 @@ class OnlineMatcher:
             out[:, 7] = src["dsum"][rows] / src["n"][rows]
         return out
 
+    def _close_one(self, row: int, t: float) -> np.ndarray:
+        """The record (8,) for leaving the segment at ``row`` at time ``t`` (current tokens)."""
+        slot = int(self._seg[row])
+        n = self._tok_n[row]
+        return np.array(
+            [
+                self._tok_rep[row],
+                slot,
+                self._rev[row],
+                self._tok_start[row],
+                t,
+                _duration_from_milestones(self._tok_mile[row], self._nominal[slot]),
+                min(max(self._fraction_one(row), 0.0), 1.0),
+                self._tok_dsum[row] / n if n > 0 else np.nan,
+            ]
+        )
+
     def _leave_segment(self, tok: dict, g: int, exit_row: int, t: float, wraps: bool) -> None:
         self._copy_token(tok, g, exit_row)
         slot = self._seg[exit_row]
@@ -440,7 +469,7 @@ class OnlineMatcher:
             frac = self._tok_travel[exit_row] / self._length[slot]
             keep = frac >= self.config.min_record_coverage
         if keep:
-            tok["lc"][g] = self._close_record(np.array([exit_row]), t)[0]
+            tok["lc"][g] = self._close_one(exit_row, t)
         if wraps:
             tok["rep"][g] = self._tok_rep[exit_row] + 1
 
@@ -517,7 +546,7 @@ class OnlineMatcher:
             return True
         if self._is_gap[b]:
             return False
-        frac = self._fraction(self._tokens(), np.array([b]))[0]
+        frac = self._fraction_one(b)
         return bool(frac >= self.config.confirm_fraction)
 
     def pending(self) -> tuple[SegmentRecord, ...]:
@@ -528,8 +557,7 @@ class OnlineMatcher:
         return (self._record(lc),)
 
     def _segment_progress(self, b: int, slot: int, seg, t: float, completed) -> Progress:
-        rows = np.array([b])
-        frac = float(np.clip(self._fraction(self._tokens(), rows)[0], 0.0, 1.0))
+        frac = min(max(self._fraction_one(b), 0.0), 1.0)
         elapsed = t - float(self._tok_start[b])
         n = len(seg.points)
         nominal_frac = elapsed / float(seg.nominal_s)
@@ -555,7 +583,7 @@ class OnlineMatcher:
             reversed=bool(self._rev[b]),
             guide_uv=np.asarray(guide),
             speed_ratio=speed,
-            distance_box=float(np.linalg.norm(self._pos[b] - self._last_uv)),
+            distance_box=math.hypot(*(self._pos[b] - self._last_uv)),
             completed=completed,
         )
 

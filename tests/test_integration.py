@@ -18,10 +18,13 @@ pytestmark = [pytest.mark.model, pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def landmarker(model_path):
+    """Hand landmarkers as `coach score` makes them: as many hands as the stroke uses."""
     from coach.landmarks import HandLandmarker
 
-    with HandLandmarker(model_path) as lm:
-        yield lm
+    made = {}
+    yield lambda hands: made.setdefault(hands, HandLandmarker(model_path, num_hands=hands))
+    for lm in made.values():
+        lm.close()
 
 
 @pytest.fixture(scope="module")
@@ -41,11 +44,12 @@ def score_sample(clips, landmarker, stroke_id, **options):
     box = parse_box(args["--tummy"])
     head = args.get("--head", "up")
     mirrored = "--mirrored" in truth.cli_args
+    stroke = load_stroke(stroke_id)
     report, _ = score_video(
         str(path),
-        load_stroke(stroke_id),
+        stroke,
         lambda size: BodyFrame.from_box(box, head, mirrored, size),
-        landmarker=landmarker,
+        landmarker=landmarker(max(1, stroke.hands)),
     )
     return report, truth
 
