@@ -180,7 +180,12 @@ class OnlineMatcher:
         self._pen = pen
         self._entry_col = k_cols
         self._spacing = float(np.nanmedian(np.linalg.norm(np.diff(self._pos, axis=0), axis=1)))
-        self._cols_for_k = [np.append(np.arange(k + 1), k_cols) for k in range(k_cols)]
+        self._rows = np.arange(row)
+        # Per frame only columns 0..k (and entry) are needed: cut the tables once, per k.
+        self._table_for_k = []
+        for k in range(k_cols):
+            cols = np.append(np.arange(k + 1), k_cols)
+            self._table_for_k.append((cols, pred[:, cols].copy(), pen[:, cols].copy()))
         self._shift_of_col = np.arange(k_cols + 1)
         self._shift_of_col[k_cols] = 0
         # Exit penalty from every segment row into the next gap: unfinished costs more.
@@ -286,21 +291,20 @@ class OnlineMatcher:
         # Most reference points one frame may advance: the fastest pace followed, for the
         # segment with the most points per nominal second (the others barely differ).
         k_now = int(min(max(math.ceil(cfg.max_speed_ratio * self._pps_max * dt), 1), cfg.k_max))
-        cols = self._cols_for_k[k_now]  # advance by 0..k_now, and the entry column
-        pred = self._pred[:, cols]
-        cand = old[pred] + self._pen[:, cols]
+        cols, pred, pen = self._table_for_k[k_now]  # advance by 0..k_now, or enter
+        cand = old[pred] + pen
         # Progress along the path must come from the hand moving: advancing further than
         # the hand travelled (with some slack) costs, so the alignment cannot run ahead.
         moved = math.hypot(step[0], step[1])
         excess = np.maximum(0.0, (np.arange(k_now + 1) - 1.0) * self._spacing - 2.0 * moved)
         cand[:, :-1] += cfg.advance_weight * excess / self._spacing
         pick = np.argmin(cand, axis=1)
-        rows = np.arange(self._n_states)
+        rows = self._rows
         best = cand[rows, pick]
         src = pred[rows, pick]
         col = cols[pick]
 
-        new_cost = np.full_like(old, _INF)
+        new_cost = np.empty_like(old)
         new_cost[:-1] = best + local[: self._n_states]
         tok = self._gather(src)
         entered = (col == self._entry_col) & ~self._is_gap
@@ -320,8 +324,12 @@ class OnlineMatcher:
             exits = self._exit_rows[slot]
             exit_cost = old[exits] + self._exit_pen[exits]
             i = int(np.argmin(exit_cost))
-            options = (old[g], exit_cost[i], old[self._gap_rows[prev]] + cfg.skip_penalty)
-            choice = int(np.argmin(options))
+            options = (
+                float(old[g]),
+                float(exit_cost[i]),
+                float(old[self._gap_rows[prev]]) + cfg.skip_penalty,
+            )
+            choice = min(range(3), key=options.__getitem__)
             new_cost[g] = options[choice] + local[g]
             if choice == 0:
                 self._copy_token(tok, g, g)
