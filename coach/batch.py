@@ -495,21 +495,9 @@ def is_batch(args: argparse.Namespace) -> bool:
 
 def calibration_from_args(args: argparse.Namespace) -> Calibration:
     """The batch's calibration from ``--tummy/--head/--mirrored`` (as ``coach score``)."""
-    from coach.bodyframe import parse_box
-    from coach.cli import DEFAULT_TUMMY, EXIT_USAGE, CliError
+    from coach.cli import tummy_box
 
-    if args.tummy is None:
-        print(
-            f"coach: no --tummy given; assuming the tummy fills the middle of the frame "
-            f"({','.join(map(str, DEFAULT_TUMMY))})",
-            file=sys.stderr,
-        )
-        box = DEFAULT_TUMMY
-    else:
-        try:
-            box = parse_box(args.tummy)
-        except ValueError as exc:
-            raise CliError(str(exc), EXIT_USAGE) from None
+    box = tummy_box(args)
     return Calibration(tuple(float(c) for c in box), args.head, bool(args.mirrored))  # type: ignore[arg-type]
 
 

@@ -140,8 +140,9 @@ def _load_stroke(name: str, refs_dir=None):
         raise CliError(str(exc)) from None
 
 
-def _body_frame(args: argparse.Namespace, size: tuple[int, int]):
-    from coach.bodyframe import BodyFrame, parse_box
+def tummy_box(args: argparse.Namespace) -> tuple[float, float, float, float]:
+    """The ``--tummy`` box (the middle of the frame, with a note, when not given)."""
+    from coach.bodyframe import parse_box
 
     if args.tummy is None:
         print(
@@ -149,13 +150,17 @@ def _body_frame(args: argparse.Namespace, size: tuple[int, int]):
             f"({','.join(map(str, DEFAULT_TUMMY))})",
             file=sys.stderr,
         )
-        box = DEFAULT_TUMMY
-    else:
-        try:
-            box = parse_box(args.tummy)
-        except ValueError as exc:
-            raise CliError(str(exc), EXIT_USAGE) from None
-    return BodyFrame.from_box(box, args.head, args.mirrored, size)
+        return DEFAULT_TUMMY
+    try:
+        return parse_box(args.tummy)
+    except ValueError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
+
+
+def _body_frame(args: argparse.Namespace, size: tuple[int, int]):
+    from coach.bodyframe import BodyFrame
+
+    return BodyFrame.from_box(tummy_box(args), args.head, args.mirrored, size)
 
 
 def write_json_atomic(path: Path, data: object) -> None:
