@@ -339,8 +339,8 @@ class OnlineMatcher:
                 self._copy_token(tok, g, self._gap_rows[prev])
                 if slot == 0:
                     tok["rep"][g] += 1
-        new_cost -= np.min(new_cost[:-1])  # keep numbers small; only differences matter
-        new_cost[-1] = _INF
+        new_cost[-1] = _INF  # the sentinel row (np.empty left it unset)
+        new_cost[:-1] -= np.min(new_cost[:-1])  # keep numbers small; only differences matter
         self._cost = new_cost
         self._assign(tok)
 
