@@ -11,13 +11,13 @@ the repetitions are flagged ``off_path``. Small shifts (tracking bias of fingert
 landmarks) are left to the matcher, which tolerates them.
 
 Work per frame is constant: a bounded buffer, and one search per second over a
-fixed grid of shifts.
+fixed grid of shifts, spread over a few frames.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +25,8 @@ import numpy as np
 from coach.strokes import StrokeDefinition
 
 _MAP_LO, _MAP_HI, _MAP_STEP = -1.0, 2.0, 0.01  # distance map over this square of the body frame
+_CHUNK = 32  # shifts tried per frame
+_DONE = object()
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,7 @@ class OffsetEstimator:
         self._last_fit_t = -np.inf
         self.offset = np.zeros(2)
         self.fit_box = np.nan
+        self._fitting: Iterator[None] | None = None
 
     def update(self, uv: np.ndarray | None, timestamp_s: float) -> np.ndarray:
         cfg = self.config
@@ -76,9 +79,15 @@ class OffsetEstimator:
         if uv is not None and t - self._last_sample_t >= 1.0 / cfg.sample_hz:
             self._buffer.append(np.asarray(uv, dtype=float))
             self._last_sample_t = t
-        if t - self._last_fit_t >= cfg.update_every_s and len(self._buffer) >= cfg.min_points:
+        if (
+            self._fitting is None
+            and t - self._last_fit_t >= cfg.update_every_s
+            and len(self._buffer) >= cfg.min_points
+        ):
             self._last_fit_t = t
-            self._fit()
+            self._fitting = self._fit(np.array(self._buffer))
+        if self._fitting is not None and next(self._fitting, _DONE) is _DONE:
+            self._fitting = None
         return self.offset
 
     @property
@@ -94,16 +103,23 @@ class OffsetEstimator:
         d = np.partition(d, k - 1, axis=1)[:, :k]
         return d.mean(axis=1)
 
-    def _fit(self) -> None:
+    def _fit(self, pts: np.ndarray) -> Iterator[None]:
+        """One search, a slice of it per frame (so no frame pays for all of it)."""
         cfg = self.config
-        pts = np.array(self._buffer)
-        coarse = self._cost(pts, self._coarse)
-        shift = self._coarse[int(np.argmin(coarse))]
+        best, shift = np.inf, np.zeros(2)
+        for start in range(0, len(self._coarse), _CHUNK):
+            shifts = self._coarse[start : start + _CHUNK]
+            cost = self._cost(pts, shifts)
+            i = int(np.argmin(cost))
+            if cost[i] < best:
+                best, shift = float(cost[i]), shifts[i]
+            yield
         for grid in self._fine:  # refine around the best: steps of 0.03, then 0.01
             shifts = shift + grid
             cost = self._cost(pts, shifts)
             i = int(np.argmin(cost))
             shift, fit = shifts[i], float(cost[i])
+            yield
         here = float(self._cost(pts, np.zeros((1, 2)))[0])
         self.fit_box = fit
         size = float(np.linalg.norm(shift))
