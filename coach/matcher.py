@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from coach.strokes import StrokeDefinition, resample_polyline
+from coach.strokes import StrokeDefinition
 from coach.types import Progress, SegmentRecord
 
 _INF = np.inf
@@ -653,18 +653,26 @@ def _duration_from_milestones(mile: np.ndarray, nominal_s: float) -> float:
 
 
 def _coarsen(points: np.ndarray, step_box: float, closed: bool) -> np.ndarray:
-    """The path with states every ``step_box`` of arc length, corners (turns of more
-    than 20 degrees) kept exactly, in the same direction."""
-    pts = np.vstack([points, points[:1]]) if closed else points
+    """The path with states every ``step_box`` of arc length along it, corners (turns of
+    more than 20 degrees) kept exactly, in the same direction. Curves stay curves."""
+    pts = np.vstack([points, points[:1]]) if closed else np.asarray(points)
+    if closed:
+        return _along_arc(pts, step_box)[:-1]
     seg = np.diff(pts, axis=0)
-    if not closed:
-        d = seg / np.maximum(np.linalg.norm(seg, axis=1, keepdims=True), 1e-12)
-        turn = np.einsum("ij,ij->i", d[:-1], d[1:]) < np.cos(np.radians(20))
-        keep = np.concatenate([[0], np.flatnonzero(turn) + 1, [len(pts) - 1]])
-        return resample_polyline(pts[keep], step_box, closed=False)
-    cum = np.concatenate([[0.0], np.cumsum(np.linalg.norm(seg, axis=1))])
-    n = max(8, int(np.ceil(cum[-1] / step_box)))
-    s = np.arange(n) * cum[-1] / n
+    d = seg / np.maximum(np.linalg.norm(seg, axis=1, keepdims=True), 1e-12)
+    turn = np.einsum("ij,ij->i", d[:-1], d[1:]) < np.cos(np.radians(20))
+    cuts = np.concatenate([[0], np.flatnonzero(turn) + 1, [len(pts) - 1]])
+    pieces = [
+        _along_arc(pts[a : b + 1], step_box) for a, b in zip(cuts[:-1], cuts[1:], strict=True)
+    ]
+    return np.vstack([pieces[0]] + [p[1:] for p in pieces[1:]])
+
+
+def _along_arc(pts: np.ndarray, step_box: float) -> np.ndarray:
+    """Points every ~``step_box`` along a polyline (first and last point kept)."""
+    cum = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(pts, axis=0), axis=1))])
+    n = max(1, int(np.ceil(cum[-1] / step_box)))
+    s = np.linspace(0.0, cum[-1], n + 1)
     return np.column_stack([np.interp(s, cum, pts[:, 0]), np.interp(s, cum, pts[:, 1])])
 
 

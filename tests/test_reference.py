@@ -234,14 +234,7 @@ def test_slow_demonstration_gives_slower_nominal_durations(ily_slow_demo, ily_pr
     "stroke_id",
     [
         "sun",  # one closed segment, circles back to back
-        pytest.param(  # two hands, two roles
-            "sun-moon",
-            marks=pytest.mark.xfail(
-                reason="the matcher does not yet follow the synthetic moon hand on its own slot "
-                "(coach.pipeline.Coach records no moon segment for it either)",
-                strict=False,
-            ),
-        ),
+        "sun-moon",  # two hands, two roles: the sun circles and the moon arcs
         "water-wheel",  # two hands taking turns, palm contact
     ],
 )
