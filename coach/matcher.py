@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -603,18 +603,7 @@ class OnlineMatcher:
         """Hand not seen: keep the alignment, report the last progress with no distance."""
         if self._progress is None:
             return None
-        p = self._progress
-        return Progress(
-            timestamp_s=t,
-            repetition=p.repetition,
-            segment=p.segment,
-            label=p.label,
-            fraction=p.fraction,
-            reversed=p.reversed,
-            guide_uv=p.guide_uv,
-            speed_ratio=p.speed_ratio,
-            distance_box=math.nan,
-        )
+        return replace(self._progress, timestamp_s=t, distance_box=math.nan, completed=())
 
 
 _TOKEN_COLUMNS = {
