@@ -115,12 +115,7 @@ def join_class(ctx, url: str, code: str, name: str):
 
 def webrtc_frame(page, timeout_s: float = 60.0):
     """The webrtc component's iframe, whatever its button says (harness's waits for Start)."""
-    iframe = page.locator('iframe[title*="webrtc_streamer"]').first
-    iframe.wait_for(state="attached", timeout=timeout_s * 1000)
-    frame = iframe.element_handle().content_frame()
-    if frame is None:
-        raise RuntimeError("the webrtc component iframe has no content frame")
-    return frame
+    return harness.component_frame(page, timeout_s, button=None)
 
 
 def playing(page) -> bool:

@@ -54,10 +54,17 @@ def latency_summary(page_frame) -> dict:
     }
 
 
-def click_start(page) -> object:
-    fr = harness.webrtc_frame(page)
-    fr.locator("button", has_text=re.compile("^start$", re.I)).first.click(timeout=30_000)
-    return fr
+def click_start(page, tries: int = 3) -> object:
+    """Press Start; a rerun that replaces the iframe mid-click means: find it and press again."""
+    for attempt in range(tries):
+        fr = harness.webrtc_frame(page)
+        try:
+            fr.locator("button", has_text=re.compile("^start$", re.I)).first.click(timeout=30_000)
+            return fr
+        except Exception:  # noqa: BLE001 - a detached frame; the last attempt reports it
+            if attempt == tries - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 def scenario_minimal(ctx, url: str, args) -> dict:

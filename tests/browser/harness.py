@@ -193,17 +193,42 @@ def chromium_context(playwright, video_file: Path, viewport=(1280, 1000)):
             ctx.close()
 
 
+def component_frame(page, timeout_s: float = 60.0, button: str | None = "start"):
+    """The streamlit-webrtc component's iframe (a Playwright Frame), once it shows ``button``
+    (any button when None).
+
+    A Streamlit rerun (a radio change, a busy server) can replace the iframe between the
+    moment it is attached and the moment its document loads, so this looks it up again
+    until the frame has content, instead of trusting the first element it saw.
+    """
+    deadline = time.monotonic() + timeout_s
+    pattern = re.compile(f"^{button}$", re.I) if button else None
+    last = "no iframe attached"
+    while True:
+        left_ms = max(1.0, deadline - time.monotonic()) * 1000
+        try:
+            iframe = page.locator('iframe[title*="webrtc_streamer"]').first
+            iframe.wait_for(state="attached", timeout=min(left_ms, 5_000))
+            handle = iframe.element_handle(timeout=min(left_ms, 5_000))
+            frame = handle.content_frame() if handle is not None else None
+            if frame is None:
+                last = "the iframe has no content frame yet"
+            else:
+                buttons = frame.locator("button", has_text=pattern) if pattern else None
+                (buttons or frame.locator("button")).first.wait_for(timeout=min(left_ms, 5_000))
+                return frame
+        except Exception as exc:  # noqa: BLE001 - a replaced iframe: look again
+            last = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        if time.monotonic() >= deadline:
+            raise TimeoutError(
+                f"the webrtc component did not show {button!r} in {timeout_s:.0f} s ({last})"
+            )
+        time.sleep(0.3)
+
+
 def webrtc_frame(page, timeout_s: float = 60.0):
-    """The streamlit-webrtc component's iframe (a Playwright Frame), once it shows Start."""
-    iframe = page.locator('iframe[title*="webrtc_streamer"]').first
-    iframe.wait_for(state="attached", timeout=timeout_s * 1000)
-    frame = iframe.element_handle().content_frame()
-    if frame is None:
-        raise TimeoutError("the webrtc component iframe has no content frame")
-    frame.locator("button", has_text=re.compile("^start$", re.I)).first.wait_for(
-        timeout=timeout_s * 1000
-    )
-    return frame
+    """The component's iframe once it shows Start."""
+    return component_frame(page, timeout_s, "start")
 
 
 # -- latency probe (runs in the component iframe) -----------------------------------------
