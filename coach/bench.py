@@ -594,10 +594,11 @@ def measure_clip(
     from coach.strokes import load_stroke
 
     stroke = load_stroke(clip.stroke)
+    hands = max(1, stroke.hands)  # as `coach score` runs it: as many hands as the stroke needs
     load_before = os.getloadavg()
     with contextlib.ExitStack() as stack:
-        lm_a = stack.enter_context(HandLandmarker())
-        lm_b = stack.enter_context(HandLandmarker())
+        lm_a = stack.enter_context(HandLandmarker(num_hands=hands))
+        lm_b = stack.enter_context(HandLandmarker(num_hands=hands))
         a = DetectPass(clip, lm_a)
         stack.callback(a.close)
         b = FullPass(clip, lm_b, stroke)
@@ -630,6 +631,7 @@ def measure_clip(
     stages = b.timer.summary()
     return {
         "clip": clip.meta(),
+        "num_hands": hands,
         "frames": {"mediapipe": a.frames, "full": b.frames},
         "fps": {"mediapipe": a.fps(), "full": b.fps()},
         "ratio": b.fps() / a.fps() if a.fps() > 0 else math.nan,
@@ -748,7 +750,8 @@ def format_table(results: list[dict[str, Any]], machine: dict[str, Any]) -> str:
     c0 = results[0]["clip"]
     lines = [
         f"Stroke Coach benchmark: {c0['stroke']} (correct), {c0['size'][0]}x{c0['size'][1]} "
-        f"at {c0['fps']:g} fps",
+        f"at {c0['fps']:g} fps; hand landmarker for {results[0].get('num_hands', '?')} hand(s), "
+        "as `coach score` runs it",
         f"machine: {machine['cpu']}, {machine['cores']} cores ({machine['usable_cores']} usable), "
         f"python {machine['python']}, mediapipe {machine['mediapipe']}",
         f"load average (1 min) during the runs: {min(loads):.2f} .. {max(loads):.2f}; "

@@ -219,6 +219,61 @@ class OnlineMatcher:
             np.flatnonzero((self._seg == (slot - 1) % n_slots) & ~self._is_gap)
             for slot in range(n_slots)
         ]
+        self._precompute()
+
+    def _precompute(self) -> None:
+        """Constants of the per-frame step, so that a frame costs few array operations."""
+        cfg = self.config
+        n = self._n_states
+        self._inv_sigma2 = 1.0 / cfg.sigma_box**2
+        self._gap_flat = (cfg.gap_box / cfg.sigma_box) ** 2
+        # Fraction travelled = travel / length (open rows) + steps / points (closed rows);
+        # dividing by inf gives the 0 of the other kind (and of the gap rows).
+        length = self._length[self._seg]
+        self._len_open = np.where(self._closed | self._is_gap, np.inf, length)
+        self._n_closed = np.where(self._closed & ~self._is_gap, self._n_of, np.inf)
+        self._closed_rows = self._seg_rows[self._closed[self._seg_rows]]
+        self._milestone_index = np.arange(len(_MILESTONES))
+        # Cost of advancing j points beyond the hand's travel, per column of the k table:
+        # (j - 1) * weight - 2 * moved * weight / spacing, floored at 0; entry column: 0.
+        self._adv_base = [
+            np.append((np.arange(k + 1) - 1.0) * cfg.advance_weight, -np.inf)
+            for k in range(len(self._table_for_k))
+        ]
+        self._flat_rows = [np.arange(n) * len(cols) for cols, _pred, _pen in self._table_for_k]
+        self._gather_idx = np.full(n + 1, n, dtype=np.int64)  # last: the sentinel row
+        # Exits into each gap, padded with the sentinel row (cost inf).
+        width = max(len(e) for e in self._exit_rows)
+        self._exit_mat = np.full((len(self._gap_rows), width), n, dtype=np.int64)
+        for slot, rows in enumerate(self._exit_rows):
+            self._exit_mat[slot, : len(rows)] = rows
+        self._exit_pen_mat = np.append(self._exit_pen, _INF)[self._exit_mat]
+        self._exit_pen_mat[self._exit_mat == n] = 0.0  # inf + 0: the padding never wins
+        self._slot_range = np.arange(len(self._gap_rows))
+        self._gap_list = self._gap_rows.tolist()
+        # Transition lines as plain numbers (a dozen at most: a Python loop beats numpy).
+        self._lines = []
+        for slot, a, b, extra_cost in zip(
+            self._line_gap.tolist(), self._line_a, self._line_b, self._line_extra.tolist(),
+            strict=True,
+        ):  # fmt: skip
+            ab = b - a
+            denom = max(float(ab @ ab), 1e-12)
+            root = math.sqrt(denom)
+            self._lines.append(
+                (slot, float(a[0]), float(a[1]), float(ab[0]), float(ab[1]), denom,
+                 float(ab[0]) / root, float(ab[1]) / root, extra_cost)
+            )  # fmt: skip
+        blank = np.zeros(_TOKEN_WIDTH)
+        blank[_START] = np.nan
+        blank[_MILE] = np.nan
+        self._blank_token = blank
+        # Columns start .. milestones of a token entering its segment at each row (the
+        # start time and this frame's distance are filled in per frame).
+        fresh = np.tile(blank[_START : _MILE.stop], (n, 1))
+        fresh[:, _N - _START] = 1.0
+        fresh[:, _ENTRY - _START] = self._chain_idx
+        self._fresh = fresh
 
     def reset(self) -> None:
         """Forget the session: back to waiting in front of the first segment."""
@@ -233,7 +288,7 @@ class OnlineMatcher:
         views["lc"][:] = np.nan
         self._bind(arr)
         self._last_uv: np.ndarray | None = None
-        self._velocity = np.zeros(2)
+        self._vel = (0.0, 0.0)  # the hand's smoothed velocity (box widths per second)
         self._last_t: float | None = None
         self._emitted: tuple[float, float] = (-1.0, -1.0)
         self._progress: Progress | None = None
@@ -273,142 +328,144 @@ class OnlineMatcher:
     # -- internals ---------------------------------------------------------------------------
 
     def _step(self, q: np.ndarray, step: np.ndarray, dt: float, t: float) -> None:
+        # Written for few array operations: a frame's cost is mostly numpy's per-call
+        # overhead (the arrays are a few hundred numbers), which doubles when the caches
+        # are cold after the hand landmarker ran.
         cfg = self.config
         old = self._cost
-        d = np.hypot(self._pos_u - q[0], self._pos_v - q[1])
-        local = np.minimum(d, cfg.cap_box) ** 2 / cfg.sigma_box**2
+        qx, qy = float(q[0]), float(q[1])
+        d = np.hypot(self._pos_u - qx, self._pos_v - qy)
+        local = np.minimum(d, cfg.cap_box)
+        local *= local
+        local *= self._inv_sigma2
         alpha = 1.0 - math.exp(-dt / cfg.velocity_tau_s)
-        self._velocity = self._velocity + alpha * (step / dt - self._velocity)
-        speed = math.hypot(self._velocity[0], self._velocity[1])
+        sx, sy = float(step[0]), float(step[1])
+        vx, vy = self._vel
+        vx += alpha * (sx / dt - vx)
+        vy += alpha * (sy / dt - vy)
+        self._vel = (vx, vy)
+        speed = math.hypot(vx, vy)
         ramp = min(1.0, speed / cfg.moving_speed_box_per_s)
         if speed > 0:
-            cos = (self._tangent @ self._velocity) / speed
-            local += cfg.direction_weight * ramp * (1.0 - cos)
-
-        local[self._is_gap] = self._gap_costs(q, speed, ramp)
+            # direction_weight * ramp * (1 - cos(tangent, velocity))
+            w = cfg.direction_weight * ramp
+            local += w
+            local -= self._tangent @ np.array((vx * (w / speed), vy * (w / speed)))
+        local_gap = self._gap_costs(qx, qy, vx, vy, speed, ramp)
+        local[self._gap_rows] = local_gap
 
         # Segment rows: best of stay / advance by k / enter from the gap.
         # Most reference points one frame may advance: the fastest pace followed, for the
         # segment with the most points per nominal second (the others barely differ).
         k_now = int(min(max(math.ceil(cfg.max_speed_ratio * self._pps_max * dt), 1), cfg.k_max))
         cols, pred, pen = self._table_for_k[k_now]  # advance by 0..k_now, or enter
-        cand = old[pred] + pen
         # Progress along the path must come from the hand moving: advancing further than
         # the hand travelled (with some slack) costs, so the alignment cannot run ahead.
-        moved = math.hypot(step[0], step[1])
-        excess = np.maximum(0.0, (np.arange(k_now + 1) - 1.0) * self._spacing - 2.0 * moved)
-        cand[:, :-1] += cfg.advance_weight * excess / self._spacing
-        pick = np.argmin(cand, axis=1)
-        rows = self._rows
-        best = cand[rows, pick]
-        src = pred[rows, pick]
+        moved = math.hypot(sx, sy)
+        excess = self._adv_base[k_now] - 2.0 * moved * cfg.advance_weight / self._spacing
+        np.maximum(excess, 0.0, out=excess)
+        cand = old[pred]
+        cand += pen
+        cand += excess
+        pick = cand.argmin(axis=1)
+        flat = self._flat_rows[k_now] + pick
         col = cols[pick]
 
         new_cost = np.empty_like(old)
-        new_cost[:-1] = best + local[: self._n_states]
-        tok = self._gather(src)
-        entered = (col == self._entry_col) & ~self._is_gap
-        self._enter(tok, entered, t)
-        # Along-path travel and distance for the hand's step, per state's own tangent.
-        # (Gap rows get numbers here too; their tokens are set from scratch below.)
-        tok["travel"][:-1] += np.where(entered, 0.0, self._tangent @ step)
-        tok["steps"][:-1] += np.where(entered, 0.0, self._shift_of_col[col])
-        tok["dsum"][:-1] += d
-        tok["n"][:-1] += 1.0
-        self._milestones(tok, t)
-        self._complete_revolutions(tok, t)
+        np.add(cand.ravel()[flat], local, out=new_cost[:-1])
+        gather = self._gather_idx
+        gather[:-1] = pred.ravel()[flat]
+        arr = self._tokarr[gather]
+        # Along-path travel and distance for the hand's step, per state's own tangent;
+        # rows entering their segment now start from scratch (in _enter). Gap rows get
+        # numbers here too; their tokens are set from scratch below.
+        arr[:-1, _TRAVEL] += self._tangent @ step
+        arr[:-1, _STEPS] += self._shift_of_col[col]
+        arr[:-1, _DSUM] += d
+        arr[:-1, _N] += 1.0
+        entered = col == self._entry_col  # gap rows pick column 0 (all their options are inf)
+        self._enter(arr, entered, t, d)
+        self._milestones(arr, t)
+        self._complete_revolutions(arr, t)
 
         # Gap rows: stay, leave the previous segment, or skip it.
-        for slot, g in enumerate(self._gap_rows):
-            prev = (slot - 1) % len(self._gap_rows)
-            exits = self._exit_rows[slot]
-            exit_cost = old[exits] + self._exit_pen[exits]
-            i = int(np.argmin(exit_cost))
-            options = (
-                float(old[g]),
-                float(exit_cost[i]),
-                float(old[self._gap_rows[prev]]) + cfg.skip_penalty,
-            )
-            choice = min(range(3), key=options.__getitem__)
-            new_cost[g] = options[choice] + local[g]
-            if choice == 0:
-                self._copy_token(tok, g, g)
-            elif choice == 1:
-                self._leave_segment(tok, g, exits[i], t, wraps=slot == 0)
+        exit_cost = old[self._exit_mat]
+        exit_cost += self._exit_pen_mat
+        pick_exit = exit_cost.argmin(axis=1)
+        best_exit = exit_cost[self._slot_range, pick_exit].tolist()
+        exit_row = self._exit_mat[self._slot_range, pick_exit].tolist()
+        gaps = self._gap_list
+        old_gap = old[self._gap_rows].tolist()
+        for slot, g in enumerate(gaps):
+            prev = slot - 1 if slot else len(gaps) - 1
+            stay, leave, skip = old_gap[slot], best_exit[slot], old_gap[prev] + cfg.skip_penalty
+            if stay <= leave and stay <= skip:
+                new_cost[g] = stay + local_gap[slot]
+                self._copy_token(arr, g, g)
+            elif leave <= skip:
+                new_cost[g] = leave + local_gap[slot]
+                self._leave_segment(arr, g, exit_row[slot], t, wraps=slot == 0)
             else:
-                self._copy_token(tok, g, self._gap_rows[prev])
+                new_cost[g] = skip + local_gap[slot]
+                self._copy_token(arr, g, gaps[prev])
                 if slot == 0:
-                    tok["rep"][g] += 1
+                    arr[g, _REP] += 1
         new_cost[-1] = _INF  # the sentinel row (np.empty left it unset)
-        new_cost[:-1] -= np.min(new_cost[:-1])  # keep numbers small; only differences matter
+        body = new_cost[:-1]
+        body -= np.minimum.reduce(body)  # keep numbers small; only differences matter
         self._cost = new_cost
-        self._assign(tok)
+        self._bind(arr)
 
-    def _gap_costs(self, q: np.ndarray, speed: float, ramp: float) -> np.ndarray:
+    def _gap_costs(
+        self, qx: float, qy: float, vx: float, vy: float, speed: float, ramp: float
+    ) -> list[float]:
         """Cost of each gap state: the cheapest of its transition lines, or the flat cost."""
         cfg = self.config
-        flat = (cfg.gap_box / cfg.sigma_box) ** 2
-        out = np.full(len(self._gap_rows), flat)
-        if self._line_a.shape[0] == 0:
+        flat = self._gap_flat
+        out = [flat] * len(self._gap_list)
+        if not self._lines:
             return out
-        ab = self._line_b - self._line_a
-        denom = np.maximum(np.sum(ab * ab, axis=1), 1e-12)
-        s = np.clip(np.sum((q - self._line_a) * ab, axis=1) / denom, 0.0, 1.0)
-        d = np.linalg.norm(q - (self._line_a + s[:, None] * ab), axis=1)
+        inv_s2 = self._inv_sigma2
+        gap2 = cfg.gap_box * cfg.gap_box
         slow = cfg.slow_lift_cost * max(0.0, 1.0 - speed / cfg.lift_speed_box_per_s)
-        c = d**2 / cfg.sigma_box**2 + slow + self._line_extra
-        if speed > 0:
-            cos = (ab @ self._velocity) / (np.sqrt(denom) * speed)
-            c += cfg.direction_weight * ramp * (1.0 - cos)
-        c[d >= cfg.gap_box] = flat
-        out[self._line_owner] = np.minimum(flat, np.minimum.reduceat(c, self._line_starts))
+        w = cfg.direction_weight * ramp
+        w_per_speed = w / speed if speed > 0 else 0.0
+        for slot, ax, ay, abx, aby, denom, ux, uy, extra in self._lines:
+            wx, wy = qx - ax, qy - ay
+            s = (wx * abx + wy * aby) / denom
+            s = 0.0 if s < 0.0 else 1.0 if s > 1.0 else s
+            ex, ey = wx - s * abx, wy - s * aby
+            d2 = ex * ex + ey * ey
+            if d2 >= gap2:
+                continue  # too far from this line: the flat cost
+            c = d2 * inv_s2 + slow + extra
+            if speed > 0:
+                c += w - (ux * vx + uy * vy) * w_per_speed
+            if c < out[slot]:
+                out[slot] = c
         return out
 
-    def _gather(self, src: np.ndarray) -> dict[str, np.ndarray]:
-        full = np.append(src, self._n_states)  # the sentinel maps to itself
-        return _token_views(self._tokarr[full])
-
     def _bind(self, arr: np.ndarray) -> None:
+        """Make ``arr`` the current tokens (one row per state, columns _TOKEN_COLUMNS):
+        rep, start time, travel along the path (open segments), reference points advanced
+        (closed segments), distance sum and count, entry index, milestones reached and
+        their times, and the last completed segment (rep, slot, reversed, start, end,
+        duration, coverage, distance)."""
         self._tokarr = arr
-        v = _token_views(arr)
-        self._tok_rep = v["rep"]
-        self._tok_start = v["start"]
-        self._tok_travel = v["travel"]  # box widths travelled along the path (open segments)
-        self._tok_steps = v["steps"]  # reference points advanced (closed segments)
-        self._tok_entry = v["entry"]  # chain index where the segment was entered
-        self._tok_dsum = v["dsum"]
-        self._tok_n = v["n"]
-        self._tok_mile = v["mile"]  # time the hand reached each of _MILESTONES
-        # Last completed segment carried by each path:
-        # rep, slot, reversed, start, end, duration, coverage, distance.
-        self._tok_lc = v["lc"]
 
-    def _copy_token(self, tok: dict[str, np.ndarray], dst: int, src: int) -> None:
-        """Gap rows are not in the gather; fill them from the *old* token arrays."""
-        tok["rep"][dst] = self._tok_rep[src]
-        tok["start"][dst] = np.nan
-        tok["travel"][dst] = 0.0
-        tok["steps"][dst] = 0.0
-        tok["entry"][dst] = 0
-        tok["dsum"][dst] = 0.0
-        tok["n"][dst] = 0.0
-        tok["mile"][dst] = np.nan
-        tok["lc"][dst] = self._tok_lc[src]
+    def _copy_token(self, arr: np.ndarray, dst: int, src: int) -> None:
+        """A gap row's token from the *old* tokens of ``src``: its repetition and last
+        completed segment, nothing in progress."""
+        arr[dst] = self._blank_token
+        arr[dst, _REP] = self._tokarr[src, _REP]
+        arr[dst, _LC] = self._tokarr[src, _LC]
 
-    def _enter(self, tok: dict[str, np.ndarray], entered: np.ndarray, t: float) -> None:
-        idx = np.flatnonzero(entered)
-        if idx.size == 0:
-            return
-        tok["start"][idx] = t
-        tok["travel"][idx] = 0.0
-        tok["steps"][idx] = 0.0
-        tok["dsum"][idx] = 0.0
-        tok["n"][idx] = 0.0
-        tok["mile"][idx] = np.nan
-        tok["entry"][idx] = self._chain_index(idx)
-
-    def _chain_index(self, rows: np.ndarray) -> np.ndarray:
-        return self._chain_idx[rows]
+    def _enter(self, arr: np.ndarray, entered: np.ndarray, t: float, d: np.ndarray) -> None:
+        """Rows entering their segment now: a fresh token with this frame's distance."""
+        body = arr[:-1]
+        np.copyto(body[:, _START : _MILE.stop], self._fresh, where=entered[:, None])
+        np.copyto(body[:, _START], t, where=entered)
+        np.copyto(body[:, _DSUM], d, where=entered)
 
     def _fraction(self, tok: dict[str, np.ndarray], rows: np.ndarray) -> np.ndarray:
         """Fraction of the path travelled, per row: along-path travel for open segments,
@@ -420,16 +477,26 @@ class OnlineMatcher:
     def _fraction_one(self, row: int) -> float:
         """:meth:`_fraction` of one row of the current tokens."""
         if self._closed[row]:
-            return float(self._tok_steps[row] / self._n_of[row])
-        return float(self._tok_travel[row] / self._length[self._seg[row]])
+            return float(self._tokarr[row, _STEPS] / self._n_of[row])
+        return float(self._tokarr[row, _TRAVEL] / self._length[self._seg[row]])
 
-    def _milestones(self, tok: dict[str, np.ndarray], t: float) -> None:
-        rows = self._seg_rows
-        frac = self._fraction(tok, rows)
-        mile = tok["mile"][rows]
-        hit = np.isnan(mile) & (frac[:, None] >= _MILESTONES[None, :])
-        mile[hit] = t
-        tok["mile"][rows] = mile
+    def _milestones(self, arr: np.ndarray, t: float) -> None:
+        """Record the time of every milestone a row's travel passed for the first time.
+        (Milestones are reached in order, so a row's count of them says which are set.)"""
+        body = arr[:-1]
+        frac = body[:, _TRAVEL] / self._len_open
+        frac += body[:, _STEPS] / self._n_closed
+        reached = _MILESTONES.searchsorted(frac, side="right")
+        had = body[:, _NMILE]
+        rows = np.flatnonzero(reached > had)
+        if rows.size == 0:
+            return
+        j = self._milestone_index
+        new = (j >= had[rows, None]) & (j < reached[rows, None])
+        mile = body[rows, _MILE]
+        mile[new] = t
+        body[rows, _MILE] = mile
+        body[rows, _NMILE] = reached[rows]
 
     def _close_record(self, rows: np.ndarray, t: float, tok: dict | None = None) -> np.ndarray:
         """Records (len(rows), 8) for leaving the segment at ``rows`` at time ``t``."""
@@ -453,57 +520,53 @@ class OnlineMatcher:
     def _close_one(self, row: int, t: float) -> np.ndarray:
         """The record (8,) for leaving the segment at ``row`` at time ``t`` (current tokens)."""
         slot = int(self._seg[row])
-        n = self._tok_n[row]
+        n = self._tokarr[row, _N]
         return np.array(
             [
-                self._tok_rep[row],
+                self._tokarr[row, _REP],
                 slot,
                 self._rev[row],
-                self._tok_start[row],
+                self._tokarr[row, _START],
                 t,
-                _duration_from_milestones(self._tok_mile[row], self._nominal[slot]),
+                _duration_from_milestones(self._tokarr[row, _MILE], self._nominal[slot]),
                 min(max(self._fraction_one(row), 0.0), 1.0),
-                self._tok_dsum[row] / n if n > 0 else np.nan,
+                self._tokarr[row, _DSUM] / n if n > 0 else np.nan,
             ]
         )
 
-    def _leave_segment(self, tok: dict, g: int, exit_row: int, t: float, wraps: bool) -> None:
-        self._copy_token(tok, g, exit_row)
+    def _leave_segment(self, arr: np.ndarray, g: int, exit_row: int, t: float, wraps: bool) -> None:
+        self._copy_token(arr, g, exit_row)
         slot = self._seg[exit_row]
         if self._closed[exit_row]:
-            frac = self._tok_steps[exit_row] / self._n_of[exit_row]
+            frac = self._tokarr[exit_row, _STEPS] / self._n_of[exit_row]
             keep = frac >= max(0.5, self.config.min_record_coverage)
         else:
-            frac = self._tok_travel[exit_row] / self._length[slot]
+            frac = self._tokarr[exit_row, _TRAVEL] / self._length[slot]
             keep = frac >= self.config.min_record_coverage
         if keep:
-            tok["lc"][g] = self._close_one(exit_row, t)
+            arr[g, _LC] = self._close_one(exit_row, t)
         if wraps:
-            tok["rep"][g] = self._tok_rep[exit_row] + 1
+            arr[g, _REP] = self._tokarr[exit_row, _REP] + 1
 
-    def _complete_revolutions(self, tok: dict, t: float) -> None:
+    def _complete_revolutions(self, arr: np.ndarray, t: float) -> None:
         """A closed segment completes one repetition per full turn, without leaving it."""
-        rows = self._seg_rows[self._closed[self._seg_rows]]
+        rows = self._closed_rows
         if rows.size == 0:
             return
-        done = rows[tok["steps"][rows] >= self._n_of[rows]]
+        done = rows[arr[rows, _STEPS] >= self._n_of[rows]]
         if done.size == 0:
             return
-        tok["steps"][done] = self._n_of[done]
+        arr[done, _STEPS] = self._n_of[done]
+        tok = _token_views(arr)
         recs = self._close_record(done, t, tok)
         recs[:, 6] = 1.0
-        tok["lc"][done] = recs
-        tok["rep"][done] += 1
-        tok["start"][done] = t
-        tok["steps"][done] = 0.0
-        tok["travel"][done] = 0.0
-        tok["dsum"][done] = 0.0
-        tok["n"][done] = 0.0
-        tok["mile"][done] = np.nan
-        tok["entry"][done] = self._chain_index(done)
-
-    def _assign(self, tok: dict[str, np.ndarray]) -> None:
-        self._bind(tok["_arr"])
+        arr[done, _LC] = recs
+        arr[done, _REP] += 1
+        arr[done, _START] = t
+        arr[done, _TRAVEL : _N + 1] = 0.0
+        arr[done, _NMILE] = 0.0
+        arr[done, _MILE] = np.nan
+        arr[done, _ENTRY] = self._chain_idx[done]
 
     def _current_best(self) -> int:
         return int(np.argmin(self._cost[:-1]))
@@ -522,7 +585,7 @@ class OnlineMatcher:
 
     def _emit(self, b: int, t: float, first: bool = False) -> Progress:
         completed: tuple[SegmentRecord, ...] = ()
-        lc = self._tok_lc[b]
+        lc = self._tokarr[b, _LC]
         if not np.isnan(lc[0]):
             key = (float(lc[0]), float(lc[1]))
             if key > self._emitted and self._confirmed(b, lc, t):
@@ -533,7 +596,7 @@ class OnlineMatcher:
         if self._is_gap[b]:
             progress = Progress(
                 timestamp_s=t,
-                repetition=int(self._tok_rep[b]),
+                repetition=int(self._tokarr[b, _REP]),
                 segment=None,
                 label="",
                 fraction=0.0,
@@ -559,24 +622,24 @@ class OnlineMatcher:
 
     def pending(self) -> tuple[SegmentRecord, ...]:
         """The finished segment not yet reported (for the end of a session)."""
-        lc = self._tok_lc[self._current_best()]
+        lc = self._tokarr[self._current_best(), _LC]
         if np.isnan(lc[0]) or (float(lc[0]), float(lc[1])) <= self._emitted:
             return ()
         return (self._record(lc),)
 
     def _segment_progress(self, b: int, slot: int, seg, t: float, completed) -> Progress:
         frac = min(max(self._fraction_one(b), 0.0), 1.0)
-        elapsed = t - float(self._tok_start[b])
+        elapsed = t - float(self._tokarr[b, _START])
         n = len(seg.points)
         nominal_frac = elapsed / float(seg.nominal_s)
         if seg.closed:
-            entry = int(self._tok_entry[b])
+            entry = int(self._tokarr[b, _ENTRY])
             if self._rev[b]:
                 entry = n - 1 - entry  # guide runs the correct (clockwise) way from the same place
             guide = seg.points[int(entry + nominal_frac * n) % n]
         else:
             guide = seg.points[min(int(round(min(nominal_frac, 1.0) * (n - 1))), n - 1)]
-        mile = self._tok_mile[b]
+        mile = self._tokarr[b, _MILE]
         speed = math.nan
         if frac >= 0.3 and not np.isnan(mile[0]):
             dur = _duration_from_milestones(mile, float(seg.nominal_s))
@@ -584,7 +647,7 @@ class OnlineMatcher:
                 speed = float(seg.nominal_s) / dur
         return Progress(
             timestamp_s=t,
-            repetition=int(self._tok_rep[b]),
+            repetition=int(self._tokarr[b, _REP]),
             segment=int(self.segment_ids[slot]),
             label=seg.label,
             fraction=frac,
@@ -611,13 +674,17 @@ _TOKEN_COLUMNS = {
     "start": 1,
     "travel": 2,
     "steps": 3,
-    "entry": 4,
-    "dsum": 5,
-    "n": 6,
-    "mile": slice(7, 7 + len(_MILESTONES)),
-    "lc": slice(7 + len(_MILESTONES), 15 + len(_MILESTONES)),
+    "dsum": 4,
+    "n": 5,
+    "entry": 6,
+    "nmile": 7,  # how many of _MILESTONES are reached (they are reached in order)
+    "mile": slice(8, 8 + len(_MILESTONES)),
+    "lc": slice(8 + len(_MILESTONES), 16 + len(_MILESTONES)),
 }
-_TOKEN_WIDTH = 15 + len(_MILESTONES)
+_TOKEN_WIDTH = 16 + len(_MILESTONES)
+_REP, _START, _TRAVEL, _STEPS, _DSUM, _N, _ENTRY, _NMILE = range(8)
+_MILE = _TOKEN_COLUMNS["mile"]
+_LC = _TOKEN_COLUMNS["lc"]
 
 
 def _token_views(arr: np.ndarray) -> dict[str, np.ndarray]:

@@ -16,7 +16,6 @@ fixed grid of shifts, spread over a few frames.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -26,6 +25,8 @@ from coach.strokes import StrokeDefinition
 
 _MAP_LO, _MAP_HI, _MAP_STEP = -1.0, 2.0, 0.01  # distance map over this square of the body frame
 _CHUNK = 32  # shifts tried per frame
+_MAP_QUANTUM = 1e-4  # the distance map holds whole multiples of this (box widths), as uint16
+_MAX_SHIFT_CELLS = 80  # the largest shift searched, coarse and fine steps together (cells)
 _DONE = object()
 
 
@@ -55,18 +56,44 @@ class OffsetEstimator:
     ) -> None:
         self.config = config or OffsetConfig()
         ids = range(len(stroke.segments)) if segment_ids is None else segment_ids
-        self._map = _distance_map([stroke.segments[i] for i in ids])
-        g = np.arange(
-            -self.config.search_box, self.config.search_box + 1e-9, self.config.coarse_step_box
+        dist = _distance_map([stroke.segments[i] for i in ids])
+        self._last_cell = dist.shape[0] - 1
+        # Row v, column u, 16-bit (a quarter of float64: after the hand landmarker has run
+        # a frame, few of the scattered lookups are still in the cache). The map is padded
+        # with its edge values by twice the largest shift, so that a shifted path needs no
+        # clipping: a point is clipped once, to within one largest shift of the map, and
+        # any shift then stays inside the padding, where the value is the edge's, exactly
+        # as clipping the shifted point would give.
+        self._pad = 2 * _MAX_SHIFT_CELLS
+        padded = np.pad(np.rint(dist / _MAP_QUANTUM).astype(np.uint16), self._pad, mode="edge")
+        self._width = padded.shape[1]
+        self._flat_map = padded.ravel()
+        # Shifts are whole cells of the map, (du, dv): a shifted path is an index offset.
+        g = _cells(
+            np.arange(
+                -self.config.search_box, self.config.search_box + 1e-9, self.config.coarse_step_box
+            )
         )
-        self._coarse = np.array([(a, b) for a in g for b in g])
+        self._coarse = np.array([(a, b) for a in g for b in g], dtype=np.int64)
         f = np.arange(-2, 3)
-        self._fine = [np.array([(a, b) for a in f * s for b in f * s]) for s in (0.03, 0.01)]
+        self._fine = [
+            np.array([(a, b) for a in f * c for b in f * c], dtype=np.int64)
+            for c in _cells(np.array([0.03, 0.01]))
+        ]
+        reach = int(np.abs(self._coarse).max() + sum(np.abs(g).max() for g in self._fine))
+        if reach > _MAX_SHIFT_CELLS:
+            raise ValueError(
+                f"offset search: expected shifts up to {_MAX_SHIFT_CELLS * _MAP_STEP:g} box, "
+                f"found {reach * _MAP_STEP:g} (search_box {self.config.search_box:g})"
+            )
         self.reset()
 
     def reset(self) -> None:
         n = int(self.config.window_s * self.config.sample_hz) + 1
-        self._buffer: deque[np.ndarray] = deque(maxlen=n)
+        # The recent path, a ring of samples (their order does not matter to the fit).
+        self._ring = np.zeros((n, 2))
+        self._count = 0
+        self._next = 0
         self._last_sample_t = -np.inf
         self._last_fit_t = -np.inf
         self.offset = np.zeros(2)
@@ -77,15 +104,17 @@ class OffsetEstimator:
         cfg = self.config
         t = float(timestamp_s)
         if uv is not None and t - self._last_sample_t >= 1.0 / cfg.sample_hz:
-            self._buffer.append(np.asarray(uv, dtype=float))
+            self._ring[self._next] = uv
+            self._next = (self._next + 1) % len(self._ring)
+            self._count = min(self._count + 1, len(self._ring))
             self._last_sample_t = t
         if (
             self._fitting is None
             and t - self._last_fit_t >= cfg.update_every_s
-            and len(self._buffer) >= cfg.min_points
+            and self._count >= cfg.min_points
         ):
             self._last_fit_t = t
-            self._fitting = self._fit(np.array(self._buffer))
+            self._fitting = self._fit(self._ring[: self._count].copy())
         if self._fitting is not None and next(self._fitting, _DONE) is _DONE:
             self._fitting = None
         return self.offset
@@ -94,43 +123,58 @@ class OffsetEstimator:
     def engaged(self) -> bool:
         return bool(np.any(self.offset != 0))
 
-    def _cost(self, pts: np.ndarray, shifts: np.ndarray) -> np.ndarray:
-        """Trimmed mean distance of ``pts - shift`` from the reference, per shift."""
-        moved = pts[None, :, :] - shifts[:, None, :]
-        idx = np.clip(np.rint((moved - _MAP_LO) / _MAP_STEP).astype(int), 0, self._map.shape[0] - 1)
-        d = self._map[idx[..., 1], idx[..., 0]]
-        k = max(1, int(self.config.trim * pts.shape[0]))
+    def _flat(self, cells: np.ndarray) -> np.ndarray:
+        """Indices into the padded map of path points (cells, (n, 2)), clipped once."""
+        m = _MAX_SHIFT_CELLS
+        c = np.maximum(cells, -m)  # not np.clip: its wrapper costs more than the work
+        np.minimum(c, self._last_cell + m, out=c)
+        c += self._pad
+        return c[:, 1] * self._width + c[:, 0]
+
+    def _cost(self, flat: np.ndarray, shifts: np.ndarray) -> np.ndarray:
+        """Trimmed mean distance of the path (:meth:`_flat` indices) moved back by each
+        shift (cells, (m, 2)) from the reference, per shift."""
+        d = self._flat_map[flat[None, :] - (shifts[:, 1] * self._width + shifts[:, 0])[:, None]]
+        k = max(1, int(self.config.trim * flat.shape[0]))
         d = np.partition(d, k - 1, axis=1)[:, :k]
-        return d.mean(axis=1)
+        return d.sum(axis=1, dtype=np.float64) * (_MAP_QUANTUM / k)
 
     def _fit(self, pts: np.ndarray) -> Iterator[None]:
         """One search, a slice of it per frame (so no frame pays for all of it)."""
         cfg = self.config
-        best, shift = np.inf, np.zeros(2)
+        cells = self._flat(_cells(pts - _MAP_LO))
+        yield  # the set-up is one frame's work, each slice of shifts another's
+        best, shift = np.inf, np.zeros(2, dtype=np.int64)
         for start in range(0, len(self._coarse), _CHUNK):
             shifts = self._coarse[start : start + _CHUNK]
-            cost = self._cost(pts, shifts)
+            cost = self._cost(cells, shifts)
             i = int(np.argmin(cost))
             if cost[i] < best:
                 best, shift = float(cost[i]), shifts[i]
             yield
         for grid in self._fine:  # refine around the best: steps of 0.03, then 0.01
             shifts = shift + grid
-            cost = self._cost(pts, shifts)
+            cost = self._cost(cells, shifts)
             i = int(np.argmin(cost))
             shift, fit = shifts[i], float(cost[i])
             yield
-        here = float(self._cost(pts, np.zeros((1, 2)))[0])
+        here = float(self._cost(cells, np.zeros((1, 2), dtype=np.int64))[0])
         self.fit_box = fit
-        size = float(np.linalg.norm(shift))
+        shift_box = shift * _MAP_STEP
+        size = float(np.linalg.norm(shift_box))
         good = fit <= cfg.fit_box and here >= cfg.gain * fit
         if self.engaged:
             if not good or size < cfg.release_box:
                 self.offset = np.zeros(2)
             else:
-                self.offset = shift
+                self.offset = shift_box
         elif good and size >= cfg.engage_box:
-            self.offset = shift
+            self.offset = shift_box
+
+
+def _cells(x: np.ndarray) -> np.ndarray:
+    """Box widths to whole cells of the distance map."""
+    return np.rint(np.asarray(x, dtype=np.float64) / _MAP_STEP).astype(np.int64)
 
 
 def _distance_map(segments) -> np.ndarray:

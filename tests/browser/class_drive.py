@@ -21,6 +21,7 @@ import json
 import os
 import re
 import sys
+import tempfile
 import time
 import traceback
 from pathlib import Path
@@ -275,9 +276,10 @@ def run(args) -> dict:
     with (
         harness.streamlit_server(Path(args.app), env=env, log=log) as url,
         sync_playwright() as pw,
+        tempfile.TemporaryDirectory(prefix="coach-chromium-bin-") as bindir,
     ):
         browser = pw.chromium.launch(
-            executable_path=harness.CHROMIUM, headless=True,
+            executable_path=harness.chromium_executable(Path(bindir)), headless=True,
             args=harness.chromium_args(Path(args.video)),
         )  # fmt: skip
         try:

@@ -175,13 +175,35 @@ def chromium_args(video_file: Path) -> list[str]:
     ]
 
 
+def chromium_executable(folder: Path) -> str:
+    """The Chromium to launch: as on a user's laptop, without the right to raise priorities.
+
+    Run as root (CI, this sandbox), Chromium lifts its video, compositor and IO threads
+    to nice -8, which an ordinary user's browser cannot do (it lacks CAP_SYS_NICE); the
+    coach server, at nice 0, would then queue behind the browser on a two-core machine
+    and the live numbers would describe no real laptop. So when we are root, Chromium is
+    started through ``setpriv`` with CAP_SYS_NICE dropped from its bounding set: it runs
+    at nice 0 like everything else. As a non-root user Chromium is already like that.
+    """
+    setpriv = shutil.which("setpriv")
+    if os.geteuid() != 0 or setpriv is None:
+        return CHROMIUM
+    wrapper = folder / "chromium-as-user"
+    wrapper.write_text(f'#!/bin/sh\nexec {setpriv} --bounding-set -sys_nice -- {CHROMIUM} "$@"\n')
+    wrapper.chmod(0o755)
+    return str(wrapper)
+
+
 @contextlib.contextmanager
 def chromium_context(playwright, video_file: Path, viewport=(1280, 1000)):
     """A persistent Chromium context with a fresh ``--user-data-dir`` and the fake webcam."""
-    with tempfile.TemporaryDirectory(prefix="coach-chromium-") as profile:
+    with (
+        tempfile.TemporaryDirectory(prefix="coach-chromium-") as profile,
+        tempfile.TemporaryDirectory(prefix="coach-chromium-bin-") as bindir,
+    ):
         ctx = playwright.chromium.launch_persistent_context(
             profile,
-            executable_path=CHROMIUM,
+            executable_path=chromium_executable(Path(bindir)),
             headless=True,
             args=chromium_args(video_file),
             viewport={"width": viewport[0], "height": viewport[1]},

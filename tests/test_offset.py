@@ -1,0 +1,109 @@
+"""Off-path stage: a stroke done in the wrong place is found as a shift of the path."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from coach.offset import _MAP_LO, _MAP_STEP, OffsetEstimator, _cells
+from coach.strokes import load_stroke
+from tests.uvpaths import perform
+
+ILY = load_stroke("i-love-you")
+SUN = load_stroke("sun")
+
+
+def run(est: OffsetEstimator, samples) -> list[np.ndarray]:
+    return [est.update(uv, t).copy() for uv, t in samples]
+
+
+@pytest.mark.parametrize(
+    ("stroke", "offset"),
+    [
+        (ILY, (0.4, 0.0)),  # the whole I Love You a hand's width to the baby's left
+        (ILY, (-0.3, 0.3)),  # down and to the right
+        (SUN, (0.0, -0.35)),  # the Sun circle up over the ribs
+    ],
+)
+def test_a_shifted_stroke_is_found_to_a_cell(stroke, offset):
+    est = OffsetEstimator(stroke)
+    shifts = run(est, perform(stroke, offset=offset, repetitions=3))
+    assert est.engaged
+    np.testing.assert_allclose(shifts[-1], offset, atol=0.015)
+    assert est.fit_box < 0.02  # the shifted path lies on the reference
+
+
+@pytest.mark.parametrize(
+    "offset",
+    [
+        (0.0, 0.0),  # right on the path
+        (0.15, 0.0),  # fingertip bias: left to the matcher, not a mistake
+        (0.0, -0.2),  # a fifth of the box: still bias
+    ],
+)
+def test_small_shifts_are_not_engaged(offset):
+    est = OffsetEstimator(ILY)
+    shifts = run(est, perform(ILY, offset=offset, repetitions=3))
+    assert not est.engaged
+    assert all(not s.any() for s in shifts)
+
+
+def test_no_hand_is_not_an_error_and_reset_forgets():
+    est = OffsetEstimator(ILY)
+    assert not est.update(None, 0.0).any()  # nothing seen yet: no shift
+    run(est, perform(ILY, offset=(0.4, 0.0), repetitions=3))
+    assert est.engaged
+    est.reset()
+    assert not est.engaged and not est.update(None, 100.0).any()
+
+
+def test_cost_is_the_trimmed_mean_distance_of_the_moved_path():
+    """Hand-computable: points at known distances from the I of I Love You."""
+    est = OffsetEstimator(ILY, segment_ids=[0])
+    i_path = np.asarray(ILY.segments[0].points, float)
+    top, bottom = i_path[0], i_path[-1]
+    mid = (top + bottom) / 2
+    side = np.array([1.0, 0.0])  # the I is vertical in the body frame
+    # Ten points on the line, shifted 0.05 box to the side, and 4 far away (0.5 box).
+    pts = np.array([mid + side * 0.05] * 10 + [mid + side * 0.5] * 4)
+    flat = est._flat(_cells(pts - _MAP_LO))
+    no_shift, back = est._cost(flat, np.array([[0, 0], [5, 0]]))
+    # trim 0.7 of 14 points: the 9 nearest count; all 9 are 0.05 away, then 0 after the shift.
+    assert no_shift == pytest.approx(0.05, abs=_MAP_STEP)
+    assert back == pytest.approx(0.0, abs=_MAP_STEP)
+
+
+@pytest.mark.parametrize(
+    "uv",
+    [
+        (5.0, 5.0),  # far off the map: clipped to its edge, no index error
+        (-4.0, 0.5),  # far to the other side
+        (0.5, 0.5),  # inside
+    ],
+)
+def test_padding_gives_the_clipped_lookup(uv):
+    """Any shift of any point reads the value at the point clipped to the map."""
+    est = OffsetEstimator(ILY)
+    cells = _cells(np.array([uv]) - _MAP_LO)
+    flat = est._flat(cells)
+    side = est._last_cell + 1
+    grid = est._flat_map.reshape(est._width, est._width)[est._pad : est._pad + side,
+                                                         est._pad : est._pad + side]  # fmt: skip
+    for shift in ([0, 0], [70, -70], [-78, 78], [3, 1]):
+        got = est._flat_map[flat[0] - (shift[1] * est._width + shift[0])]
+        u = min(max(cells[0, 0] - shift[0], 0), side - 1)
+        v = min(max(cells[0, 1] - shift[1], 0), side - 1)
+        assert got == grid[v, u]
+
+
+def test_work_is_spread_one_slice_per_frame():
+    """A search is a fixed number of slices, at most one per update: constant work."""
+    est = OffsetEstimator(ILY)
+    calls = []
+    inner = est._cost
+    est._cost = lambda flat, shifts: calls.append(len(shifts)) or inner(flat, shifts)
+    for uv, t in perform(ILY, repetitions=2):
+        before = len(calls)
+        est.update(uv, t)
+        assert len(calls) - before <= 2  # one slice (the last frame adds the no-shift check)
+    assert max(calls) <= 32
