@@ -13,6 +13,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -c "import coach.matcher as m; m.warm_up()"  # compile the matcher's step once
 	touch $(STAMP)
 
 $(MODEL): | $(STAMP)

@@ -29,6 +29,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+import numba
 import numpy as np
 
 from coach.strokes import StrokeDefinition
@@ -233,15 +234,12 @@ class OnlineMatcher:
         self._len_open = np.where(self._closed | self._is_gap, np.inf, length)
         self._n_closed = np.where(self._closed & ~self._is_gap, self._n_of, np.inf)
         self._closed_rows = self._seg_rows[self._closed[self._seg_rows]]
-        self._milestone_index = np.arange(len(_MILESTONES))
         # Cost of advancing j points beyond the hand's travel, per column of the k table:
         # (j - 1) * weight - 2 * moved * weight / spacing, floored at 0; entry column: 0.
         self._adv_base = [
             np.append((np.arange(k + 1) - 1.0) * cfg.advance_weight, -np.inf)
             for k in range(len(self._table_for_k))
         ]
-        self._flat_rows = [np.arange(n) * len(cols) for cols, _pred, _pen in self._table_for_k]
-        self._gather_idx = np.full(n + 1, n, dtype=np.int64)  # last: the sentinel row
         # Exits into each gap, padded with the sentinel row (cost inf).
         width = max(len(e) for e in self._exit_rows)
         self._exit_mat = np.full((len(self._gap_rows), width), n, dtype=np.int64)
@@ -249,7 +247,6 @@ class OnlineMatcher:
             self._exit_mat[slot, : len(rows)] = rows
         self._exit_pen_mat = np.append(self._exit_pen, _INF)[self._exit_mat]
         self._exit_pen_mat[self._exit_mat == n] = 0.0  # inf + 0: the padding never wins
-        self._slot_range = np.arange(len(self._gap_rows))
         self._gap_list = self._gap_rows.tolist()
         # Transition lines as plain numbers (a dozen at most: a Python loop beats numpy).
         self._lines = []
@@ -268,12 +265,6 @@ class OnlineMatcher:
         blank[_START] = np.nan
         blank[_MILE] = np.nan
         self._blank_token = blank
-        # Columns start .. milestones of a token entering its segment at each row (the
-        # start time and this frame's distance are filled in per frame).
-        fresh = np.tile(blank[_START : _MILE.stop], (n, 1))
-        fresh[:, _N - _START] = 1.0
-        fresh[:, _ENTRY - _START] = self._chain_idx
-        self._fresh = fresh
 
     def reset(self) -> None:
         """Forget the session: back to waiting in front of the first segment."""
@@ -287,6 +278,7 @@ class OnlineMatcher:
         views["mile"][:] = np.nan
         views["lc"][:] = np.nan
         self._bind(arr)
+        self._spare = (np.full(s, _INF), np.zeros_like(arr))
         self._last_uv: np.ndarray | None = None
         self._vel = (0.0, 0.0)  # the hand's smoothed velocity (box widths per second)
         self._last_t: float | None = None
@@ -328,16 +320,9 @@ class OnlineMatcher:
     # -- internals ---------------------------------------------------------------------------
 
     def _step(self, q: np.ndarray, step: np.ndarray, dt: float, t: float) -> None:
-        # Written for few array operations: a frame's cost is mostly numpy's per-call
-        # overhead (the arrays are a few hundred numbers), which doubles when the caches
-        # are cold after the hand landmarker ran.
         cfg = self.config
         old = self._cost
         qx, qy = float(q[0]), float(q[1])
-        d = np.hypot(self._pos_u - qx, self._pos_v - qy)
-        local = np.minimum(d, cfg.cap_box)
-        local *= local
-        local *= self._inv_sigma2
         alpha = 1.0 - math.exp(-dt / cfg.velocity_tau_s)
         sx, sy = float(step[0]), float(step[1])
         vx, vy = self._vel
@@ -346,13 +331,11 @@ class OnlineMatcher:
         self._vel = (vx, vy)
         speed = math.hypot(vx, vy)
         ramp = min(1.0, speed / cfg.moving_speed_box_per_s)
-        if speed > 0:
-            # direction_weight * ramp * (1 - cos(tangent, velocity))
-            w = cfg.direction_weight * ramp
-            local += w
-            local -= self._tangent @ np.array((vx * (w / speed), vy * (w / speed)))
+        # The direction term, direction_weight * ramp * (1 - cos(tangent, velocity)), is
+        # w - tangent . (velocity * w / speed).
+        w = cfg.direction_weight * ramp if speed > 0 else 0.0
+        wx, wy = (vx * (w / speed), vy * (w / speed)) if speed > 0 else (0.0, 0.0)
         local_gap = self._gap_costs(qx, qy, vx, vy, speed, ramp)
-        local[self._gap_rows] = local_gap
 
         # Segment rows: best of stay / advance by k / enter from the gap.
         # Most reference points one frame may advance: the fastest pace followed, for the
@@ -362,57 +345,25 @@ class OnlineMatcher:
         # Progress along the path must come from the hand moving: advancing further than
         # the hand travelled (with some slack) costs, so the alignment cannot run ahead.
         moved = math.hypot(sx, sy)
-        excess = self._adv_base[k_now] - 2.0 * moved * cfg.advance_weight / self._spacing
-        np.maximum(excess, 0.0, out=excess)
-        cand = old[pred]
-        cand += pen
-        cand += excess
-        pick = cand.argmin(axis=1)
-        flat = self._flat_rows[k_now] + pick
-        col = cols[pick]
-
-        new_cost = np.empty_like(old)
-        np.add(cand.ravel()[flat], local, out=new_cost[:-1])
-        gather = self._gather_idx
-        gather[:-1] = pred.ravel()[flat]
-        arr = self._tokarr[gather]
-        # Along-path travel and distance for the hand's step, per state's own tangent;
-        # rows entering their segment now start from scratch (in _enter). Gap rows get
-        # numbers here too; their tokens are set from scratch below.
-        arr[:-1, _TRAVEL] += self._tangent @ step
-        arr[:-1, _STEPS] += self._shift_of_col[col]
-        arr[:-1, _DSUM] += d
-        arr[:-1, _N] += 1.0
-        entered = col == self._entry_col  # gap rows pick column 0 (all their options are inf)
-        self._enter(arr, entered, t, d)
-        self._milestones(arr, t)
+        slack = 2.0 * moved * cfg.advance_weight / self._spacing
+        # Two cost and token buffers, swapped each frame (nothing else keeps them).
+        new_cost, arr = self._spare
+        self._spare = (old, self._tokarr)
+        _advance_rows(
+            old, pred, pen, cols, self._adv_base[k_now], slack, self._entry_col,
+            self._shift_of_col, self._pos_u, self._pos_v, self._tangent, qx, qy, sx, sy,
+            w, wx, wy, cfg.cap_box, self._inv_sigma2, self._chain_idx, self._len_open,
+            self._n_closed, _MILESTONES, t, self._tokarr, arr, new_cost,
+        )  # fmt: skip
         self._complete_revolutions(arr, t)
-
-        # Gap rows: stay, leave the previous segment, or skip it.
-        exit_cost = old[self._exit_mat]
-        exit_cost += self._exit_pen_mat
-        pick_exit = exit_cost.argmin(axis=1)
-        best_exit = exit_cost[self._slot_range, pick_exit].tolist()
-        exit_row = self._exit_mat[self._slot_range, pick_exit].tolist()
-        gaps = self._gap_list
-        old_gap = old[self._gap_rows].tolist()
-        for slot, g in enumerate(gaps):
-            prev = slot - 1 if slot else len(gaps) - 1
-            stay, leave, skip = old_gap[slot], best_exit[slot], old_gap[prev] + cfg.skip_penalty
-            if stay <= leave and stay <= skip:
-                new_cost[g] = stay + local_gap[slot]
-                self._copy_token(arr, g, g)
-            elif leave <= skip:
-                new_cost[g] = leave + local_gap[slot]
-                self._leave_segment(arr, g, exit_row[slot], t, wraps=slot == 0)
-            else:
-                new_cost[g] = skip + local_gap[slot]
-                self._copy_token(arr, g, gaps[prev])
-                if slot == 0:
-                    arr[g, _REP] += 1
-        new_cost[-1] = _INF  # the sentinel row (np.empty left it unset)
-        body = new_cost[:-1]
-        body -= np.minimum.reduce(body)  # keep numbers small; only differences matter
+        # Gap rows: stay, leave the previous segment, or skip it; then costs are shifted
+        # so that the best is 0 (only differences matter).
+        _gap_rows_step(
+            old, self._tokarr, new_cost, arr, self._gap_rows, np.array(local_gap),
+            self._exit_mat, self._exit_pen_mat, cfg.skip_penalty, cfg.min_record_coverage,
+            self._seg, self._rev, self._closed, self._n_of, self._length, self._nominal,
+            _MILESTONES, self._blank_token, t,
+        )  # fmt: skip
         self._cost = new_cost
         self._bind(arr)
 
@@ -453,20 +404,6 @@ class OnlineMatcher:
         duration, coverage, distance)."""
         self._tokarr = arr
 
-    def _copy_token(self, arr: np.ndarray, dst: int, src: int) -> None:
-        """A gap row's token from the *old* tokens of ``src``: its repetition and last
-        completed segment, nothing in progress."""
-        arr[dst] = self._blank_token
-        arr[dst, _REP] = self._tokarr[src, _REP]
-        arr[dst, _LC] = self._tokarr[src, _LC]
-
-    def _enter(self, arr: np.ndarray, entered: np.ndarray, t: float, d: np.ndarray) -> None:
-        """Rows entering their segment now: a fresh token with this frame's distance."""
-        body = arr[:-1]
-        np.copyto(body[:, _START : _MILE.stop], self._fresh, where=entered[:, None])
-        np.copyto(body[:, _START], t, where=entered)
-        np.copyto(body[:, _DSUM], d, where=entered)
-
     def _fraction(self, tok: dict[str, np.ndarray], rows: np.ndarray) -> np.ndarray:
         """Fraction of the path travelled, per row: along-path travel for open segments,
         reference points advanced for closed ones (robust to an offset circle)."""
@@ -479,24 +416,6 @@ class OnlineMatcher:
         if self._closed[row]:
             return float(self._tokarr[row, _STEPS] / self._n_of[row])
         return float(self._tokarr[row, _TRAVEL] / self._length[self._seg[row]])
-
-    def _milestones(self, arr: np.ndarray, t: float) -> None:
-        """Record the time of every milestone a row's travel passed for the first time.
-        (Milestones are reached in order, so a row's count of them says which are set.)"""
-        body = arr[:-1]
-        frac = body[:, _TRAVEL] / self._len_open
-        frac += body[:, _STEPS] / self._n_closed
-        reached = _MILESTONES.searchsorted(frac, side="right")
-        had = body[:, _NMILE]
-        rows = np.flatnonzero(reached > had)
-        if rows.size == 0:
-            return
-        j = self._milestone_index
-        new = (j >= had[rows, None]) & (j < reached[rows, None])
-        mile = body[rows, _MILE]
-        mile[new] = t
-        body[rows, _MILE] = mile
-        body[rows, _NMILE] = reached[rows]
 
     def _close_record(self, rows: np.ndarray, t: float, tok: dict | None = None) -> np.ndarray:
         """Records (len(rows), 8) for leaving the segment at ``rows`` at time ``t``."""
@@ -533,20 +452,6 @@ class OnlineMatcher:
                 self._tokarr[row, _DSUM] / n if n > 0 else np.nan,
             ]
         )
-
-    def _leave_segment(self, arr: np.ndarray, g: int, exit_row: int, t: float, wraps: bool) -> None:
-        self._copy_token(arr, g, exit_row)
-        slot = self._seg[exit_row]
-        if self._closed[exit_row]:
-            frac = self._tokarr[exit_row, _STEPS] / self._n_of[exit_row]
-            keep = frac >= max(0.5, self.config.min_record_coverage)
-        else:
-            frac = self._tokarr[exit_row, _TRAVEL] / self._length[slot]
-            keep = frac >= self.config.min_record_coverage
-        if keep:
-            arr[g, _LC] = self._close_one(exit_row, t)
-        if wraps:
-            arr[g, _REP] = self._tokarr[exit_row, _REP] + 1
 
     def _complete_revolutions(self, arr: np.ndarray, t: float) -> None:
         """A closed segment completes one repetition per full turn, without leaving it."""
@@ -685,6 +590,8 @@ _TOKEN_WIDTH = 16 + len(_MILESTONES)
 _REP, _START, _TRAVEL, _STEPS, _DSUM, _N, _ENTRY, _NMILE = range(8)
 _MILE = _TOKEN_COLUMNS["mile"]
 _LC = _TOKEN_COLUMNS["lc"]
+_MILE0 = _MILE.start  # (plain ints for the compiled step)
+_LC0 = _LC.start
 
 
 def _token_views(arr: np.ndarray) -> dict[str, np.ndarray]:
@@ -754,3 +661,183 @@ def _smoothed_tangents(points: np.ndarray, closed: bool, window_box: float) -> n
     norm = np.linalg.norm(out, axis=1, keepdims=True)
     norm[norm == 0] = 1.0
     return out / norm
+
+
+def warm_up() -> None:
+    """Compile the per-frame step now (a few seconds the first time, then read from
+    numba's cache), so the first frame of a session does not wait for it."""
+    from coach.strokes import load_stroke  # noqa: PLC0415
+
+    m = OnlineMatcher(load_stroke("i-love-you"))
+    for i in range(3):
+        m.update(np.array([0.5, 0.2 + 0.01 * i]), i / 30.0)
+
+
+@numba.njit(cache=True, nogil=True)
+def _advance_rows(
+    old_cost, pred, pen, cols, adv_base, slack, entry_col, shift_of_col,
+    pos_u, pos_v, tangent, qx, qy, sx, sy, w, wx, wy,
+    cap, inv_sigma2, chain_idx, len_open, n_closed, milestones, t,
+    old_tok, new_tok, new_cost,
+):  # fmt: skip
+    """One alignment step for every state row (compiled: a loop over a few hundred rows
+    and a handful of columns is cheaper than the dozens of array operations it replaces).
+
+    Per row: the cost of being here now (distance to the hand, capped, plus the direction
+    term), the best predecessor (stay, advance by j, or enter from the gap; the first
+    of equal ones), and the token it passes on: entering starts a fresh one, otherwise
+    the hand's step along the row's tangent, the reference points advanced and the
+    distance are added, and milestones passed for the first time get the time ``t``.
+    Advancing j points costs ``max(0, adv_base[j] - slack)`` (the entry column's base is
+    -inf). Gap rows are computed too (their predecessors are all the unreachable
+    sentinel) and overwritten by :func:`_gap_rows_step`; the sentinel row is copied.
+    """
+    n = pos_u.shape[0]
+    k_cols = pred.shape[1]
+    width = old_tok.shape[1]
+    n_mile = milestones.shape[0]
+    mile0 = _MILE0
+    excess = np.empty(k_cols)
+    for j in range(k_cols):
+        excess[j] = max(adv_base[j] - slack, 0.0)
+    for r in range(n):
+        best = np.inf
+        pick = 0
+        for j in range(k_cols):
+            c = old_cost[pred[r, j]] + pen[r, j] + excess[j]
+            if c < best:
+                best = c
+                pick = j
+        du = pos_u[r] - qx
+        dv = pos_v[r] - qy
+        d = math.hypot(du, dv)
+        m = min(d, cap)
+        local = m * m * inv_sigma2 + w - (tangent[r, 0] * wx + tangent[r, 1] * wy)
+        new_cost[r] = best + local
+        src = pred[r, pick]
+        for c_ in range(width):
+            new_tok[r, c_] = old_tok[src, c_]
+        col = cols[pick]
+        if col == entry_col:
+            new_tok[r, _START] = t
+            new_tok[r, _TRAVEL] = 0.0
+            new_tok[r, _STEPS] = 0.0
+            new_tok[r, _DSUM] = d
+            new_tok[r, _N] = 1.0
+            new_tok[r, _ENTRY] = chain_idx[r]
+            new_tok[r, _NMILE] = 0.0
+            for i in range(n_mile):
+                new_tok[r, mile0 + i] = np.nan
+            continue
+        travel = new_tok[r, _TRAVEL] + (tangent[r, 0] * sx + tangent[r, 1] * sy)
+        steps = new_tok[r, _STEPS] + shift_of_col[col]
+        new_tok[r, _TRAVEL] = travel
+        new_tok[r, _STEPS] = steps
+        new_tok[r, _DSUM] += d
+        new_tok[r, _N] += 1.0
+        frac = travel / len_open[r] + steps / n_closed[r]
+        k = int(new_tok[r, _NMILE])
+        while k < n_mile and frac >= milestones[k]:
+            new_tok[r, mile0 + k] = t
+            k += 1
+        new_tok[r, _NMILE] = k
+    for c_ in range(width):
+        new_tok[n, c_] = old_tok[n, c_]
+    new_cost[n] = np.inf
+
+
+@numba.njit(cache=True, nogil=True)
+def _gap_rows_step(
+    old_cost, old_tok, new_cost, new_tok, gap_rows, local_gap, exit_mat, exit_pen_mat,
+    skip_penalty, min_coverage, seg, rev, closed, n_of, length, nominal, milestones,
+    blank, t,
+):  # fmt: skip
+    """The gap rows of one step: each gap stays, takes the best exit of the segment
+    before it (closing that segment's record when enough of it was done), or skips that
+    segment; ties go in that order. Then all costs are shifted so the best is 0."""
+    n_gaps = gap_rows.shape[0]
+    width = old_tok.shape[1]
+    for slot in range(n_gaps):
+        g = gap_rows[slot]
+        prev_g = gap_rows[slot - 1 if slot > 0 else n_gaps - 1]
+        leave = np.inf
+        exit_row = exit_mat[slot, 0]
+        for i in range(exit_mat.shape[1]):
+            c = old_cost[exit_mat[slot, i]] + exit_pen_mat[slot, i]
+            if c < leave:
+                leave = c
+                exit_row = exit_mat[slot, i]
+        stay = old_cost[g]
+        skip = old_cost[prev_g] + skip_penalty
+        if stay <= leave and stay <= skip:
+            choice, src, cost = 0, g, stay
+        elif leave <= skip:
+            choice, src, cost = 1, exit_row, leave
+        else:
+            choice, src, cost = 2, prev_g, skip
+        new_cost[g] = cost + local_gap[slot]
+        # The gap's token: the source's repetition and last record, nothing in progress.
+        for c_ in range(width):
+            new_tok[g, c_] = blank[c_]
+        new_tok[g, _REP] = old_tok[src, _REP]
+        for c_ in range(_LC0, width):
+            new_tok[g, c_] = old_tok[src, c_]
+        if choice == 1:
+            _leave(old_tok, new_tok, g, src, slot == 0, min_coverage, seg, rev, closed,
+                   n_of, length, nominal, milestones, t)  # fmt: skip
+        elif choice == 2 and slot == 0:
+            new_tok[g, _REP] += 1  # skipped the last segment: the next repetition
+    n = new_cost.shape[0] - 1
+    best = np.inf
+    for r in range(n):
+        best = min(best, new_cost[r])
+    for r in range(n):
+        new_cost[r] -= best
+    new_cost[n] = np.inf
+
+
+@numba.njit(cache=True, nogil=True)
+def _leave(
+    old_tok, new_tok, g, row, wraps, min_coverage, seg, rev, closed, n_of, length,
+    nominal, milestones, t,
+):  # fmt: skip
+    """Gap ``g`` takes the path that leaves the segment at ``row``: its record is closed
+    if enough of the segment was done, and the repetition moves on after the last one."""
+    slot = seg[row]
+    if closed[row]:
+        frac = old_tok[row, _STEPS] / n_of[row]
+        keep = frac >= max(0.5, min_coverage)
+    else:
+        frac = old_tok[row, _TRAVEL] / length[slot]
+        keep = frac >= min_coverage
+    if keep:
+        n = old_tok[row, _N]
+        new_tok[g, _LC0 + 0] = old_tok[row, _REP]
+        new_tok[g, _LC0 + 1] = slot
+        new_tok[g, _LC0 + 2] = 1.0 if rev[row] else 0.0
+        new_tok[g, _LC0 + 3] = old_tok[row, _START]
+        new_tok[g, _LC0 + 4] = t
+        mile = old_tok[row, _MILE0 : _MILE0 + milestones.shape[0]]
+        new_tok[g, _LC0 + 5] = _duration_compiled(mile, nominal[slot], milestones)
+        new_tok[g, _LC0 + 6] = min(max(frac, 0.0), 1.0)
+        new_tok[g, _LC0 + 7] = old_tok[row, _DSUM] / n if n > 0 else np.nan
+    if wraps:
+        new_tok[g, _REP] = old_tok[row, _REP] + 1
+
+
+@numba.njit(cache=True, nogil=True)
+def _duration_compiled(mile, nominal_s, milestones):
+    """:func:`_duration_from_milestones`, compiled."""
+    count = 0
+    last = -1
+    for i in range(mile.shape[0]):
+        if not np.isnan(mile[i]):
+            count += 1
+            last = i
+    if count < 2 or np.isnan(mile[0]):
+        return np.nan
+    span = mile[last] - mile[0]
+    frac = milestones[last] - milestones[0]
+    if span <= 0:
+        return np.nan
+    return span / frac

@@ -178,3 +178,69 @@ def test_property_pace_and_direction_survive_offset_and_frame_rate(factor, du, d
     assert [(r.segment, r.reversed) for r in records] == [(0, False), (1, False), (2, False)]
     total = sum(r.duration_s for r in records)
     assert total / ILY.nominal_s == pytest.approx(factor, rel=0.12)
+
+
+# -- the compiled step, on numbers small enough to check by hand --------------------------
+
+
+def _tokens(rows: int) -> np.ndarray:
+    from coach.matcher import _MILE, _TOKEN_WIDTH
+
+    tok = np.zeros((rows, _TOKEN_WIDTH))
+    tok[:, _MILE] = np.nan
+    return tok
+
+
+def test_compiled_step_picks_stay_advance_or_entry_and_passes_tokens():
+    """Row 0 is a gap, rows 1-3 a chain along u at (0,0), (1,0), (2,0); row 4 the sentinel.
+    Columns: stay, advance by one, enter from the gap. The hand is at (1, 0), moving +0.1 u."""
+    import coach.matcher as m
+
+    _DSUM, _ENTRY, _MILE, _N, _NMILE = m._DSUM, m._ENTRY, m._MILE, m._N, m._NMILE
+    _START, _STEPS, _TRAVEL = m._START, m._STEPS, m._TRAVEL
+
+    inf = np.inf
+    pred = np.array([[4, 4, 4], [1, 4, 0], [2, 1, 4], [3, 2, 4]])
+    cols = np.array([0, 1, 99])  # 99: the entry column
+    old_cost = np.array([0.0, 5.0, 1.0, 9.0, inf])
+    old = _tokens(5)
+    old[2, _TRAVEL], old[2, _NMILE], old[2, _MILE.start] = 0.25, 1, 3.0  # 10% reached at 3 s
+    new, new_cost = _tokens(5), np.empty(5)
+    pos_u, pos_v = np.array([np.nan, 0.0, 1.0, 2.0]), np.array([np.nan, 0.0, 0.0, 0.0])
+    tangent = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 0.0], [1.0, 0.0]])
+    m._advance_rows(
+        old_cost, pred, np.zeros((4, 3)), cols, np.array([-1.0, 0.0, -inf]), 0.0, 99,
+        np.array([0, 1, 0]), pos_u, pos_v, tangent, 1.0, 0.0, 0.1, 0.0,
+        0.0, 0.0, 0.0, 10.0, 1.0, np.array([0, 0, 1, 2]), np.full(4, 1.0), np.full(4, inf),
+        m._MILESTONES, 7.0, old, new, new_cost,
+    )  # fmt: skip
+    # row 1: entering (cost 0) beats staying (5); the hand is 1 away: cost 0 + 1.
+    # row 2: staying (1) beats advancing from row 1 (5); the hand is on it: 1 + 0.
+    # row 3: advancing from row 2 (1) beats staying (9); 1 away: 1 + 1.
+    np.testing.assert_allclose(new_cost[1:], [1.0, 1.0, 2.0, inf])
+    assert new[1, _START] == 7.0 and new[1, _DSUM] == 1.0 and new[1, _N] == 1.0
+    assert new[1, _ENTRY] == 0 and new[1, _NMILE] == 0 and np.isnan(new[1, _MILE]).all()
+    # row 2 kept its token: travel 0.25 + 0.1 passes 30% now (7 s); 10% stays at 3 s.
+    assert new[2, _TRAVEL] == pytest.approx(0.35) and new[2, _NMILE] == 2
+    np.testing.assert_array_equal(new[2, _MILE][:2], [3.0, 7.0])
+    assert np.isnan(new[2, _MILE][2:]).all()
+    # row 3 took row 2's token and one reference point more.
+    assert new[3, _STEPS] == 1.0 and new[3, _TRAVEL] == pytest.approx(0.35)
+
+
+@pytest.mark.parametrize(
+    "mile",
+    [
+        [np.nan] * 5,  # nothing reached
+        [1.0, np.nan, np.nan, np.nan, np.nan],  # only 10%: no pace yet
+        [1.0, 2.0, np.nan, np.nan, np.nan],  # 10% -> 30% in 1 s: 5 s for the whole path
+        [1.0, 2.0, 3.0, 4.0, 5.0],  # 10% -> 90% in 4 s
+        [2.0, 2.0, np.nan, np.nan, np.nan],  # both at once: no time between them
+    ],
+)
+def test_compiled_duration_matches_the_python_one(mile):
+    from coach.matcher import _MILESTONES, _duration_compiled, _duration_from_milestones
+
+    a = _duration_from_milestones(np.array(mile), 4.0)
+    b = _duration_compiled(np.array(mile), 4.0, _MILESTONES)
+    assert (math.isnan(a) and math.isnan(b)) or a == pytest.approx(b)
