@@ -181,7 +181,6 @@ class OnlineMatcher:
         self._pen = pen
         self._entry_col = k_cols
         self._spacing = float(np.nanmedian(np.linalg.norm(np.diff(self._pos, axis=0), axis=1)))
-        self._rows = np.arange(row)
         # Per frame only columns 0..k (and entry) are needed: cut the tables once, per k.
         self._table_for_k = []
         for k in range(k_cols):
@@ -213,9 +212,6 @@ class OnlineMatcher:
         self._line_a = np.array([x[1] for x in line_list], dtype=float).reshape(-1, 2)
         self._line_b = np.array([x[2] for x in line_list], dtype=float).reshape(-1, 2)
         self._line_extra = np.array([x[3] for x in line_list], dtype=float)
-        # Lines are grouped by gap: where each group starts, and which gap owns it.
-        self._line_owner = np.unique(self._line_gap)
-        self._line_starts = np.searchsorted(self._line_gap, self._line_owner)
         self._exit_rows = [
             np.flatnonzero((self._seg == (slot - 1) % n_slots) & ~self._is_gap)
             for slot in range(n_slots)
@@ -247,7 +243,6 @@ class OnlineMatcher:
             self._exit_mat[slot, : len(rows)] = rows
         self._exit_pen_mat = np.append(self._exit_pen, _INF)[self._exit_mat]
         self._exit_pen_mat[self._exit_mat == n] = 0.0  # inf + 0: the padding never wins
-        self._gap_list = self._gap_rows.tolist()
         # Transition lines as plain numbers (a dozen at most: a Python loop beats numpy).
         self._lines = []
         for slot, a, b, extra_cost in zip(
@@ -373,7 +368,7 @@ class OnlineMatcher:
         """Cost of each gap state: the cheapest of its transition lines, or the flat cost."""
         cfg = self.config
         flat = self._gap_flat
-        out = [flat] * len(self._gap_list)
+        out = [flat] * len(self._gap_rows)
         if not self._lines:
             return out
         inv_s2 = self._inv_sigma2
@@ -435,23 +430,6 @@ class OnlineMatcher:
         with np.errstate(invalid="ignore", divide="ignore"):
             out[:, 7] = src["dsum"][rows] / src["n"][rows]
         return out
-
-    def _close_one(self, row: int, t: float) -> np.ndarray:
-        """The record (8,) for leaving the segment at ``row`` at time ``t`` (current tokens)."""
-        slot = int(self._seg[row])
-        n = self._tokarr[row, _N]
-        return np.array(
-            [
-                self._tokarr[row, _REP],
-                slot,
-                self._rev[row],
-                self._tokarr[row, _START],
-                t,
-                _duration_from_milestones(self._tokarr[row, _MILE], self._nominal[slot]),
-                min(max(self._fraction_one(row), 0.0), 1.0),
-                self._tokarr[row, _DSUM] / n if n > 0 else np.nan,
-            ]
-        )
 
     def _complete_revolutions(self, arr: np.ndarray, t: float) -> None:
         """A closed segment completes one repetition per full turn, without leaving it."""
