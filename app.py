@@ -13,6 +13,7 @@ JSON file in COACH_DATA_DIR (default ~/.local/share/stroke-coach).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from pathlib import Path
@@ -477,25 +478,22 @@ def reference_recorder(up, stroke, box, head, mirrored) -> None:
         if not st.button("Save reference", disabled=not name):
             return
         based_on = getattr(stroke, "based_on", None) or stroke.id
-        suffix = Path(up.name).suffix.lower() or ".mp4"
-        with tempfile.TemporaryDirectory(prefix="coach-reference-") as tmp:
-            path = Path(tmp) / f"demonstration{suffix}"
-            path.write_bytes(up.getbuffer())
-            bar = st.progress(0.0, text="Following the demonstration...")
+        with uploaded_video(up, "demonstration", "Following the demonstration", "Following") as (
+            path,
+            on_progress,
+        ):
             try:
                 ref = record_reference(
                     path,
                     name,
                     lambda size: BodyFrame.from_box(box, head, mirrored, size),
                     based_on if based_on in {s.id for s in list_strokes()} else None,
-                    on_progress=lambda f: bar.progress(f, text=f"Following... {round(100 * f)}%"),
+                    on_progress=on_progress,
                 )
                 saved = save_reference(ref, references_dir())
             except (DemonstrationError, ReferenceFileError, VideoError, ValueError) as exc:
                 st.error(f"No reference saved: {exc}")
                 return
-            finally:
-                bar.empty()
         st.success(f"Saved “{ref.name}” ({saved.name}). Pick it in the stroke list to practise.")
 
 
@@ -503,25 +501,34 @@ def score_upload(up, stroke, box, head, mirrored):
     from coach.ui_offline import score_file
     from coach.video import VideoError
 
-    suffix = Path(up.name).suffix.lower() or ".mp4"
-    with tempfile.TemporaryDirectory(prefix="coach-upload-") as tmp:
-        path = Path(tmp) / f"upload{suffix}"
-        path.write_bytes(up.getbuffer())
-        bar = st.progress(0.0, text="Scoring...")
+    with uploaded_video(up, "upload", "Scoring", "Scoring") as (path, on_progress):
         try:
             return score_file(
                 path,
                 stroke,
                 lambda size: BodyFrame.from_box(box, head, mirrored, size),
-                on_progress=lambda f: bar.progress(f, text=f"Scoring... {round(100 * f)}%"),
+                on_progress=on_progress,
             )
         except VideoError as exc:
             st.error(f"That video can't be read: {exc}")
         except Exception as exc:  # noqa: BLE001 - show it, don't crash the page
             st.error(f"Scoring failed: {exc}")
+    return None
+
+
+@contextlib.contextmanager
+def uploaded_video(up, stem: str, starting: str, busy: str):
+    """An uploaded video written to a temporary file (deleted afterwards) and a progress
+    bar (removed afterwards). Yields ``(path, on_progress(fraction))``."""
+    suffix = Path(up.name).suffix.lower() or ".mp4"
+    with tempfile.TemporaryDirectory(prefix=f"coach-{stem}-") as tmp:
+        path = Path(tmp) / f"{stem}{suffix}"
+        path.write_bytes(up.getbuffer())
+        bar = st.progress(0.0, text=f"{starting}...")
+        try:
+            yield path, lambda f: bar.progress(f, text=f"{busy}... {round(100 * f)}%")
         finally:
             bar.empty()
-    return None
 
 
 def score_sample(stroke):
