@@ -170,8 +170,14 @@ def scenario_coach(ctx, url: str, args) -> dict:
     fr.locator("button", has_text=re.compile("^stop$", re.I)).first.click(timeout=30_000)
     try:
         page.get_by_text("Session summary").wait_for(timeout=60_000)
-        text = page_text(page)
-        per[0]["summary"] = text[text.index("Session summary") :][:600]
+        # The heading renders before the lines under it: read until they are there too.
+        deadline = time.monotonic() + 30
+        while True:
+            text = page_text(page)
+            per[0]["summary"] = text[text.index("Session summary") :][:600]
+            if "repetition" in per[0]["summary"] or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
     except PlaywrightTimeout:
         per[0]["summary"] = None
     return {"sessions": per}
