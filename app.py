@@ -28,7 +28,7 @@ from coach.draw import draw
 from coach.live import LiveCoach, LiveSettings, LiveView
 from coach.store import StoreError
 from coach.strokes import list_strokes, load_stroke
-from coach.ui_text import SAFETY_NOTES, score_card, summary_lines
+from coach.ui_text import SAFETY_NOTES, card_markdown, score_card, summary_lines
 
 DEFAULT_BOX = (0.3, 0.3, 0.7, 0.7)  # display coordinates: the middle of the picture
 HEAD_WORDS = {"up": "Top", "down": "Bottom", "left": "Left", "right": "Right"}
@@ -580,13 +580,7 @@ def show_report(stroke, result) -> None:
         st.caption("Bars: repetitions (darker is a higher score), with their flags. "
                    "Orange ticks: hints the coach gave (hover for the words).")  # fmt: skip
     for rep in result.session.repetitions:
-        card = score_card(rep)
-        with st.container(border=True):
-            st.markdown(f"**{card.title}**  \n{card.verdict}")
-            for line in card.good:
-                st.markdown(f":green[✓] {line}")
-            for line in card.change:
-                st.markdown(f":orange[→] {line}")
+        st.container(border=True).markdown(card_markdown(score_card(rep)))
     import json
 
     st.download_button(

@@ -14,7 +14,7 @@ import time
 import streamlit as st
 
 from coach.live import LiveCoach, LiveView
-from coach.ui_text import score_card, stats_line
+from coach.ui_text import card_markdown, score_card, stats_line
 
 #: Set ``st.session_state[NO_WEBRTC_KEY] = True`` to render the page without WebRTC.
 NO_WEBRTC_KEY = "coach_no_webrtc"
@@ -193,18 +193,17 @@ def render_hint(container, hint) -> None:
 
 def render_cards(container, repetitions, newest_first: bool = True, limit: int = 6) -> None:
     """Per-repetition score cards: score, a verdict, what went well, what to change."""
+    reps = list(repetitions)[::-1] if newest_first else list(repetitions)
     with container.container():
-        reps = list(repetitions)[::-1] if newest_first else list(repetitions)
-        if not reps:
-            st.caption("Score cards appear here after each repetition.")
-        for rep in reps[:limit]:
-            card = score_card(rep)
-            with st.container(border=True):
-                st.markdown(f"**{card.title}**  \n{card.verdict}")
-                for line in card.good:
-                    st.markdown(f":green[✓] {line}")
-                for line in card.change:
-                    st.markdown(f":orange[→] {line}")
+        # A fixed layout (one caption, then ``limit`` slots of one element each), so that
+        # a redraw replaces every element in place: Streamlit would leave the surplus
+        # elements of an earlier, longer render on screen while the live run goes on.
+        st.caption("" if reps else "Score cards appear here after each repetition.")
+        for i in range(limit):
+            if i < len(reps):
+                st.container(border=True).markdown(card_markdown(score_card(reps[i])))
+            else:
+                st.empty()
 
 
 def render_status(container, view: LiveView) -> None:

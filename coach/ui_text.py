@@ -27,7 +27,7 @@ FLAG_TEXT = {
     "up the baby's right side, across, down the left.",
     "too_fast": "was quicker than the calm pace. Let the orange guide dot lead you.",
     "too_slow": "was slower than needed. Keep up with the orange guide dot.",
-    "incomplete": "stopped short of the end of the path. Carry on down to the hip.",
+    "incomplete": "stopped short of the end of the path. Follow it right to its end.",
     "off_path": "strayed from the path drawn on the tummy.",
     "jerky": "was a little stop-and-go. Aim for one flowing movement.",
     "no_hand": "lost sight of your hand for a while. Keep it in the picture.",
@@ -74,7 +74,7 @@ def score_card(rep: RepetitionScore) -> Card:
         good.append("Right direction.")
     if rep.pace == "ok" and math.isfinite(rep.speed_ratio):
         good.append(f"Calm pace ({_ratio_words(rep.speed_ratio)}).")
-    if math.isfinite(rep.coverage) and rep.coverage >= 0.8:
+    if "incomplete" not in rep.flags and math.isfinite(rep.coverage) and rep.coverage >= 0.8:
         good.append(f"Covered {round(100 * rep.coverage)}% of the path.")
     if "off_path" not in rep.flags and math.isfinite(rep.mean_distance_box):
         good.append("Stayed on the path.")
@@ -85,6 +85,20 @@ def score_card(rep: RepetitionScore) -> Card:
         good=tuple(good),
         change=change,
     )
+
+
+def card_markdown(card: Card) -> str:
+    """The whole card as one Markdown text (title, verdict, ticks, arrows).
+
+    One element per card on purpose: Streamlit keeps the extra elements of a longer
+    earlier render on screen until the script run ends, and the live page's run does
+    not end while the video plays, so a card drawn as several elements could show a
+    line left over from the card that was in its place before.
+    """
+    lines = [f"**{card.title}**  \n{card.verdict}"]
+    lines += [f":green[✓] {line}" for line in card.good]
+    lines += [f":orange[→] {line}" for line in card.change]
+    return "\n\n".join(lines)
 
 
 def _ratio_words(speed_ratio: float) -> str:

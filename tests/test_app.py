@@ -208,6 +208,42 @@ def test_score_card(flags, score, want_change) -> None:
     assert "Right direction." in card.good
 
 
+@pytest.mark.parametrize(
+    "flags, coverage_praised",
+    [
+        ((), True),  # 95% covered, nothing flagged: coverage is praised
+        (("incomplete",), False),  # 95% overall but one letter stopped short: no praise
+    ],
+)
+def test_score_card_does_not_praise_coverage_it_also_faults(flags, coverage_praised) -> None:
+    card = ui_text.score_card(rep(0, 70, flags))
+    assert ("Covered 95% of the path." in card.good) is coverage_praised
+    assert any("stopped short" in c for c in card.change) is not coverage_praised
+    assert not any("hip" in c for c in card.change)  # no I Love You words on other strokes
+
+
+def test_card_markdown_is_one_text_with_every_line() -> None:
+    card = ui_text.Card("Repetition 1 · 60 / 100", "Good start.", ("Right direction.",),
+                        ("This repetition was quicker than the calm pace.",))  # fmt: skip
+    assert ui_text.card_markdown(card) == (
+        "**Repetition 1 · 60 / 100**  \nGood start.\n\n:green[✓] Right direction.\n\n"
+        ":orange[→] This repetition was quicker than the calm pace."
+    )
+
+
+def test_live_cards_keep_a_fixed_layout(data_dir) -> None:
+    """Streamlit keeps surplus elements of a longer earlier render on screen while the
+    live run goes on: every redraw of the cards has the same number of elements."""
+    returning(data_dir)
+    counts = []
+    flagged = rep(0, 62, ("too_fast", "jerky"), pace="too_fast")
+    for reps in ((), (flagged,), (rep(0, 91), rep(1, 90))):  # none, one with flags, two
+        at = page(view_camera=live.LiveView(repetitions=reps))
+        assert not at.exception
+        counts.append(len(at.markdown) + len(at.caption) + len(at.get("empty")))
+    assert len(set(counts)) == 1, counts
+
+
 def test_every_flag_has_plain_words() -> None:
     from coach.types import FLAG_CODES
 
