@@ -4,10 +4,11 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 MODEL  := models/hand_landmarker.task
+LITE   := models/hand_landmarker_lite.task
 
 .PHONY: setup run test lint bench samples clean browser-deps
 
-setup: $(STAMP) $(MODEL)
+setup: $(STAMP) $(MODEL) $(LITE)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +17,7 @@ $(STAMP): pyproject.toml
 	$(PY) -c "import coach.matcher as m; m.warm_up()"  # compile the matcher's step once
 	touch $(STAMP)
 
-$(MODEL): | $(STAMP)
+$(MODEL) $(LITE): | $(STAMP)
 	$(PY) -m coach models fetch
 
 run: setup

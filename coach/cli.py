@@ -54,7 +54,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     models = sub.add_parser("models", help="hand model")
     msub = models.add_subparsers(dest="action", required=True, parser_class=_Parser)
-    msub.add_parser("fetch", help="make sure the hand model is present; print its path")
+    msub.add_parser(
+        "fetch",
+        help="make sure the hand models (full, and lite for the live page) are present; "
+        "print the full model's path",
+    )
 
     strokes = sub.add_parser("strokes", help="stroke library")
     ssub = strokes.add_subparsers(dest="action", required=True, parser_class=_Parser)
@@ -253,13 +257,17 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from coach.models import ModelError, fetch_model
+    from coach.models import ModelError, fetch_models
+
+    def log(msg: str) -> None:
+        print(msg, file=sys.stderr)
 
     try:
-        path = fetch_model(log=lambda msg: print(msg, file=sys.stderr))
+        paths = fetch_models(log=log)
     except ModelError as exc:
         raise CliError(str(exc)) from None
-    print(path)
+    log(f"lite hand model (live page): {paths['lite']}")
+    print(paths["full"])  # the contract: stdout is the hand model's path
     return EXIT_OK
 
 

@@ -31,7 +31,7 @@ import numpy as np
 from mediapipe.tasks.python import vision
 from mediapipe.tasks.python.core.base_options import BaseOptions
 
-from coach.models import ModelError, bundle_problem, find_model
+from coach.models import ModelError, bundle_problem, check_variant, find_model
 from coach.types import Frame, HandObservation
 
 N_LANDMARKS = 21
@@ -140,7 +140,9 @@ def _observation(
 class HandLandmarker:
     """MediaPipe hand landmarks for video frames (VIDEO mode) and still images (IMAGE mode).
 
-    ``model_path`` defaults to :func:`coach.models.find_model`. Use as a context
+    ``model_path`` defaults to the bundle of ``variant`` ("full", or "lite" for the
+    live page: see :mod:`coach.models`) found by :func:`coach.models.find_model`.
+    Use as a context
     manager or call :meth:`close`: MediaPipe tasks must be closed explicitly.
     """
 
@@ -151,6 +153,7 @@ class HandLandmarker:
         min_hand_detection_confidence: float = 0.5,
         min_hand_presence_confidence: float = 0.5,
         min_tracking_confidence: float = 0.5,
+        variant: str = "full",
     ) -> None:
         if not isinstance(num_hands, int) or num_hands < 1:
             raise ValueError(f"num_hands: expected an integer >= 1, found {num_hands!r}")
@@ -164,7 +167,10 @@ class HandLandmarker:
         self.min_tracking_confidence = _check_fraction(
             "min_tracking_confidence", min_tracking_confidence
         )
-        self.model_path = Path(model_path) if model_path is not None else find_model()
+        self.variant = check_variant(variant)
+        self.model_path = (
+            Path(model_path) if model_path is not None else find_model(variant=variant)
+        )
         problem = bundle_problem(self.model_path)
         if problem is not None:
             raise ModelError(f"hand model at {self.model_path} is not usable ({problem})")

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import math
 import os
 import queue
@@ -40,8 +41,11 @@ import numpy as np
 
 from coach import draw as overlay
 from coach.bodyframe import HEAD_DIRECTIONS, BodyFrame, HeadDirection
+from coach.models import ModelError
 from coach.strokes import StrokeDefinition
 from coach.types import Frame, HandObservation, TrackPoint
+
+log = logging.getLogger(__name__)
 
 SETTINGS_SCHEMA = "coach.live-settings/1"
 SETTINGS_FILE = "live-settings.json"
@@ -352,10 +356,22 @@ def save_settings(data_dir: str | os.PathLike, settings: LiveSettings) -> Path:
 # =================================================================================================
 
 
+#: The hand model variant of the live page (see coach.models): the lite landmark model
+#: costs about 10 ms a frame here against 16 ms for the full one, which matters when
+#: the browser shares the two cores and a frame comes every 33 ms.
+LIVE_MODEL_VARIANT = "lite"
+
+
 def default_landmarker_factory(num_hands: int):
+    """The live landmarker: the lite model, or the full one when the lite bundle is missing
+    (a clone set up before it existed); ``landmarker.variant`` says which."""
     from coach.landmarks import HandLandmarker  # noqa: PLC0415 - only where mediapipe is wanted
 
-    return HandLandmarker(num_hands=num_hands)
+    try:
+        return HandLandmarker(num_hands=num_hands, variant=LIVE_MODEL_VARIANT)
+    except ModelError as exc:
+        log.warning("live: using the full hand model (%s); `make setup` builds the lite one", exc)
+        return HandLandmarker(num_hands=num_hands)
 
 
 @dataclass

@@ -10,6 +10,7 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_HANDS_DIR = REPO_ROOT.parent / "shared" / "data" / "real-hands"
 MODEL_PATH = REPO_ROOT / "models" / "hand_landmarker.task"
+LITE_MODEL_PATH = REPO_ROOT / "models" / "hand_landmarker_lite.task"
 
 
 @pytest.fixture(scope="session")
@@ -34,6 +35,17 @@ def model_path() -> Path:
             f"hand model not found at {MODEL_PATH}; run `make setup` or `coach models fetch`"
         )
     return MODEL_PATH
+
+
+@pytest.fixture(scope="session")
+def lite_model_path() -> Path:
+    """``models/hand_landmarker_lite.task`` (the live page's); skips when it is absent."""
+    if not LITE_MODEL_PATH.is_file():
+        pytest.skip(
+            f"lite hand model not found at {LITE_MODEL_PATH}; run `make setup` or "
+            "`coach models fetch`"
+        )
+    return LITE_MODEL_PATH
 
 
 _NEEDS = ("model", "shared", "browser")

@@ -355,3 +355,37 @@ def test_saved_reference_can_be_picked_as_the_stroke(data_dir) -> None:
     )
     at.selectbox[0].select("annas-slow-ily").run()
     assert live.load_settings(data_dir).stroke_id == "annas-slow-ily"
+
+
+# -- the frame handed to the VP8 encoder -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("shape", "fmt"),
+    [
+        ((480, 640, 3), "yuv420p"),  # a webcam frame: converted here, not by aiortc
+        ((481, 640, 3), "rgb24"),  # odd height: no 4:2:0 layout, left to aiortc
+        ((480, 641, 3), "rgb24"),  # odd width
+    ],
+)
+def test_encoder_frame_format(shape, fmt) -> None:
+    from coach.ui_live import encoder_frame
+
+    frame = encoder_frame(np.zeros(shape, np.uint8))
+    assert frame.format.name == fmt
+    assert (frame.height, frame.width) == shape[:2]
+
+
+def test_encoder_frame_keeps_the_colours() -> None:
+    """Blocks of the overlay's colours survive RGB -> YUV 4:2:0 -> RGB within 4 levels."""
+    from coach.ui_live import encoder_frame
+
+    image = np.zeros((480, 640, 3), np.uint8)
+    colours = [SKY_BLUE, VERMILLION, (255, 255, 255), (0, 0, 0), (200, 150, 120)]
+    for i, colour in enumerate(colours):
+        image[:, i * 128 : (i + 1) * 128] = colour
+    back = encoder_frame(image).to_ndarray(format="rgb24")
+    inner = np.s_[8:-8]  # away from the block edges, where 4:2:0 chroma is shared
+    for i, colour in enumerate(colours):
+        block = back[inner, i * 128 + 8 : (i + 1) * 128 - 8].reshape(-1, 3).astype(int)
+        assert np.abs(block - np.array(colour)).max() <= 4, (colour, block[0])

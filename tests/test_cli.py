@@ -35,6 +35,32 @@ def test_strokes_list_prints_id_and_name_per_line(capsys):
     assert all("\t" in line for line in lines)
 
 
+@pytest.mark.model
+def test_models_fetch_prints_the_full_model_path(capsys, model_path, lite_model_path):
+    """Both models present: nothing is fetched; stdout is the (full) model path alone, as
+    the contract says; stderr names the lite model of the live page."""
+    assert main(["models", "fetch"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == f"{model_path}\n"
+    assert str(lite_model_path) in captured.err
+
+
+def test_models_fetch_failure_is_one_line(capsys, monkeypatch, tmp_path):
+    from coach import models
+
+    def no_network(*args):
+        raise OSError("Network is unreachable")
+
+    monkeypatch.setattr(models, "default_models_dir", lambda: tmp_path)
+    monkeypatch.setattr(models, "download_official", no_network)
+    monkeypatch.setattr(models, "download_wheel", no_network)
+    assert main(["models", "fetch"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("coach: could not fetch the hand model: official download")
+    assert "Network is unreachable" in err[-1]
+    assert list(tmp_path.iterdir()) == []
+
+
 def _bad_inputs(tmp: Path) -> dict[str, Path]:
     empty = tmp / "empty.mp4"
     empty.write_bytes(b"")

@@ -76,6 +76,36 @@ def test_video_matches_reference_landmarks(fresh: HandLandmarker, shared_hands_d
 
 @pytest.mark.model
 @pytest.mark.shared
+@pytest.mark.slow
+def test_lite_model_stays_close_to_the_reference(
+    lite_model_path: Path, shared_hands_dir: Path
+) -> None:
+    """The live page's lite model on the real video: a hand in every frame, landmarks within
+    a few px of the full model's reference (measured: median 7.3 px, p95 9.4 px on this
+    620x1080 video, under 1% of its height)."""
+    frames = _frames(shared_hands_dir)
+    with HandLandmarker(lite_model_path) as lite:
+        observations = [lite.detect(frame) for frame in frames]
+    errors = _errors_px(observations, frames, _reference(shared_hands_dir))
+    assert np.median(errors) < 10.0
+    assert np.percentile(errors, 95) < 15.0
+    assert np.median(errors) > 1.0  # not the full model by mistake (that one gives 0.2 px)
+
+
+@pytest.mark.model
+def test_variant_picks_the_bundle(lite_model_path: Path, model_path: Path) -> None:
+    with HandLandmarker(variant="lite") as lite, HandLandmarker() as full:
+        assert (lite.variant, lite.model_path) == ("lite", lite_model_path)
+        assert (full.variant, full.model_path) == ("full", model_path)
+
+
+def test_unknown_variant_is_refused() -> None:
+    with pytest.raises(ValueError, match="model variant: expected one of full, lite"):
+        HandLandmarker(variant="fast")
+
+
+@pytest.mark.model
+@pytest.mark.shared
 def test_first_second_of_video(fresh: HandLandmarker, shared_hands_dir: Path) -> None:
     frames = _frames(shared_hands_dir, limit=25)
     observations = [fresh.detect(frame) for frame in frames]

@@ -359,7 +359,7 @@ def test_percentile_of_nothing_is_nan() -> None:
 
 @pytest.mark.model
 @pytest.mark.parametrize("angle_deg", [0.0, 90.0])  # head up; head to the right
-def test_hand_on_tummy_with_the_real_landmarker(model_path, angle_deg) -> None:
+def test_hand_on_tummy_with_the_real_landmarker(lite_model_path, angle_deg) -> None:
     """A rendered flat hand held still on the doll's tummy calibrates the body frame."""
     from coach import synth
 
@@ -389,14 +389,41 @@ def test_hand_on_tummy_with_the_real_landmarker(model_path, angle_deg) -> None:
 
 @pytest.mark.model
 @pytest.mark.slow
-def test_live_coach_scores_the_sample_with_the_real_landmarker(model_path, sample) -> None:
-    coach = live.LiveCoach(sample.stroke, sample.truth.body_frame(), queue_size=1000)
+def test_live_coach_scores_the_sample_with_the_real_landmarker(lite_model_path, sample) -> None:
+    """The live page's own landmarker (the lite model) tracks and scores the sample."""
+    made = []
+
+    def factory(num_hands):
+        made.append(live.default_landmarker_factory(num_hands))
+        return made[-1]
+
+    coach = live.LiveCoach(
+        sample.stroke, sample.truth.body_frame(), landmarker_factory=factory, queue_size=1000
+    )
     try:
         for img, t in sample.frames():
             coach.process(img, t)
     finally:
         coach.close()
+    assert [lm.variant for lm in made] == ["lite"]
     summary = coach.finish()
     assert len(summary.repetitions) == 2
     assert all(r.direction == "ok" and r.pace == "ok" for r in summary.repetitions)
     assert coach.stats().frames_processed == sample.n_frames
+
+
+@pytest.mark.model
+def test_live_falls_back_to_the_full_model(model_path, tmp_path, monkeypatch, caplog) -> None:
+    """A clone set up before the lite model existed: the live page still runs, on the full
+    model, and the log says how to get the lite one."""
+    from coach import models
+
+    (tmp_path / models.MODEL_FILENAME).symlink_to(model_path)
+    monkeypatch.setattr(models, "default_models_dir", lambda: tmp_path)
+    with caplog.at_level("WARNING", logger="coach.live"):
+        lm = live.default_landmarker_factory(1)
+    try:
+        assert (lm.variant, lm.model_path) == ("full", tmp_path / models.MODEL_FILENAME)
+    finally:
+        lm.close()
+    assert "hand_landmarker_lite.task; run `make setup`" in caplog.text

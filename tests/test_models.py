@@ -12,17 +12,21 @@ import pytest
 
 from coach import models
 from coach.models import (
+    LITE_MODEL_FILENAME,
     MODEL_FILENAME,
     ModelError,
     WheelFile,
     bundle_from_wheel,
     bundle_problem,
+    fetch_lite_model,
     fetch_model,
+    fetch_models,
     find_model,
 )
 
 DETECTOR = b"\x1c\x00\x00\x00TFL3" + b"detector" * 10  # fake TFLite: magic at bytes 4..8
 LANDMARKS = b"\x1c\x00\x00\x00TFL3" + b"landmarks" * 10
+LITE_LANDMARKS = b"\x1c\x00\x00\x00TFL3" + b"lite" * 10
 
 
 def _zip(path: Path, members: dict[str, bytes]) -> Path:
@@ -42,6 +46,7 @@ def _fake_wheel(path: Path) -> Path:
         {
             "mediapipe/modules/palm_detection/palm_detection_full.tflite": DETECTOR,
             "mediapipe/modules/hand_landmark/hand_landmark_full.tflite": LANDMARKS,
+            "mediapipe/modules/hand_landmark/hand_landmark_lite.tflite": LITE_LANDMARKS,
             "mediapipe/__init__.py": b"",
         },
     )
@@ -55,6 +60,11 @@ def fake_wheel_files(monkeypatch: pytest.MonkeyPatch) -> None:
         for f, data in zip(models.WHEEL_FILES, (DETECTOR, LANDMARKS), strict=True)
     )
     monkeypatch.setattr(models, "WHEEL_FILES", files)
+    lite = tuple(
+        WheelFile(f.wheel_path, f.bundle_member, hashlib.sha256(data).hexdigest(), len(data))
+        for f, data in zip(models.LITE_WHEEL_FILES, (DETECTOR, LITE_LANDMARKS), strict=True)
+    )
+    monkeypatch.setattr(models, "LITE_WHEEL_FILES", lite)
 
 
 def _no_official(url: str, timeout_s: float) -> bytes:
@@ -114,6 +124,22 @@ def test_bundle_problem(tmp_path: Path, kind: str, problem: str | None) -> None:
 def test_default_models_dir_is_repo_models(repo_root: Path) -> None:
     assert models.default_models_dir() == repo_root / "models"
     assert models.model_file() == repo_root / "models" / MODEL_FILENAME
+
+
+@pytest.mark.parametrize(
+    ("variant", "filename"),
+    [
+        ("full", MODEL_FILENAME),  # scoring recorded videos
+        ("lite", LITE_MODEL_FILENAME),  # the live page
+    ],
+)
+def test_model_file_per_variant(tmp_path: Path, variant: str, filename: str) -> None:
+    assert models.model_file(tmp_path, variant) == tmp_path / filename
+
+
+def test_unknown_variant_is_named() -> None:
+    with pytest.raises(ValueError, match=r"expected one of full, lite, found 'tiny'"):
+        models.model_file(None, "tiny")
 
 
 def test_find_model(tmp_path: Path) -> None:
@@ -252,6 +278,58 @@ def test_fetch_reports_a_digest_mismatch(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setattr(models, "download_wheel", lambda d: _fake_wheel(d / "mediapipe.whl"))
     with pytest.raises(ModelError, match="wheel from PyPI failed: .* does not match"):
         fetch_model(tmp_path, log=lambda _: None)
+
+
+# --------------------------------------------------------------------------- lite model
+
+
+def test_fetch_lite_builds_it_from_the_wheel(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_wheel_files: None
+) -> None:
+    monkeypatch.setattr(models, "download_official", _forbidden)  # no official lite bundle
+    monkeypatch.setattr(models, "download_wheel", lambda d: _fake_wheel(d / "mediapipe.whl"))
+    dest = fetch_lite_model(tmp_path, log=lambda _: None)
+    assert dest == tmp_path / LITE_MODEL_FILENAME
+    with zipfile.ZipFile(dest) as bundle:
+        assert bundle.read("hand_detector.tflite") == DETECTOR  # the full palm detector
+        assert bundle.read("hand_landmarks_detector.tflite") == LITE_LANDMARKS
+
+
+def test_fetch_lite_keeps_a_valid_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _zip(tmp_path / LITE_MODEL_FILENAME, _good_members())
+    monkeypatch.setattr(models, "download_wheel", _forbidden)
+    assert fetch_lite_model(tmp_path, log=lambda _: None) == tmp_path / LITE_MODEL_FILENAME
+
+
+def test_fetch_lite_says_why_it_failed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(models, "download_wheel", _no_wheel)
+    with pytest.raises(ModelError, match="lite hand model .* No matching distribution found"):
+        fetch_lite_model(tmp_path, log=lambda _: None)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_fetch_models_downloads_the_wheel_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_wheel_files: None
+) -> None:
+    downloads: list[Path] = []
+
+    def fake_wheel(dest_dir: Path) -> Path:
+        downloads.append(dest_dir)
+        return _fake_wheel(dest_dir / "mediapipe.whl")
+
+    monkeypatch.setattr(models, "download_official", _no_official)
+    monkeypatch.setattr(models, "download_wheel", fake_wheel)
+    paths = fetch_models(tmp_path, log=lambda _: None)
+    assert paths == {"full": tmp_path / MODEL_FILENAME, "lite": tmp_path / LITE_MODEL_FILENAME}
+    assert all(bundle_problem(p) is None for p in paths.values())
+    assert len(downloads) == 1  # one wheel for both bundles
+    assert not downloads[0].exists()  # and its temporary folder is gone
+
+
+@pytest.mark.model
+def test_real_lite_model_validates(lite_model_path: Path) -> None:
+    assert bundle_problem(lite_model_path) is None
+    assert find_model(lite_model_path.parent, "lite") == lite_model_path
 
 
 @pytest.mark.model
