@@ -176,12 +176,15 @@ def ensure_clip(
         return cached
 
     frames = int(math.floor(duration_s * fps + 1e-6))
-    log(f"bench: rendering {video} ({frames} frames, {duration_s:g} s of video; "
-        f"about {frames / 100:.0f} s at ~100 frames/s)")
+    log(
+        f"bench: rendering {video} ({frames} frames, {duration_s:g} s of video; "
+        f"about {frames / 100:.0f} s at ~100 frames/s)"
+    )
     meta_path.unlink(missing_ok=True)
     started = time.monotonic()
-    truth = synth.render_sample(stroke, video, fault="none", size=size, fps=fps,
-                                duration_s=duration_s, seed=0)
+    truth = synth.render_sample(
+        stroke, video, fault="none", size=size, fps=fps, duration_s=duration_s, seed=0
+    )
     clip = BenchClip(
         path=video,
         stroke=stroke,
@@ -272,8 +275,13 @@ def window_growth(
     v = np.asarray(values, dtype=np.float64)
     window = min(FLAT_WINDOW_S, duration_s / 4.0)
     if v.size == 0:
-        return {"window_s": window, "first": math.nan, "last": math.nan, "growth": math.nan,
-                "slope_per_min": math.nan}
+        return {
+            "window_s": window,
+            "first": math.nan,
+            "last": math.nan,
+            "growth": math.nan,
+            "slope_per_min": math.nan,
+        }
     first = v[t <= t[0] + window]
     last = v[t >= t[-1] - window]
     a, b = float(np.median(first)), float(np.median(last))
@@ -515,9 +523,7 @@ class FullPass(_Pass):
         self.end_s = time.perf_counter() - t0
 
 
-def _interleave(
-    a: _Pass, b: _Pass, chunk_frames: int, on_chunk: Callable[[], None]
-) -> None:
+def _interleave(a: _Pass, b: _Pass, chunk_frames: int, on_chunk: Callable[[], None]) -> None:
     """Run both passes to the end in chunks, alternating the order: AB, BA, AB, ..."""
     k = 0
     while not (a.done and b.done):
@@ -638,8 +644,10 @@ def measure_clip(
         "ratio_chunk_median": paired_ratio(a.chunks, b.chunks),
         "cpu_ms_per_frame": {"mediapipe": a.cpu_ms_per_frame(), "full": b.cpu_ms_per_frame()},
         "ratio_cpu": a.cpu_ms_per_frame() / b.cpu_ms_per_frame() if b.cpu_s > 0 else math.nan,
-        "frame_ms": {"mediapipe": percentiles_ms(a.frame_s.values()),
-                     "full": percentiles_ms(b.frame_s.values())},
+        "frame_ms": {
+            "mediapipe": percentiles_ms(a.frame_s.values()),
+            "full": percentiles_ms(b.frame_s.values()),
+        },
         "stages_ms": stages["stages_ms"],
         "stages_cpu_ms": stages["stages_cpu_ms"],
         "tracker_ms": stages["tracker_ms"],
@@ -647,13 +655,20 @@ def measure_clip(
         "stages_cpu_replay_ms": clean["stages_cpu_ms"],
         "tracker_replay_ms": clean["tracker_ms"],
         "finish_report_ms": b.end_s * 1e3,
-        "detection_rate": {"mediapipe": a.hands / max(a.frames, 1),
-                           "full": session.detection_rate if session else math.nan},
-        "repetitions": {"scored": len(session.repetitions) if session else 0,
-                        "truth": clip.truth_repetitions},
+        "detection_rate": {
+            "mediapipe": a.hands / max(a.frames, 1),
+            "full": session.detection_rate if session else math.nan,
+        },
+        "repetitions": {
+            "scored": len(session.repetitions) if session else 0,
+            "truth": clip.truth_repetitions,
+        },
         "score": session.score if session else None,
-        "replay_matches": bool(session and clean["score"] == session.score
-                               and clean["repetitions"] == len(session.repetitions)),
+        "replay_matches": bool(
+            session
+            and clean["score"] == session.score
+            and clean["repetitions"] == len(session.repetitions)
+        ),
         "memory": {
             "peak_rss_mb": peak,
             "max_rss_mb": max_rss_mb(),
@@ -717,8 +732,9 @@ def verdicts(r: dict[str, Any]) -> dict[str, bool]:
     return {
         "ratio": bool(r["ratio"] >= TARGET_RATIO),
         "stages_p99": bool(r["stages_ms"]["p99"] < TARGET_STAGE_P99_MS),
-        "memory_flat": bool(mem["rss"]["growth"] <= FLAT_RSS_MB
-                            and mem["heap"]["growth"] <= FLAT_HEAP_MB),
+        "memory_flat": bool(
+            mem["rss"]["growth"] <= FLAT_RSS_MB and mem["heap"]["growth"] <= FLAT_HEAP_MB
+        ),
     }
 
 
@@ -759,16 +775,25 @@ def format_table(results: list[dict[str, Any]], machine: dict[str, Any]) -> str:
         "",
         row("", heads),
         row("frames", [str(r["frames"]["full"]) for r in results]),
-        row("MediaPipe alone (decode + detect), frames/s",
-            col(lambda r: r["fps"]["mediapipe"], ".1f")),
+        row(
+            "MediaPipe alone (decode + detect), frames/s",
+            col(lambda r: r["fps"]["mediapipe"], ".1f"),
+        ),
         row("full coach score pipeline, frames/s", col(lambda r: r["fps"]["full"], ".1f")),
-        row(f"ratio full / MediaPipe (target >= {TARGET_RATIO})",
-            [f"{_f(r['ratio'], '.3f')} {_yes(verdicts(r)['ratio'])}" for r in results]),
+        row(
+            f"ratio full / MediaPipe (target >= {TARGET_RATIO})",
+            [f"{_f(r['ratio'], '.3f')} {_yes(verdicts(r)['ratio'])}" for r in results],
+        ),
         row("  median of the chunk pairs' ratios", col(lambda r: r["ratio_chunk_median"], ".3f")),
         row("  by process CPU time (less load-sensitive)", col(lambda r: r["ratio_cpu"], ".3f")),
-        row("CPU per frame, MediaPipe / full (ms)",
-            [f"{_f(r['cpu_ms_per_frame']['mediapipe'], '.2f')} / "
-             f"{_f(r['cpu_ms_per_frame']['full'], '.2f')}" for r in results]),
+        row(
+            "CPU per frame, MediaPipe / full (ms)",
+            [
+                f"{_f(r['cpu_ms_per_frame']['mediapipe'], '.2f')} / "
+                f"{_f(r['cpu_ms_per_frame']['full'], '.2f')}"
+                for r in results
+            ],
+        ),
         row("per frame, MediaPipe alone p50 / p99 (ms)", pct("frame_ms", "mediapipe")),
         row("per frame, full pipeline p50 / p99 (ms)", pct("frame_ms", "full")),
         row(f"matcher+scoring+hints p50 / p99 (ms, <{TARGET_STAGE_P99_MS:g})", pct("stages_ms")),
@@ -780,17 +805,26 @@ def format_table(results: list[dict[str, Any]], machine: dict[str, Any]) -> str:
         row("tracker (contact + One Euro) p50 / p99 (ms)", pct("tracker_ms")),
         row("finish + report, once (ms)", col(lambda r: r["finish_report_ms"], ".2f")),
         row("hand detected in frames", [f"{r['detection_rate']['full']:.1%}" for r in results]),
-        row("repetitions scored / in truth",
-            [f"{r['repetitions']['scored']} / {r['repetitions']['truth']}" for r in results]),
+        row(
+            "repetitions scored / in truth",
+            [f"{r['repetitions']['scored']} / {r['repetitions']['truth']}" for r in results],
+        ),
         row("peak RSS during the run (MB)", col(lambda r: r["memory"]["peak_rss_mb"], ".1f")),
         row("RSS first -> last window (MB)", mem("rss")),
         row("Python heap of pipeline, peak MB", col(lambda r: r["memory"]["heap_peak_mb"], ".3f")),
         row("Python heap first -> last window (MB)", mem("heap")),
-        row("trend over 2nd half: RSS MB/min, heap KB/min",
-            [f"{_f(r['memory']['rss']['slope_per_min'], '+.3f')}, "
-             f"{_f(r['memory']['heap']['slope_per_min'] * 1024, '+.1f')}" for r in results]),
-        row(f"memory flat (RSS +{FLAT_RSS_MB:g} MB, heap +{FLAT_HEAP_MB:g} MB)",
-            [_yes(verdicts(r)["memory_flat"]) for r in results]),
+        row(
+            "trend over 2nd half: RSS MB/min, heap KB/min",
+            [
+                f"{_f(r['memory']['rss']['slope_per_min'], '+.3f')}, "
+                f"{_f(r['memory']['heap']['slope_per_min'] * 1024, '+.1f')}"
+                for r in results
+            ],
+        ),
+        row(
+            f"memory flat (RSS +{FLAT_RSS_MB:g} MB, heap +{FLAT_HEAP_MB:g} MB)",
+            [_yes(verdicts(r)["memory_flat"]) for r in results],
+        ),
         row("wall time of the interleaved passes (s)", [f"{r['wall_s']:.0f}" for r in results]),
         "",
         "windows: first and last "
@@ -799,8 +833,7 @@ def format_table(results: list[dict[str, Any]], machine: dict[str, Any]) -> str:
         "Python heap from a tracemalloc replay of the recorded detections "
         "(tracemalloc is off while timing).",
         f"process max RSS (getrusage): {max(r['memory']['max_rss_mb'] for r in results):.1f} MB; "
-        "replay reproduces the session: "
-        + ", ".join(_yes(r["replay_matches"]) for r in results),
+        "replay reproduces the session: " + ", ".join(_yes(r["replay_matches"]) for r in results),
     ]
     return "\n".join(lines)
 
@@ -845,8 +878,12 @@ def run_bench(
         return 1
     print(format_table(results, machine))
     if json_path is not None:
-        data = {"schema": "coach.bench/1", "machine": machine, "clips": results,
-                "verdicts": [verdicts(r) for r in results]}
+        data = {
+            "schema": "coach.bench/1",
+            "machine": machine,
+            "clips": results,
+            "verdicts": [verdicts(r) for r in results],
+        }
         path = Path(json_path)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(_json_safe(data), indent=2, allow_nan=False) + "\n")
@@ -869,16 +906,28 @@ def _json_safe(x: Any) -> Any:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The ``coach bench`` options (for the CLI's sub-parser)."""
-    parser.add_argument("--long-s", type=float, default=600.0,
-                        help="length of the long clip (s; 0 skips it)")
-    parser.add_argument("--short-s", type=float, default=30.0,
-                        help="length of the short clip (s; 0 skips it)")
-    parser.add_argument("--out", default=None,
-                        help="folder for the generated clips (default samples/bench)")
-    parser.add_argument("--json", dest="json_path", metavar="PATH", default=None,
-                        help="also write the numbers as JSON here")
-    parser.add_argument("--chunk-frames", type=int, default=CHUNK_FRAMES,
-                        help=f"frames per interleaved chunk (default {CHUNK_FRAMES})")
+    parser.add_argument(
+        "--long-s", type=float, default=600.0, help="length of the long clip (s; 0 skips it)"
+    )
+    parser.add_argument(
+        "--short-s", type=float, default=30.0, help="length of the short clip (s; 0 skips it)"
+    )
+    parser.add_argument(
+        "--out", default=None, help="folder for the generated clips (default samples/bench)"
+    )
+    parser.add_argument(
+        "--json",
+        dest="json_path",
+        metavar="PATH",
+        default=None,
+        help="also write the numbers as JSON here",
+    )
+    parser.add_argument(
+        "--chunk-frames",
+        type=int,
+        default=CHUNK_FRAMES,
+        help=f"frames per interleaved chunk (default {CHUNK_FRAMES})",
+    )
 
 
 def run_from_args(args: argparse.Namespace) -> int:

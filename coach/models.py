@@ -126,9 +126,7 @@ def default_models_dir() -> Path:
 def check_variant(variant: str) -> str:
     """``variant`` if it names a model variant; ``ValueError`` saying which exist if not."""
     if variant not in VARIANT_FILENAMES:
-        raise ValueError(
-            f"model variant: expected one of {', '.join(VARIANTS)}, found {variant!r}"
-        )
+        raise ValueError(f"model variant: expected one of {', '.join(VARIANTS)}, found {variant!r}")
     return variant
 
 

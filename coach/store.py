@@ -246,8 +246,7 @@ def _check_reference(reference: object) -> str:
         raise ValueError(f"reference: expected a string, found {type(reference).__name__}")
     if not 1 <= len(reference) <= REFERENCE_NAME_MAX or not reference.isprintable():
         raise ValueError(
-            f"reference: expected 1-{REFERENCE_NAME_MAX} printable characters, "
-            f"found {reference!r}"
+            f"reference: expected 1-{REFERENCE_NAME_MAX} printable characters, found {reference!r}"
         )
     return reference
 

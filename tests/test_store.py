@@ -483,7 +483,7 @@ def build_v1_database(backend: Backend) -> None:
             "INSERT INTO sessions (profile_id, stroke_id, reference, source, started_at, "
             "ended_at, summary, status) VALUES (1, 'sun', 'sun', 'upload', "
             "'2024-01-02 03:04:05.000000', '2024-01-02 03:05:00.000000', "
-            "'{\"score\": 70, \"repetitions\": 1, \"flags\": {\"jerky\": 1}}', 'closed')",
+            '\'{"score": 70, "repetitions": 1, "flags": {"jerky": 1}}\', \'closed\')',
             "INSERT INTO repetitions (session_id, rep_index, start_s, end_s, duration_s, "
             "nominal_s, score, direction, pace, speed_ratio, coverage, flags) "
             "VALUES (1, 0, 0.5, 6.5, 6.0, 5.9, 70, 'ok', 'ok', 1.02, 0.95, '[\"jerky\"]')",
@@ -657,7 +657,11 @@ def test_two_processes_write_at_the_same_time(backend, tmp_path):
     procs = [
         subprocess.Popen(
             [sys.executable, "-c", CONCURRENT_WRITER, backend.url, name, str(n), str(gate)],
-            cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )  # fmt: skip
         for name in ("Writer-A", "Writer-B")
     ]
