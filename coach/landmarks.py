@@ -141,9 +141,9 @@ class HandLandmarker:
     """MediaPipe hand landmarks for video frames (VIDEO mode) and still images (IMAGE mode).
 
     ``model_path`` defaults to the bundle of ``variant`` ("full", or "lite" for the
-    live page: see :mod:`coach.models`) found by :func:`coach.models.find_model`.
-    Use as a context
-    manager or call :meth:`close`: MediaPipe tasks must be closed explicitly.
+    live page: see :mod:`coach.models`) found by :func:`coach.models.find_model`;
+    ``variant`` only chooses that default. Use as a context manager or call
+    :meth:`close`: MediaPipe tasks must be closed explicitly.
     """
 
     def __init__(

@@ -348,6 +348,17 @@ def _reason(exc: BaseException) -> str:
     return text or type(exc).__name__
 
 
+def _usable_as_is(dest: Path, what: str, log: Callable[[str], object]) -> bool:
+    """True if ``dest`` is a valid bundle to keep; otherwise logs why an existing file
+    is replaced (nothing when there is none) and returns False."""
+    problem = bundle_problem(dest)
+    if problem is None:
+        return True
+    if problem != "file not found":
+        log(f"existing {what} at {dest} is not usable ({problem}); fetching a new one")
+    return False
+
+
 def fetch_model(
     models_dir: str | os.PathLike | None = None,
     official_timeout_s: float = 5.0,
@@ -361,11 +372,8 @@ def fetch_model(
     each failed.
     """
     dest = model_file(models_dir)
-    problem = bundle_problem(dest)
-    if problem is None:
+    if _usable_as_is(dest, "hand model", log):
         return dest
-    if problem != "file not found":
-        log(f"existing hand model at {dest} is not usable ({problem}); fetching a new one")
     failures: list[str] = []
     log(f"downloading the hand model from {OFFICIAL_URL}")
     try:
@@ -388,11 +396,8 @@ def fetch_lite_model(
     """Make sure a valid lite bundle is in ``models_dir``; built from the wheel (there is
     no official one). Keeps a valid existing file. Raises :class:`ModelError`."""
     dest = model_file(models_dir, "lite")
-    problem = bundle_problem(dest)
-    if problem is None:
+    if _usable_as_is(dest, "lite hand model", log):
         return dest
-    if problem != "file not found":
-        log(f"existing lite hand model at {dest} is not usable ({problem}); building a new one")
     log(f"assembling the lite hand model from the {WHEEL_REQUIREMENT} wheel")
     try:
         return fetch_from_wheel(dest, LITE_WHEEL_FILES, wheel)
