@@ -55,16 +55,17 @@ def _fake_wheel(path: Path) -> Path:
 @pytest.fixture
 def fake_wheel_files(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make the expected wheel digests those of the fake TFLite files."""
-    files = tuple(
-        WheelFile(f.wheel_path, f.bundle_member, hashlib.sha256(data).hexdigest(), len(data))
-        for f, data in zip(models.WHEEL_FILES, (DETECTOR, LANDMARKS), strict=True)
+
+    def faked(files: tuple[WheelFile, ...], contents: tuple[bytes, ...]) -> tuple[WheelFile, ...]:
+        return tuple(
+            WheelFile(f.wheel_path, f.bundle_member, hashlib.sha256(data).hexdigest(), len(data))
+            for f, data in zip(files, contents, strict=True)
+        )
+
+    monkeypatch.setattr(models, "WHEEL_FILES", faked(models.WHEEL_FILES, (DETECTOR, LANDMARKS)))
+    monkeypatch.setattr(
+        models, "LITE_WHEEL_FILES", faked(models.LITE_WHEEL_FILES, (DETECTOR, LITE_LANDMARKS))
     )
-    monkeypatch.setattr(models, "WHEEL_FILES", files)
-    lite = tuple(
-        WheelFile(f.wheel_path, f.bundle_member, hashlib.sha256(data).hexdigest(), len(data))
-        for f, data in zip(models.LITE_WHEEL_FILES, (DETECTOR, LITE_LANDMARKS), strict=True)
-    )
-    monkeypatch.setattr(models, "LITE_WHEEL_FILES", lite)
 
 
 def _no_official(url: str, timeout_s: float) -> bytes:
