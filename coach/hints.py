@@ -26,6 +26,12 @@ class HintPolicy:
     repeat_s: float = 6.0  # the same hint is not repeated sooner than this
     no_hand_s: float = 1.5  # say "I can't see your hand" after this long
     good_score: int = 85  # praise a repetition scoring at least this
+    # "Other way round" only once this much of the path was travelled backwards: the
+    # matcher records a segment (and the score card can call it reversed) from the same
+    # fraction (MatcherConfig.min_record_coverage), so the hint never contradicts the card.
+    # Less is often the hand going back to the start between repetitions along a line
+    # of the path, or the first letter of a session joined half-way.
+    reversed_min_fraction: float = 0.4
 
 
 @dataclass(frozen=True)
@@ -73,13 +79,19 @@ def hint_text(code: str, stroke: StrokeDefinition, segment: int | None = None) -
 def _conditions(
     sig: HintSignals, stroke: StrokeDefinition, state: HintState
 ) -> dict[str, int | None]:
-    """Conditions holding now: code -> segment it concerns (or None)."""
+    """Conditions holding now: code -> segment it concerns (or None). The clock of a
+    condition starts here; :func:`_ready` adds what must also be true to say it."""
     now: dict[str, int | None] = {}
     p = sig.progress
     if sig.hand_seen and p is not None and p.segment is not None:
-        if p.reversed and p.fraction > 0.1:
+        too_fast = math.isfinite(p.speed_ratio) and p.speed_ratio > 1.0 / stroke.pace.too_fast_below
+        # Backwards along the path and faster than a stroke may go: a hand carried back
+        # to a start between letters or repetitions (often along a line of the path, as
+        # in I Love You), not a stroke. Neither its direction nor its pace is judged.
+        carried_back = p.reversed and too_fast
+        if p.reversed and p.fraction > 0.1 and not carried_back:
             now["wrong_direction"] = p.segment
-        if math.isfinite(p.speed_ratio):
+        if math.isfinite(p.speed_ratio) and not carried_back:
             if p.speed_ratio > 1.0 / stroke.pace.too_fast_below:
                 now["too_fast"] = p.segment
             elif p.speed_ratio < 1.0 / stroke.pace.too_slow_above:
@@ -87,6 +99,14 @@ def _conditions(
         if math.isfinite(p.distance_box) and p.distance_box > stroke.tolerances.off_path_box:
             now["off_path"] = p.segment
     return now
+
+
+def _ready(code: str, sig: HintSignals, policy: HintPolicy) -> bool:
+    """Whether a condition that has held long enough may be said now."""
+    if code == "wrong_direction":
+        p = sig.progress
+        return p is not None and p.fraction >= policy.reversed_min_fraction
+    return True
 
 
 def decide(
@@ -114,7 +134,9 @@ def decide(
     since = dict(state.since)
     since = {c: since.get(c, t) for c in holding}
     ready: dict[str, str] = {
-        c: hint_text(c, stroke, seg) for c, seg in holding.items() if t - since[c] >= policy.hold_s
+        c: hint_text(c, stroke, seg)
+        for c, seg in holding.items()
+        if t - since[c] >= policy.hold_s and _ready(c, sig, policy)
     }
     if lost_since is not None and t - lost_since >= policy.no_hand_s:
         ready["no_hand"] = hint_text("no_hand", stroke)

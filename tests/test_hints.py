@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from coach.hints import HintPolicy, HintSignals, HintState, decide, hint_text
+from coach.matcher import MatcherConfig
 from coach.strokes import load_stroke
 from coach.types import Progress, SegmentRecord
 
@@ -55,7 +56,10 @@ def test_too_fast_is_said_after_the_hold():
 @pytest.mark.parametrize(
     ("kw", "code"),
     [
-        ({"speed": 3.0, "reversed_": True}, "wrong_direction"),  # direction beats pace
+        ({"speed": 0.3, "reversed_": True}, "wrong_direction"),  # direction beats pace
+        ({"speed": 1.0, "reversed_": True, "fraction": 0.45}, "wrong_direction"),  # 45% back
+        ({"speed": 1.0, "reversed_": True, "fraction": 0.35}, None),  # 35%: too little to say
+        ({"speed": 3.0, "reversed_": True}, None),  # carried back to a start, not a stroke
         ({"speed": 3.0, "distance": 0.5}, "too_fast"),  # pace beats the path
         ({"speed": 0.3}, "too_slow"),  # a third of the pace
         ({"distance": 0.5}, "off_path"),  # far from the drawn path
@@ -68,6 +72,24 @@ def test_priorities(kw, code):
     ]
     said = run(stream)
     assert [c for _, c in said] == ([code] if code else [])
+
+
+def test_other_way_round_waits_for_as_much_as_the_card_needs():
+    """The hint waits for the fraction of backwards travel from which the matcher records
+    a segment (and so the score card can call it reversed): they never disagree."""
+    assert HintPolicy().reversed_min_fraction == MatcherConfig().min_record_coverage
+    # Backwards at a stroke's pace, from 15% of the path: 40% at t=0.5, so the hold
+    # (0.6 s from t=0) decides; then slower, 40% at t=2.0, so the fraction decides.
+    stream = [
+        (t, {"hand_seen": True, "progress": progress(t, reversed_=True, fraction=0.15 + t / 2)})
+        for t in np.arange(0, 1.0, 0.1)
+    ]
+    assert run(stream) == [(0.6, "wrong_direction")]
+    late = [
+        (t, {"hand_seen": True, "progress": progress(t, reversed_=True, fraction=0.15 + t / 8)})
+        for t in np.arange(0, 3.0, 0.1)
+    ]
+    assert run(late) == [(2.0, "wrong_direction")]
 
 
 def test_at_most_one_new_hint_every_two_seconds_and_no_quick_repeats():

@@ -176,6 +176,26 @@ def test_not_calibrated_prompts_and_scores_nothing(sample) -> None:
     assert coach.finish() is None
 
 
+@pytest.mark.parametrize("start", [320, 380, 400])  # joined in the U, before its last leg
+def test_joining_mid_stroke_gives_no_other_way_round_the_card_does_not_give(sample, start) -> None:
+    """The coach starts while the U is half done (as when the page opens mid-practice):
+    it takes the U's end for the L, and the hand carried back up the I line to the next
+    start looked like a backwards stroke. The live hint said "Other way round" while
+    every card said "Right direction" (seen in the browser with the sample clip)."""
+    coach = make_coach(sample)
+    img = blank()
+    hints, directions = [], []
+    for tick in range(start, start + 700):
+        coach.process(img, tick / sample.fps)
+        for e in coach.events.drain():
+            if e.kind == "hint":
+                hints.append(e.payload.code)
+            elif e.kind == "repetition":
+                directions.append(e.payload.direction)
+    assert directions and set(directions) == {"ok"}
+    assert "wrong_direction" not in hints
+
+
 def test_landmarker_created_once_with_the_strokes_hand_count(sample) -> None:
     made = []
 
@@ -390,7 +410,8 @@ def test_hand_on_tummy_with_the_real_landmarker(lite_model_path, angle_deg) -> N
 @pytest.mark.model
 @pytest.mark.slow
 def test_live_coach_scores_the_sample_with_the_real_landmarker(lite_model_path, sample) -> None:
-    """The live page's own landmarker (the lite model) tracks and scores the sample."""
+    """The live page's own landmarker (the lite model; MediaPipe finds the hand, the
+    network alone follows it) tracks and scores the sample."""
     made = []
 
     def factory(num_hands):
@@ -406,6 +427,7 @@ def test_live_coach_scores_the_sample_with_the_real_landmarker(lite_model_path, 
     finally:
         coach.close()
     assert [lm.variant for lm in made] == ["lite"]
+    assert made[0].frames_followed > 0.9 * sample.n_frames
     summary = coach.finish()
     assert len(summary.repetitions) == 2
     assert all(r.direction == "ok" and r.pace == "ok" for r in summary.repetitions)
