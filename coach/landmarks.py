@@ -19,10 +19,8 @@ import atexit
 import concurrent.futures.thread  # noqa: F401  (import order matters: see _close_all_at_exit)
 import contextlib
 import os
-import sys
 import threading
 import weakref
-from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 
@@ -32,27 +30,10 @@ from mediapipe.tasks.python import vision
 from mediapipe.tasks.python.core.base_options import BaseOptions
 
 from coach.models import ModelError, bundle_problem, check_variant, find_model
+from coach.quiet import quiet_native_stderr
 from coach.types import Frame, HandObservation
 
 N_LANDMARKS = 21
-
-
-@contextlib.contextmanager
-def _quiet_native_stderr() -> Iterator[None]:
-    """Send file descriptor 2 to /dev/null for the duration (native glog/TFLite chatter)."""
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError, AttributeError):  # no usable stderr: nothing to silence
-        yield
-        return
-    try:
-        with open(os.devnull, "wb") as devnull:
-            os.dup2(devnull.fileno(), 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
 
 
 def _close_tasks(tasks: dict[str, object]) -> None:
@@ -201,7 +182,7 @@ class HandLandmarker:
                 min_tracking_confidence=self.min_tracking_confidence,
             )
             try:
-                with _quiet_native_stderr():
+                with quiet_native_stderr():
                     task = vision.HandLandmarker.create_from_options(options)
             except (RuntimeError, ValueError) as exc:
                 reason = " ".join(str(exc).split())
@@ -216,7 +197,7 @@ class HandLandmarker:
         """Run ``call`` (the first run of a task with native logging silenced)."""
         if mode in self._first_run:
             self._first_run.discard(mode)
-            with _quiet_native_stderr():
+            with quiet_native_stderr():
                 return call()  # type: ignore[operator]
         return call()  # type: ignore[operator]
 

@@ -363,15 +363,18 @@ LIVE_MODEL_VARIANT = "lite"
 
 
 def default_landmarker_factory(num_hands: int):
-    """The live landmarker: the lite model, or the full one when the lite bundle is missing
-    (a clone set up before it existed); ``landmarker.variant`` says which."""
-    from coach.landmarks import HandLandmarker  # noqa: PLC0415 - only where mediapipe is wanted
+    """The live landmarker: MediaPipe finds the hand, then the landmark network alone
+    follows it on the calling thread (:class:`coach.hand_tracker.TrackingHandLandmarker`),
+    with the lite model, or the full one when the lite bundle is missing (a clone set up
+    before it existed); ``landmarker.variant`` says which."""
+    # Imported here: only where mediapipe and LiteRT are wanted.
+    from coach.hand_tracker import TrackingHandLandmarker  # noqa: PLC0415
 
     try:
-        return HandLandmarker(num_hands=num_hands, variant=LIVE_MODEL_VARIANT)
+        return TrackingHandLandmarker(num_hands=num_hands, variant=LIVE_MODEL_VARIANT)
     except ModelError as exc:
         log.warning("live: using the full hand model (%s); `make setup` builds the lite one", exc)
-        return HandLandmarker(num_hands=num_hands)
+        return TrackingHandLandmarker(num_hands=num_hands, variant="full")
 
 
 @dataclass

@@ -1,0 +1,128 @@
+"""Hand landmarks for live video: MediaPipe finds a hand, then we follow it ourselves.
+
+:class:`TrackingHandLandmarker` has the interface of
+:class:`coach.landmarks.HandLandmarker` (``detect(frame)``, ``detect_image``,
+``reset``, ``close``). While fewer than ``num_hands`` hands are followed, each
+frame goes to MediaPipe's hand landmarker (palm detector, then landmark
+network); once a hand is found, the next frames only run the landmark network
+(:class:`coach.landmark_model.LandmarkModel`) on the box where the hand was
+(:func:`coach.hand_roi.roi_from_landmarks`), on the calling thread. That is what
+MediaPipe's VIDEO mode does too, minus its graph threads: a tracked frame is one
+crop and one network run, with no waiting for other threads while a browser
+competes for the same two cores.
+
+A followed hand is dropped when the network's presence score falls below
+``min_tracking_confidence``; a second box that covers the same hand as another
+is dropped too (MediaPipe removes such duplicates the same way).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from types import TracebackType
+
+import numpy as np
+
+from coach.hand_roi import Roi, overlap, roi_from_landmarks
+from coach.landmark_model import LandmarkModel
+from coach.landmarks import HandLandmarker
+from coach.types import Frame, HandObservation
+
+#: Two boxes covering more than this of each other hold the same hand.
+DUPLICATE_OVERLAP = 0.5
+
+
+class TrackingHandLandmarker:
+    """MediaPipe to find hands, the landmark network alone to follow them (see module doc)."""
+
+    def __init__(
+        self,
+        model_path: str | os.PathLike | None = None,
+        num_hands: int = 1,
+        min_tracking_confidence: float = 0.5,
+        variant: str = "lite",
+        num_threads: int = 1,
+    ) -> None:
+        self._finder = HandLandmarker(
+            model_path, num_hands=num_hands, min_tracking_confidence=min_tracking_confidence,
+            variant=variant,
+        )  # fmt: skip
+        try:
+            self._network = LandmarkModel(self._finder.model_path, num_threads=num_threads)
+        except BaseException:
+            self._finder.close()
+            raise
+        self.num_hands = self._finder.num_hands
+        self.min_tracking_confidence = self._finder.min_tracking_confidence
+        self.variant = self._finder.variant
+        self.model_path: Path = self._finder.model_path
+        self._rois: list[Roi] = []
+        self.frames_found = 0  # frames that went to MediaPipe (no hand followed yet)
+        self.frames_followed = 0  # frames that only ran the landmark network
+
+    def detect(self, frame: Frame) -> HandObservation | None:
+        """Landmarks of the hands in a video frame, or ``None`` when no hand is seen."""
+        if len(self._rois) < self.num_hands:
+            return self._find(frame)
+        self.frames_followed += 1
+        w, h = frame.width, frame.height
+        kept: list[Roi] = []
+        hands, scores = [], []
+        for roi in self._rois:
+            result = self._network.run(frame.image, roi)
+            if result.presence < self.min_tracking_confidence:
+                continue
+            nxt = roi_from_landmarks(result.points_px)
+            if any(overlap(nxt, other) > DUPLICATE_OVERLAP for other in kept):
+                continue
+            kept.append(nxt)
+            hands.append(result.points_px / (w, h, w))
+            scores.append(max(result.right_hand, 1.0 - result.right_hand))
+        self._rois = kept
+        if not hands:
+            # Every hand lost: look for them again in this very frame.
+            return self._find(frame)
+        return HandObservation(
+            timestamp_s=frame.timestamp_s,
+            landmarks=np.array(hands),
+            scores=np.array(scores),
+            image_size=(w, h),
+        )
+
+    def _find(self, frame: Frame) -> HandObservation | None:
+        self.frames_found += 1
+        observation = self._finder.detect_image(frame.image, frame.timestamp_s)
+        self._rois = []
+        if observation is not None:
+            size = (frame.width, frame.height, frame.width)
+            for landmarks in observation.landmarks[: self.num_hands]:
+                roi = roi_from_landmarks(landmarks * size)
+                if not any(overlap(roi, other) > DUPLICATE_OVERLAP for other in self._rois):
+                    self._rois.append(roi)
+        return observation
+
+    def detect_image(self, image: np.ndarray, timestamp_s: float = 0.0) -> HandObservation | None:
+        """Landmarks of the hands in a still image (MediaPipe; no tracking)."""
+        return self._finder.detect_image(image, timestamp_s)
+
+    def reset(self) -> None:
+        """Forget the hands followed (call before a new video)."""
+        self._rois = []
+        self._finder.reset()
+
+    def close(self) -> None:
+        """Release MediaPipe's tasks (safe to call twice)."""
+        self._rois = []
+        self._finder.close()
+
+    def __enter__(self) -> TrackingHandLandmarker:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
