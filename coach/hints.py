@@ -27,8 +27,9 @@ class HintPolicy:
     no_hand_s: float = 1.5  # say "I can't see your hand" after this long
     good_score: int = 85  # praise a repetition scoring at least this
     # "Other way round" only once this much of the path was travelled backwards: the
-    # matcher records a segment (and the score card can call it reversed) from the same
-    # fraction (MatcherConfig.min_record_coverage), so the hint never contradicts the card.
+    # matcher records a segment (and the score card can call it reversed) only from the
+    # same fraction (MatcherConfig.min_record_coverage), so the hint waits for as much
+    # evidence as the card needs.
     # Less is often the hand going back to the start between repetitions along a line
     # of the path, or the first letter of a session joined half-way.
     reversed_min_fraction: float = 0.4
