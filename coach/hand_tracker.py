@@ -46,8 +46,8 @@ class TrackingHandLandmarker:
     ) -> None:
         self._finder = HandLandmarker(
             model_path, num_hands=num_hands, min_tracking_confidence=min_tracking_confidence,
-            variant=variant,
-        )  # fmt: skip
+            variant=variant, preload="image",
+        )  # fmt: skip  # finding is IMAGE mode only: no VIDEO task is made
         try:
             self._network = LandmarkModel(self._finder.model_path, num_threads=num_threads)
         except BaseException:
@@ -58,6 +58,7 @@ class TrackingHandLandmarker:
         self.variant = self._finder.variant
         self.model_path: Path = self._finder.model_path
         self._rois: list[Roi] = []
+        self._closed = False
         self.frames_found = 0  # frames that went to MediaPipe (no hand followed yet)
         self.frames_followed = 0  # frames that only ran the landmark network
 
@@ -108,11 +109,13 @@ class TrackingHandLandmarker:
 
     def reset(self) -> None:
         """Forget the hands followed (call before a new video)."""
+        if self._closed:
+            raise RuntimeError("TrackingHandLandmarker is closed")
         self._rois = []
-        self._finder.reset()
 
     def close(self) -> None:
         """Release MediaPipe's tasks (safe to call twice)."""
+        self._closed = True
         self._rois = []
         self._finder.close()
 

@@ -135,6 +135,7 @@ class HandLandmarker:
         min_hand_presence_confidence: float = 0.5,
         min_tracking_confidence: float = 0.5,
         variant: str = "full",
+        preload: str = "video",
     ) -> None:
         if not isinstance(num_hands, int) or num_hands < 1:
             raise ValueError(f"num_hands: expected an integer >= 1, found {num_hands!r}")
@@ -149,6 +150,8 @@ class HandLandmarker:
             "min_tracking_confidence", min_tracking_confidence
         )
         self.variant = check_variant(variant)
+        if preload not in ("video", "image"):
+            raise ValueError(f"preload: expected 'video' or 'image', found {preload!r}")
         self.model_path = (
             Path(model_path) if model_path is not None else find_model(variant=variant)
         )
@@ -162,7 +165,9 @@ class HandLandmarker:
         self._finalizer = weakref.finalize(self, _close_tasks, self._tasks)
         self._finalizer.atexit = False  # too late at exit: _close_all_at_exit does it
         _OPEN.add(self)
-        self._task("video")  # fail now, not on the first frame, if the model does not load
+        # Load the task of the mode that will be used now: fail here, not on the first
+        # frame, if the model does not load. The other mode's task is made on first use.
+        self._task(preload)
 
     # ----------------------------------------------------------------- tasks
 
@@ -203,6 +208,11 @@ class HandLandmarker:
 
     # ----------------------------------------------------------------- public
 
+    @property
+    def modes_open(self) -> tuple[str, ...]:
+        """The modes ("video", "image") whose MediaPipe task exists now."""
+        return tuple(sorted(self._tasks))
+
     def next_timestamp_ms(self, timestamp_s: float) -> int:
         """The timestamp MediaPipe gets for ``timestamp_s``, in ms; see :func:`monotonic_ms`."""
         self._last_ms = monotonic_ms(timestamp_s, self._last_ms)
@@ -235,7 +245,8 @@ class HandLandmarker:
             with contextlib.suppress(Exception):
                 task.close()  # type: ignore[attr-defined]
         self._last_ms = None
-        self._task("video")
+        if task is not None:
+            self._task("video")
 
     def close(self) -> None:
         """Release the MediaPipe tasks (safe to call twice)."""

@@ -102,10 +102,16 @@ def test_settings_and_close(lite_model_path: Path) -> None:
     tracker = TrackingHandLandmarker(lite_model_path, num_hands=2, min_tracking_confidence=0.7)
     assert (tracker.num_hands, tracker.min_tracking_confidence) == (2, 0.7)
     assert (tracker.variant, tracker.model_path) == ("lite", lite_model_path)
+    # Finding runs MediaPipe in IMAGE mode only: no idle VIDEO task (and its threads).
+    assert tracker._finder.modes_open == ("image",)
+    tracker.reset()
+    assert tracker._finder.modes_open == ("image",)
     tracker.close()
     tracker.close()  # twice is fine
     with pytest.raises(RuntimeError, match="closed"):
         tracker.detect(Frame(np.zeros((48, 64, 3), np.uint8), 0.0))
+    with pytest.raises(RuntimeError, match="closed"):
+        tracker.reset()
 
 
 @pytest.mark.parametrize(

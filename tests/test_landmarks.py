@@ -159,6 +159,30 @@ def test_still_images(
 
 
 @pytest.mark.model
+@pytest.mark.parametrize(
+    ("preload", "after_init", "after_image", "after_reset"),
+    [
+        # Video first (the default): the VIDEO task at once, IMAGE on first use.
+        ("video", ("video",), ("image", "video"), ("image", "video")),
+        # Still images only: no VIDEO task unless a video frame comes.
+        ("image", ("image",), ("image",), ("image",)),
+    ],
+)
+def test_preload_makes_only_the_task_in_use(
+    model_path: Path, preload, after_init, after_image, after_reset
+) -> None:
+    blank = np.zeros((48, 64, 3), np.uint8)
+    with HandLandmarker(model_path, preload=preload) as lm:
+        assert lm.modes_open == after_init
+        lm.detect_image(blank)
+        assert lm.modes_open == after_image
+        lm.reset()
+        assert lm.modes_open == after_reset
+        lm.detect(Frame(blank, 0.0))  # a video frame makes the VIDEO task when needed
+        assert "video" in lm.modes_open
+
+
+@pytest.mark.model
 def test_blank_frame_has_no_hand(fresh: HandLandmarker) -> None:
     blank = np.full((480, 640, 3), 128, np.uint8)
     assert fresh.detect(Frame(blank, 0.0)) is None
@@ -197,6 +221,7 @@ def test_missing_model_raises_model_error(tmp_path: Path) -> None:
         ({"num_hands": 0}, "num_hands: expected an integer >= 1"),  # no hands to look for
         ({"min_tracking_confidence": 1.5}, "min_tracking_confidence: expected a number in"),
         ({"min_hand_detection_confidence": -0.1}, "min_hand_detection_confidence"),
+        ({"preload": "live"}, "preload: expected 'video' or 'image', found 'live'"),  # no mode
     ],
 )
 def test_bad_settings(tmp_path: Path, kwargs: dict, message: str) -> None:
