@@ -96,10 +96,29 @@ def submit(page, fields: dict[str, str], button: str, done, tries: int = 3) -> N
                 ) from None
 
 
-def open_class(ctx, url: str) -> tuple[object, str]:
+def open_page(ctx, address: str, ready_text: str) -> object:
+    """A new tab at ``address``, once ``ready_text`` shows. A fresh server's very first
+    page load sometimes never finishes its websocket handshake (once in a full CI run,
+    the page stayed blank for 60 s); it is reloaded once, as a user would, and the page's
+    text is reported if that does not help either."""
     page = ctx.new_page()
-    page.goto(url + "/Class", wait_until="domcontentloaded")
-    page.get_by_text("Who are you?").wait_for(timeout=60_000)
+    page.goto(address, wait_until="domcontentloaded")
+    try:
+        page.get_by_text(ready_text).wait_for(timeout=30_000)
+    except Exception:  # noqa: BLE001 - reload once, then report what the page says
+        page.reload(wait_until="domcontentloaded")
+        try:
+            page.get_by_text(ready_text).wait_for(timeout=60_000)
+        except Exception:  # noqa: BLE001
+            text = page.locator("body").inner_text(timeout=10_000)
+            raise RuntimeError(
+                f"{ready_text!r} never showed at {address}; the page says:\n{text[-1500:]}"
+            ) from None
+    return page
+
+
+def open_class(ctx, url: str) -> tuple[object, str]:
+    page = open_page(ctx, url + "/Class", "Who are you?")
     page.get_by_role("radio", name="I'm the instructor").check(force=True)
     code_el = page.locator("[data-coach-class-code]").first
     submit(page, {"Your name": "Maya"}, "Open a class", code_el)
@@ -107,8 +126,7 @@ def open_class(ctx, url: str) -> tuple[object, str]:
 
 
 def join_class(ctx, url: str, code: str, name: str):
-    page = ctx.new_page()
-    page.goto(url + "/Class", wait_until="domcontentloaded")
+    page = open_page(ctx, url + "/Class", "Who are you?")
     fields = {"Class code": code.lower(), "Your name": name}  # the code's case doesn't matter
     submit(page, fields, "Join the class", page.get_by_text(f"Welcome, {name}"))
     return page
