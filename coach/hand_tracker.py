@@ -33,6 +33,11 @@ from coach.types import Frame, HandObservation
 DUPLICATE_OVERLAP = 0.5
 
 
+def _same_hand_as_any(roi: Roi, others: list[Roi]) -> bool:
+    """Whether ``roi`` covers the same hand as one of ``others`` (see DUPLICATE_OVERLAP)."""
+    return any(overlap(roi, other) > DUPLICATE_OVERLAP for other in others)
+
+
 class TrackingHandLandmarker:
     """MediaPipe to find hands, the landmark network alone to follow them (see module doc)."""
 
@@ -75,7 +80,7 @@ class TrackingHandLandmarker:
             if result.presence < self.min_tracking_confidence:
                 continue
             nxt = roi_from_landmarks(result.points_px)
-            if any(overlap(nxt, other) > DUPLICATE_OVERLAP for other in kept):
+            if _same_hand_as_any(nxt, kept):
                 continue
             kept.append(nxt)
             hands.append(result.points_px / (w, h, w))
@@ -99,7 +104,7 @@ class TrackingHandLandmarker:
             size = (frame.width, frame.height, frame.width)
             for landmarks in observation.landmarks[: self.num_hands]:
                 roi = roi_from_landmarks(landmarks * size)
-                if not any(overlap(roi, other) > DUPLICATE_OVERLAP for other in self._rois):
+                if not _same_hand_as_any(roi, self._rois):
                     self._rois.append(roi)
         return observation
 
