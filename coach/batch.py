@@ -34,6 +34,7 @@ from typing import Any, TextIO
 
 from coach.bodyframe import BodyFrame
 from coach.strokes import StrokeDefinition
+from coach.types import HANDS_LOOKED_FOR
 
 BATCH_SCHEMA = "coach.batch/1"
 REPORT_SUFFIX = ".report.json"
@@ -192,7 +193,7 @@ def score_one(
             video,
             stroke,
             calibration.body_frame,
-            landmarker=_landmarker(max(1, stroke.hands)),
+            landmarker=_landmarker(HANDS_LOOKED_FOR),
             on_progress=progress,
         )
         write_json_atomic(Path(report_path), report)

@@ -598,9 +598,10 @@ def measure_clip(
     """Benchmark one clip: passes A and B interleaved, then the replays. Returns the numbers."""
     from coach.landmarks import HandLandmarker
     from coach.strokes import load_stroke
+    from coach.types import HANDS_LOOKED_FOR
 
     stroke = load_stroke(clip.stroke)
-    hands = max(1, stroke.hands)  # as `coach score` runs it: as many hands as the stroke needs
+    hands = HANDS_LOOKED_FOR  # as `coach score` runs it
     load_before = os.getloadavg()
     with contextlib.ExitStack() as stack:
         lm_a = stack.enter_context(HandLandmarker(num_hands=hands))

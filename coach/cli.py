@@ -202,12 +202,13 @@ def score_video(
     from coach.landmarks import HandLandmarker
     from coach.pipeline import Coach
     from coach.report import build_report
+    from coach.types import HANDS_LOOKED_FOR
     from coach.video import open_video
 
     owns = landmarker is None
     with open_video(video_path) as reader:
         info = reader.info
-        lm = landmarker or HandLandmarker(num_hands=max(1, stroke.hands))
+        lm = landmarker or HandLandmarker(num_hands=HANDS_LOOKED_FOR)
         try:
             coach = Coach(stroke, body_frame_for((info.width, info.height)), lm)
             total = max(info.frames, 1)

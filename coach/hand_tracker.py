@@ -2,9 +2,10 @@
 
 :class:`TrackingHandLandmarker` has the interface of
 :class:`coach.landmarks.HandLandmarker` (``detect(frame)``, ``detect_image``,
-``reset``, ``close``). While fewer than ``num_hands`` hands are followed, each
-frame goes to MediaPipe's hand landmarker (palm detector, then landmark
-network); once a hand is found, the next frames only run the landmark network
+``reset``, ``close``). While no hand is followed, each frame goes to MediaPipe's
+hand landmarker (palm detector, then landmark network); while some but fewer
+than ``num_hands`` are, one frame every ``search_every_s`` does. Otherwise a
+frame only runs the landmark network
 (:class:`coach.landmark_model.LandmarkModel`) on the box where the hand was
 (:func:`coach.hand_roi.roi_from_landmarks`), on the calling thread. That is what
 MediaPipe's VIDEO mode does too, minus its graph threads: a tracked frame is one
@@ -31,6 +32,11 @@ from coach.types import Frame, HandObservation
 
 #: Two boxes covering more than this of each other hold the same hand.
 DUPLICATE_OVERLAP = 0.5
+#: While some but fewer than ``num_hands`` hands are followed, MediaPipe looks for the
+#: others this often (seconds of video), not on every frame: a hand that comes into view
+#: (the other hand, resting on the doll) is found within this time, and the frames in
+#: between cost one network run per followed hand.
+SEARCH_EVERY_S = 0.4
 
 
 def _same_hand_as_any(roi: Roi, others: list[Roi]) -> bool:
@@ -48,7 +54,11 @@ class TrackingHandLandmarker:
         min_tracking_confidence: float = 0.5,
         variant: str = "lite",
         num_threads: int = 1,
+        search_every_s: float = SEARCH_EVERY_S,
     ) -> None:
+        if not search_every_s >= 0:
+            raise ValueError(f"search_every_s: expected a number >= 0, found {search_every_s!r}")
+        self.search_every_s = float(search_every_s)
         self._finder = HandLandmarker(
             model_path, num_hands=num_hands, min_tracking_confidence=min_tracking_confidence,
             variant=variant, preload="image",
@@ -64,13 +74,19 @@ class TrackingHandLandmarker:
         self.model_path: Path = self._finder.model_path
         self._rois: list[Roi] = []
         self._closed = False
-        self.frames_found = 0  # frames that went to MediaPipe (no hand followed yet)
+        self._searched_s = -np.inf  # when MediaPipe last looked at a frame
+        self.frames_found = 0  # frames that went to MediaPipe (no hand followed, or a search)
         self.frames_followed = 0  # frames that only ran the landmark network
 
     def detect(self, frame: Frame) -> HandObservation | None:
         """Landmarks of the hands in a video frame, or ``None`` when no hand is seen."""
-        if len(self._rois) < self.num_hands:
+        if not self._rois:
             return self._find(frame)
+        if (
+            len(self._rois) < self.num_hands
+            and not frame.timestamp_s - self._searched_s < self.search_every_s - 1e-9
+        ):
+            return self._find(frame)  # look for the other hand(s) now and then
         self.frames_followed += 1
         w, h = frame.width, frame.height
         kept: list[Roi] = []
@@ -98,6 +114,7 @@ class TrackingHandLandmarker:
 
     def _find(self, frame: Frame) -> HandObservation | None:
         self.frames_found += 1
+        self._searched_s = frame.timestamp_s
         observation = self._finder.detect_image(frame.image, frame.timestamp_s)
         self._rois = []
         if observation is not None:
@@ -117,6 +134,7 @@ class TrackingHandLandmarker:
         if self._closed:
             raise RuntimeError("TrackingHandLandmarker is closed")
         self._rois = []
+        self._searched_s = -np.inf
 
     def close(self) -> None:
         """Release MediaPipe's tasks (safe to call twice)."""

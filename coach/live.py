@@ -43,7 +43,7 @@ from coach import draw as overlay
 from coach.bodyframe import HEAD_DIRECTIONS, BodyFrame, HeadDirection
 from coach.models import ModelError
 from coach.strokes import StrokeDefinition
-from coach.types import Frame, HandObservation, TrackPoint
+from coach.types import HANDS_LOOKED_FOR, Frame, HandObservation, TrackPoint
 
 log = logging.getLogger(__name__)
 
@@ -630,7 +630,7 @@ class LiveCoach:
         self.events.put(LiveEvent("session", t, self.sessions))
 
     def _get_landmarker(self):
-        want = max(1, int(self.stroke.hands))
+        want = HANDS_LOOKED_FOR
         if self._landmarker is not None and self._landmarker_hands != want:
             with contextlib.suppress(Exception):
                 self._landmarker.close()

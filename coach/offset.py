@@ -120,6 +120,11 @@ class OffsetEstimator:
         return self.offset
 
     @property
+    def empty(self) -> bool:
+        """No path kept yet (new, or just reset)."""
+        return self._count == 0
+
+    @property
     def engaged(self) -> bool:
         return bool(np.any(self.offset != 0))
 

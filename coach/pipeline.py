@@ -8,6 +8,7 @@ works from timestamps, so dropped frames are fine.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass, field, replace
 
@@ -38,6 +39,13 @@ NO_HAND_MIN_S = 2.0
 LIFTED_MIN_S = 0.4
 #: The hand's path is kept this long (for smoothness); memory stays flat.
 PATH_MEMORY_S = 90.0
+#: A hand's recent stroking is its travel along the reference, forgotten with this time
+#: constant (one-hand strokes: the hand that strokes is told from a hand that rests).
+ACTIVITY_TAU_S = 3.0
+#: The coach turns to the other hand once that hand's recent travel along the reference is
+#: this much more (box widths) and this many times the followed hand's.
+SWITCH_MARGIN_BOX = 0.3
+SWITCH_FACTOR = 1.5
 
 
 @dataclass(frozen=True)
@@ -68,26 +76,74 @@ class SessionResult:
         return self.frames_with_hand / self.frames if self.frames else 0.0
 
 
+class _Activity:
+    """How much a hand has stroked lately: its net travel along the reference (box
+    widths, from the matcher's progress), forgotten with the time constant ``tau_s``.
+
+    A resting hand makes no progress along any path, whatever the jitter of its
+    landmarks (net travel, so noise cancels); the hand that strokes gains about
+    ``speed * tau_s``. Lifted moves between segments add nothing.
+    """
+
+    def __init__(self, tau_s: float = ACTIVITY_TAU_S) -> None:
+        self.tau_s = tau_s
+        self.level_box = 0.0
+        self._key: tuple[int, int, bool] | None = None
+        self._fraction = 0.0
+        self._t: float | None = None
+
+    def update(self, p: Progress | None, stroke: StrokeDefinition, t: float) -> None:
+        gain = 0.0
+        if p is not None and p.segment is not None:
+            key = (p.repetition, p.segment, p.reversed)
+            if key == self._key:
+                gain = (p.fraction - self._fraction) * stroke.segments[p.segment].length_box
+            self._key, self._fraction = key, p.fraction
+        else:
+            self._key = None
+        decay = 1.0 if self._t is None else math.exp(-max(t - self._t, 0.0) / self.tau_s)
+        self._t = t
+        self.level_box = self.level_box * decay + gain
+
+
 class _Lane:
-    """One matcher following one hand slot through some of the stroke's segments."""
+    """One matcher following one hand through some of the stroke's segments.
+
+    Two-hand strokes give each lane a hand slot (``slot``); one-hand strokes give each
+    lane a tracked hand (``ident``), and the coach follows the lane that strokes."""
 
     def __init__(
         self, stroke: StrokeDefinition, slot: int, segments: tuple[int, ...], cfg: MatcherConfig
     ):
         self.slot = slot
+        self.stroke = stroke
         self.segments = segments
         self.matcher = OnlineMatcher(stroke, segments, cfg)
         self.offset = OffsetEstimator(stroke, segments)
         self.pending: dict[int, list[SegmentRecord]] = {}
         self.full = 0  # segments completed all the way (tells the sun hand from the moon hand)
+        self.ident: int | None = None  # the tracked hand this lane follows (one-hand strokes)
+        self.last_uv: np.ndarray | None = None
+        self.activity = _Activity()
+        self.path: deque[tuple[float, float, float]] = deque()  # (t, u, v), for smoothness
 
-    def update(self, uv: np.ndarray | None, t: float) -> Progress | None:
+    def update(self, uv: np.ndarray | None, t: float, place: bool = True) -> Progress | None:
         """Follow the hand; a stroke done in the wrong place is followed shifted back, and
         its distance from the path includes the shift (so it is flagged off_path)."""
         if uv is None:
             return self.matcher.update(None, t)
-        shift = self.offset.update(uv, t)
+        self.last_uv = uv
+        if not place:
+            # A hand the coach does not follow (it rests) is not searched for a misplaced
+            # stroke: its still point would fit some shift of the path, and that shift
+            # would hold the hand off the path once it starts stroking.
+            if not self.offset.empty:
+                self.offset.reset()
+            shift = self.offset.offset
+        else:
+            shift = self.offset.update(uv, t)
         p = self.matcher.update(uv - shift, t)
+        self.activity.update(p, self.stroke, t)
         if p is None or not self.offset.engaged:
             return p
         extra = float(np.linalg.norm(shift))
@@ -135,7 +191,8 @@ class Coach:
         stroke = self.stroke
         all_segments = tuple(range(len(stroke.segments)))
         if stroke.hands == 1:
-            return [_Lane(stroke, 0, all_segments, self._cfg)]
+            # One lane per hand in view (at most two): the coach follows the one that strokes.
+            return [_Lane(stroke, slot, all_segments, self._cfg) for slot in (0, 1)]
         if stroke.per_hand:
             return [_Lane(stroke, slot, all_segments, self._cfg) for slot in (0, 1)]
         # Two hands with different roles (sun and moon): follow every role on both hands;
@@ -149,14 +206,13 @@ class Coach:
     def reset(self) -> None:
         self.tracker.reset()
         self._lanes = self._make_lanes()
+        self._active = self._lanes[0]
         self._main_role = self.stroke.segments[0].role
         self._repetitions: list[RepetitionScore] = []
         self._side_records: list[tuple[int, SegmentRecord]] = []  # (hand slot, record)
         self._hints: list[Hint] = []
         self._hint_state = hint_policy.HintState()
         self._current_hint: Hint | None = None
-        # Each hand slot's recent path (t, u, v), for smoothness.
-        self._path: tuple[deque[tuple[float, float, float]], ...] = (deque(), deque())
         self._frames = 0
         self._frames_with_hand = 0
         self._lost_since: float | None = None
@@ -173,6 +229,7 @@ class Coach:
         self.body_frame = body_frame
         self.tracker.set_body_frame(body_frame)
         self._lanes = self._make_lanes()
+        self._active = self._lanes[0]
 
     # -- per frame ------------------------------------------------------------------------
 
@@ -192,24 +249,25 @@ class Coach:
         track = self.tracker.update(observation, t)
         self._note_hand(track is not None and not track.bridged, t)
 
+        points = self._lane_points(track)
+        progresses: list[Progress | None] = []
+        for lane, uv in zip(self._lanes, points, strict=True):
+            progresses.append(lane.update(uv, t, place=self._counts(lane)))
+            if uv is not None:
+                lane.path.append((t, float(uv[0]), float(uv[1])))
+            while lane.path and t - lane.path[0][0] > PATH_MEMORY_S:
+                lane.path.popleft()
+        self._follow_stroking_hand()
         completed: list[SegmentRecord] = []
-        progress: Progress | None = None
-        for i, lane in enumerate(self._lanes):
-            uv = None
-            if track is not None and lane.slot < len(track.hands_uv):
-                uv = track.hands_uv[lane.slot]
-            p = lane.update(uv, t)
-            if p is not None:
+        for lane, p in zip(self._lanes, progresses, strict=True):
+            if p is not None and self._counts(lane):
                 completed.extend(p.completed)
                 self._collect(lane, p.completed)
-            if i == 0:
-                progress = p
-        if track is not None:
-            for slot, path in enumerate(self._path):
-                if slot < len(track.hands_uv):
-                    path.append((t, float(track.hands_uv[slot][0]), float(track.hands_uv[slot][1])))
-                while path and t - path[0][0] > PATH_MEMORY_S:
-                    path.popleft()
+        active = self._lanes.index(self._active)
+        progress = progresses[active]
+        if track is not None and self.stroke.hands == 1 and points[active] is not None:
+            uv = points[active]
+            track = replace(track, uv=uv, xy=self.body_frame.to_xy(uv))
         new_reps = self._score_ready(final=False)
         self._last_progress = progress
 
@@ -245,6 +303,52 @@ class Coach:
             status=status,
         )
 
+    def _lane_points(self, track: TrackPoint | None) -> list[np.ndarray | None]:
+        """Each lane's hand point this frame (None: its hand is not in view).
+
+        Two-hand strokes: lane ``slot``'s hand slot. One-hand strokes: each tracked hand
+        keeps its lane while it is tracked; a hand that comes into view takes a free lane,
+        the one whose hand was last seen nearest (a hand that was lost and is found again
+        gets its own lane back)."""
+        if track is None:
+            for lane in self._lanes:
+                lane.ident = None
+            return [None] * len(self._lanes)
+        hands = track.hands_uv
+        if self.stroke.hands != 1:
+            return [hands[lane.slot] if lane.slot < len(hands) else None for lane in self._lanes]
+        ids = self.tracker.slot_ids
+        for lane in self._lanes:
+            if lane.ident not in ids:
+                lane.ident = None
+        for slot, ident in enumerate(ids):
+            if any(lane.ident == ident for lane in self._lanes):
+                continue
+            free = [lane for lane in self._lanes if lane.ident is None]
+            if free:
+                uv = hands[slot]
+                near = min(free, key=lambda lane: _distance(lane.last_uv, uv))
+                near.ident = ident
+        return [
+            hands[ids.index(lane.ident)] if lane.ident is not None else None for lane in self._lanes
+        ]
+
+    def _follow_stroking_hand(self) -> None:
+        """One-hand strokes: follow the other hand once it clearly strokes more (its
+        recent travel along the reference); never from detector scores or handedness."""
+        if self.stroke.hands != 1:
+            return
+        level = self._active.activity.level_box
+        for lane in self._lanes:
+            other = lane.activity.level_box
+            if other > max(level * SWITCH_FACTOR, level + SWITCH_MARGIN_BOX):
+                self._active, level = lane, other
+
+    def _counts(self, lane: _Lane) -> bool:
+        """Whether this lane's segments count: one-hand strokes count the followed hand's
+        only, so a hand resting on the doll never gives a hint, a flag or a repetition."""
+        return self.stroke.hands != 1 or lane is self._active
+
     def _note_hand(self, seen: bool, t: float) -> None:
         if not seen:
             if self._lost_since is None:
@@ -265,7 +369,10 @@ class Coach:
         rivals = [
             other.full
             for other in self._lanes
-            if other is not lane and other.segments == lane.segments and not self.stroke.per_hand
+            if other is not lane
+            and other.segments == lane.segments
+            and not self.stroke.per_hand
+            and self.stroke.hands != 1
         ]
         for rec in records:
             if not main:
@@ -304,7 +411,7 @@ class Coach:
             for slot, r in self._side_records
             if slot != lane.slot and r.end_s >= start and r.start_s <= end
         ]
-        path = np.array([p for p in self._path[lane.slot] if start <= p[0] <= end]).reshape(-1, 3)
+        path = np.array([p for p in lane.path if start <= p[0] <= end]).reshape(-1, 3)
         rep = score_repetition(
             self.stroke,
             len(self._repetitions),
@@ -329,6 +436,8 @@ class Coach:
         """End of the session: close segments in progress and score what is left."""
         t = self._last_t if self._last_t is not None else 0.0
         for lane in self._lanes:
+            if not self._counts(lane):
+                continue
             if self.stroke.segments[lane.segments[0]].role == self._main_role:
                 self._collect(lane, lane.finish(t))
             else:  # the other hand's unfinished move at the very end says nothing
@@ -358,6 +467,10 @@ class Coach:
             score=session_score(self._repetitions),
             flags=flags,
         )
+
+
+def _distance(a: np.ndarray | None, b: np.ndarray) -> float:
+    return math.inf if a is None else float(np.hypot(*(a - b)))
 
 
 def _with_flag(rep: RepetitionScore, flag: str, **changes) -> RepetitionScore:

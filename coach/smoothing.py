@@ -63,6 +63,11 @@ class OneEuroFilter:
         self._t_s = float("nan")
 
     @property
+    def speed(self) -> np.ndarray | None:
+        """The smoothed rate of change (units per second), None before the first sample."""
+        return None if self._dx_hat is None else self._dx_hat.copy()
+
+    @property
     def value(self) -> np.ndarray | None:
         """The last output (a copy), None before the first sample."""
         return None if self._x_hat is None else self._x_hat.copy()
@@ -102,6 +107,14 @@ class _Slot:
     filt: OneEuroFilter
     uv: np.ndarray = field(default_factory=lambda: np.full(2, np.nan))
     last_seen_s: float = float("nan")
+
+    def predict(self, t: float, horizon_s: float = 0.2) -> np.ndarray:
+        """The hand's point at ``t``, carried on at its smoothed speed for at most
+        ``horizon_s`` after it was last seen."""
+        speed = self.filt.speed
+        if speed is None:
+            return self.uv
+        return self.uv + speed * min(max(t - self.last_seen_s, 0.0), horizon_s)
 
 
 class HandTracker:
@@ -182,7 +195,7 @@ class HandTracker:
             return self._emit(t, bridged=True) if self._slots else None
         uv = self._observed_uv(obs)
         seen = [False] * len(self._slots)
-        for slot_index, det_index in self._assign(uv):
+        for slot_index, det_index in self._assign(uv, t):
             if slot_index == len(self._slots):
                 self._slots.append(self._new_slot())
                 seen.append(False)
@@ -202,13 +215,15 @@ class HandTracker:
         xy = contact_point(landmarks, self.contact)
         return self.body_frame.to_uv(np.asarray(xy, dtype=np.float64))
 
-    def _assign(self, uv: np.ndarray) -> list[tuple[int, int]]:
+    def _assign(self, uv: np.ndarray, t: float) -> list[tuple[int, int]]:
         """Pairs (slot index, detection index). Live slots get the assignment with the
         smallest total distance; leftover detections take new slots in detection order."""
         n_live, n_det = len(self._slots), len(uv)
         pairs: list[tuple[int, int]] = []
         if n_live:
-            last = np.stack([s.uv for s in self._slots])
+            # Where each hand should be now, going on at its smoothed speed (up to a short
+            # time): a stroking hand that passes a resting one keeps its own slot.
+            last = np.stack([s.predict(t) for s in self._slots])
             dist = np.linalg.norm(last[:, None, :] - uv[None, :, :], axis=2)  # (live, det)
             if n_live <= n_det:
                 options = [(range(n_live), p) for p in itertools.permutations(range(n_det), n_live)]

@@ -19,6 +19,12 @@ ContactKind = Literal["fingertips", "palm"]
 Direction = Literal["ok", "wrong"]
 Pace = Literal["ok", "too_fast", "too_slow"]
 
+#: Hands the landmarker looks for, whatever the stroke: a one-hand stroke is done while
+#: the other hand rests on or near the doll, and the coach must see both to follow the
+#: one that strokes (from its motion along the reference, never from the detector's
+#: scores or MediaPipe's handedness label).
+HANDS_LOOKED_FOR = 2
+
 #: Stable mistake codes (strokes.md section 5).
 FLAG_CODES = (
     "wrong_direction",

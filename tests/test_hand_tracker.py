@@ -120,8 +120,49 @@ def test_settings_and_close(lite_model_path: Path) -> None:
         ({"num_hands": 0}, "num_hands: expected an integer >= 1"),  # no hand to follow
         ({"min_tracking_confidence": 1.5}, "min_tracking_confidence: expected a number"),
         ({"variant": "tiny"}, "tiny"),  # no such model
+        ({"search_every_s": -1.0}, "search_every_s: expected a number >= 0"),  # before now
+        ({"search_every_s": float("nan")}, "search_every_s: expected a number >= 0"),  # no time
     ],
 )
 def test_bad_settings_are_refused(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         TrackingHandLandmarker(**kwargs)
+
+
+@pytest.mark.model
+@pytest.mark.shared
+@pytest.mark.slow
+def test_looks_for_a_second_hand_now_and_then_not_every_frame(
+    lite_model_path: Path, shared_hands_dir: Path
+) -> None:
+    """The real video has one hand. Set for two, the tracker asks MediaPipe on the first
+    frame and then once every search_every_s of video: 325 frames at 25 fps (12.96 s)
+    with a search every 0.4 s are searches at t = 0, 0.4, ..., 12.8: 33 of them."""
+    frames = _frames(shared_hands_dir)
+    with TrackingHandLandmarker(lite_model_path, num_hands=2, search_every_s=0.4) as tracker:
+        found = [tracker.detect(frame) for frame in frames]
+        assert (tracker.frames_found, tracker.frames_followed) == (33, 292)
+    assert all(obs is not None and obs.n_hands == 1 for obs in found)
+
+
+@pytest.mark.model
+@pytest.mark.shared
+@pytest.mark.slow
+def test_a_hand_that_comes_into_view_is_found_within_the_search_interval(
+    lite_model_path: Path, shared_hands_dir: Path
+) -> None:
+    """woman_hands.jpg: first only the left half (one hand) for 1 s, then the whole
+    picture (two hands). The second hand is followed at most 0.4 s after it appears."""
+    image = cv2.cvtColor(cv2.imread(str(shared_hands_dir / "woman_hands.jpg")), cv2.COLOR_BGR2RGB)
+    half = image.copy()
+    half[:, image.shape[1] // 2 :] = 0
+    fps = 30.0
+    with TrackingHandLandmarker(lite_model_path, num_hands=2, search_every_s=0.4) as tracker:
+        seen_two_at = None
+        for i in range(60):
+            t = i / fps
+            obs = tracker.detect(Frame(half if t < 1.0 else image, t, i))
+            if t >= 1.0 and obs is not None and obs.n_hands == 2:
+                seen_two_at = t
+                break
+    assert seen_two_at is not None and seen_two_at - 1.0 <= 0.4 + 1e-9

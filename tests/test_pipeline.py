@@ -150,3 +150,99 @@ def test_sun_circle_with_the_hand_gone_midway_is_lifted():
     flags = [r.flags for r in session.repetitions]
     assert any("lifted" in f for f in flags)
     assert "lifted" not in flags[0]
+
+
+SUN = load_stroke("sun")
+
+
+def run_with_resting_hand(stroke, samples, rest_uv, rest_first=True):
+    """The stroking hand follows ``samples``; the other hand lies still at ``rest_uv``."""
+    bf = BodyFrame.from_box(BOX)
+    rest_xy = bf.to_xy(np.asarray(rest_uv, float))
+    coach = Coach(stroke, bf)
+    for uv, t in samples:
+        hands = [bf.to_xy(uv), rest_xy]
+        coach.update(observation(hands[::-1] if rest_first else hands, t), t)
+    return coach.finish()
+
+
+@pytest.mark.parametrize(
+    ("stroke", "rest_uv", "rest_first"),
+    [
+        (ILY, (0.2, 0.7), True),  # on the tummy, on the U's first leg, listed first
+        (ILY, (0.2, 0.7), False),  # the same, listed second
+        (ILY, (-0.6, 0.5), True),  # on the table beside the doll
+        (ILY, (0.5, 1.7), True),  # on the doll's legs
+        (SUN, (0.5, 0.5), True),  # on the navel, in the middle of the circles
+        (SUN, (1.4, 0.3), True),  # beside the doll
+        (SUN, (0.3, 1.6), False),  # on the legs, listed second
+    ],
+)
+def test_a_resting_hand_gives_no_hint_flag_or_repetition(stroke, rest_uv, rest_first):
+    """One hand strokes while the other rests: the verdicts are those of the stroking
+    hand alone (two good repetitions), and nothing is said but praise."""
+    samples = perform(stroke)
+    alone, _ = run(stroke, BodyFrame.from_box(BOX), samples)
+    both = run_with_resting_hand(stroke, samples, rest_uv, rest_first)
+    assert len(both.repetitions) == len(alone.repetitions) == 2
+    for a, b in zip(alone.repetitions, both.repetitions, strict=True):
+        assert b.flags == a.flags == ()
+        assert b.score == a.score
+    assert {h.code for h in both.hints} <= {"good"}
+
+
+def test_the_coach_follows_when_the_hands_swap_roles():
+    """Hand A draws two Sun circles while B rests beside the doll; then A rests on the
+    legs and B draws two circles. Four good repetitions, in order, nothing but praise."""
+    bf = BodyFrame.from_box(BOX)
+    first = perform(SUN)
+    t_end = first[-1][1]
+    second = [(uv, t + t_end + 1.0) for uv, t in perform(SUN)]
+    park_a, park_b = np.array([0.4, 1.6]), np.array([1.5, 0.4])
+    coach = Coach(SUN, bf)
+    for uv, t in first:
+        coach.update(observation([bf.to_xy(uv), bf.to_xy(park_b)], t), t)
+    for k in range(30):  # A moves to the legs, lifted (1 s)
+        t = t_end + k / 30
+        a = first[-1][0] + (park_a - first[-1][0]) * k / 29
+        coach.update(observation([bf.to_xy(a), bf.to_xy(park_b)], t), t)
+    for uv, t in second:
+        coach.update(observation([bf.to_xy(park_a), bf.to_xy(uv)], t), t)
+    session = coach.finish()
+    assert len(session.repetitions) == 4
+    assert all(r.flags == () for r in session.repetitions)
+    starts = [r.start_s for r in session.repetitions]
+    assert starts == sorted(starts) and starts[2] > t_end
+    assert {h.code for h in session.hints} <= {"good"}
+
+
+@pytest.mark.parametrize(
+    ("fractions", "expected_box"),
+    [
+        ([0.0, 0.5], 0.375),  # half of the I (0.75 long) at once: 0.375 box
+        ([0.0, 0.5, 0.4], 0.3),  # then back by a tenth: net 0.3 box
+        ([0.0, 0.0, 0.0], 0.0),  # a hand that stays put gains nothing
+    ],
+)
+def test_activity_is_net_travel_along_the_path(fractions, expected_box):
+    """Same timestamp (no forgetting): the level is the net travel along the segment."""
+    from coach.pipeline import _Activity
+    from coach.types import Progress
+
+    act = _Activity()
+    for f in fractions:
+        p = Progress(0.0, 0, 0, "I", f, False, np.zeros(2), float("nan"), 0.0)
+        act.update(p, ILY, 0.0)
+    assert act.level_box == pytest.approx(expected_box)
+
+
+def test_activity_is_forgotten_with_its_time_constant():
+    """0.375 box gained, then tau_s of a lifted hand later: 0.375 / e left."""
+    from coach.pipeline import ACTIVITY_TAU_S, _Activity
+    from coach.types import Progress
+
+    act = _Activity()
+    for f in (0.0, 0.5):
+        act.update(Progress(0.0, 0, 0, "I", f, False, np.zeros(2), float("nan"), 0.0), ILY, 0.0)
+    act.update(None, ILY, ACTIVITY_TAU_S)
+    assert act.level_box == pytest.approx(0.375 / np.e)

@@ -1,0 +1,161 @@
+"""Landmark-level field conditions for fast robustness tests (no video, no MediaPipe).
+
+A :class:`coach.synth.Sample` knows the exact 21 landmarks of every rendered hand in
+every frame. This module turns them into the :class:`HandObservation` stream that
+MediaPipe would give under field conditions: a constant bias and jitter of the
+tracked points, a second hand resting on the doll, a camera tilt, calibration
+errors, human (bell-shaped, drifting) timing. The coaching pipeline is then run on
+that stream with :func:`run`; the video and the landmarker are skipped, so a case
+costs a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from coach.bodyframe import BodyFrame
+from coach.pipeline import Coach, SessionResult
+from coach.strokes import load_stroke
+from coach.synth import Sample
+from coach.types import HandObservation
+
+
+@dataclass(frozen=True)
+class Field:
+    """Field conditions, in tummy-box widths unless said otherwise."""
+
+    bias_box: tuple[float, float] = (0.0, 0.0)  # constant offset of every landmark (image x, y)
+    jitter_box: float = 0.0  # std of a per-frame offset of the whole hand
+    jitter_hz: float = 8.0  # the jitter is low-pass noise up to about this frequency
+    rest_uv: tuple[float, float] | None = None  # a second hand resting here (true body frame)
+    rest_drift_box: float = 0.01  # the resting hand's small sway
+    swap_at_s: float | None = None  # from here on, the resting hand and the stroking hand swap
+    box_scale: float = 1.0  # the calibration box is this many times the true one
+    box_shift_box: tuple[float, float] = (0.0, 0.0)  # ... and shifted by this (image x, y)
+    tilt_deg: float = 0.0  # camera tilted towards the feet: the tummy a trapezoid
+    hand_turn_deg: float = 0.0  # the hand turns by up to this during a stroke
+    dropout: float = 0.0  # fraction of frames where the hand is missed
+    first_hand_is_rest: bool = True  # the detector lists the resting hand first
+    seed: int = 0
+
+
+def _box_norm(sample: Sample) -> float:
+    """Tummy-box width in normalised image x units."""
+    return sample.scene.box_px / sample.size[0]
+
+
+def _tilt(xy: np.ndarray, centre: np.ndarray, deg: float) -> np.ndarray:
+    """A simple perspective: points further towards the top of the picture shrink."""
+    if deg == 0:
+        return xy
+    k = math.tan(math.radians(deg)) * 0.9
+    d = xy - centre
+    scale = 1.0 / (1.0 + k * (-d[..., 1:2]))  # y up (smaller y) is further away
+    return centre + d * scale
+
+
+def observations(sample: Sample, cond: Field) -> list[tuple[HandObservation | None, float]]:
+    """The observation stream of ``sample`` under ``cond``."""
+    rng = np.random.default_rng(cond.seed)
+    w, h = sample.size
+    bw = _box_norm(sample)
+    aspect = np.array([1.0, w / h])  # box widths -> normalised (x, y): y units are smaller
+    bias = np.array(cond.bias_box) * bw * aspect
+    n = sample.n_frames
+    # Low-pass jitter: white noise smoothed with a one-pole filter, rescaled to the std.
+    white = rng.normal(size=(n, 2))
+    fps = sample.fps
+    a = 1.0 - math.exp(-2 * math.pi * cond.jitter_hz / fps)
+    jit = np.zeros_like(white)
+    for i in range(n):
+        jit[i] = (1 - a) * jit[i - 1] + a * white[i] if i else white[i]
+    std = jit.std(axis=0)
+    std[std == 0] = 1.0
+    jit = jit / std * cond.jitter_box * bw * aspect
+    centre = np.array(sample.truth.tummy_box).reshape(2, 2).mean(axis=0)
+    rest = None
+    if cond.rest_uv is not None:
+        frame = sample.truth.body_frame()
+        rest_xy = frame.to_xy(np.array(cond.rest_uv))
+        proto = None
+        for i in range(n):
+            lm = sample.hand_landmarks(i)[0]
+            if lm is not None:
+                proto = lm
+                break
+        assert proto is not None
+        tips = proto[[8, 12, 16, 20]].mean(axis=0)
+        rest = proto - tips + rest_xy
+    out: list[tuple[HandObservation | None, float]] = []
+    for i in range(n):
+        t = sample.timestamp(i)
+        hands = [lm for lm in sample.hand_landmarks(i) if lm is not None]
+        if cond.hand_turn_deg and hands:
+            ang = math.radians(cond.hand_turn_deg) * math.sin(2 * math.pi * 0.2 * t)
+            c, s = math.cos(ang), math.sin(ang)
+            rot = np.array([[c, -s], [s, c]])
+            hands = [((lm - lm[0]) * aspect) @ rot.T / aspect + lm[0] for lm in hands]
+        if rest is not None:
+            sway = cond.rest_drift_box * bw * np.array([math.sin(0.7 * t), math.cos(0.5 * t)])
+            r = rest + sway
+            stroking = list(hands)
+            swapped = cond.swap_at_s is not None and t >= cond.swap_at_s
+            if swapped:
+                # the hands trade places: the resting one strokes, the other rests
+                hands = [*stroking, r]
+            elif cond.first_hand_is_rest:
+                hands = [r, *stroking]
+            else:
+                hands = [*stroking, r]
+        if not hands or rng.random() < cond.dropout:
+            out.append((None, t))
+            continue
+        lms = []
+        for lm in hands:
+            xy = lm + bias + jit[i]
+            xy = _tilt(xy, centre, cond.tilt_deg)
+            lms.append(np.concatenate([xy, np.zeros((21, 1))], axis=1))
+        obs = HandObservation(
+            timestamp_s=t,
+            landmarks=np.stack(lms),
+            scores=np.full(len(lms), 0.9),
+            image_size=(w, h),
+        )
+        out.append((obs, t))
+    return out
+
+
+def calibration(sample: Sample, cond: Field) -> BodyFrame:
+    """The body frame a user would calibrate under ``cond`` (box errors included)."""
+    tr = sample.truth
+    x0, y0, x1, y1 = tr.tummy_box
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    hw, hh = (x1 - x0) / 2 * cond.box_scale, (y1 - y0) / 2 * cond.box_scale
+    bw = _box_norm(sample)
+    w, h = sample.size
+    cx += cond.box_shift_box[0] * bw
+    cy += cond.box_shift_box[1] * bw * w / h
+    box = (cx - hw, cy - hh, cx + hw, cy + hh)
+    return BodyFrame.from_box(box, tr.head, tr.mirrored, sample.size)  # type: ignore[arg-type]
+
+
+def run(sample: Sample, cond: Field = Field()) -> SessionResult:
+    """The session the coach makes of ``sample`` under ``cond``."""
+    coach = Coach(load_stroke(sample.stroke.id), calibration(sample, cond))
+    for obs, t in observations(sample, cond):
+        coach.update(obs, t)
+    return coach.finish()
+
+
+def summary(res: SessionResult) -> str:
+    reps = ", ".join(
+        f"#{r.index} {r.start_s:.1f}-{r.end_s:.1f}s {r.score} "
+        f"{'/'.join(r.flags) or 'ok'} segs={[s.segment for s in r.segments]}"
+        f" ratio={r.speed_ratio:.2f}"
+        for r in res.repetitions
+    )
+    hints = ", ".join(f"{h.code}@{h.t_s:.1f}" for h in res.hints)
+    return f"score {res.score} reps [{reps}] hints [{hints}]"
