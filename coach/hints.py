@@ -92,14 +92,35 @@ def _conditions(
         carried_back = p.reversed and too_fast
         if p.reversed and p.fraction > 0.1 and not carried_back:
             now["wrong_direction"] = p.segment
-        if math.isfinite(p.speed_ratio) and not carried_back:
-            if p.speed_ratio > 1.0 / stroke.pace.too_fast_below:
-                now["too_fast"] = p.segment
-            elif p.speed_ratio < 1.0 / stroke.pace.too_slow_above:
-                now["too_slow"] = p.segment
+        # Pace is judged over a whole letter or circle (a finished segment, see decide),
+        # never at the speed peak in the middle of it: people speed up and slow down within
+        # a stroke. Only a stroke that already took longer than a slow one may take is
+        # called slow before it ends.
+        nominal = stroke.segments[p.segment].nominal_s
+        if (
+            not p.reversed
+            and p.fraction >= 0.3
+            and p.fraction < 0.9
+            and p.elapsed_s > stroke.pace.too_slow_above * nominal
+        ):
+            now["too_slow"] = p.segment
         if math.isfinite(p.distance_box) and p.distance_box > stroke.tolerances.off_path_box:
             now["off_path"] = p.segment
     return now
+
+
+def _pace(rec: SegmentRecord, stroke: StrokeDefinition) -> str | None:
+    """``too_fast`` / ``too_slow`` for a finished segment whose whole-stroke duration is
+    outside the pace band, else None."""
+    nominal = stroke.segments[rec.segment].nominal_s
+    if not (math.isfinite(rec.duration_s) and rec.duration_s > 0 and nominal > 0):
+        return None
+    ratio = rec.duration_s / nominal
+    if ratio < stroke.pace.too_fast_below:
+        return "too_fast"
+    if ratio > stroke.pace.too_slow_above:
+        return "too_slow"
+    return None
 
 
 def _ready(code: str, sig: HintSignals, policy: HintPolicy) -> bool:
@@ -124,8 +145,13 @@ def decide(
     # One-off events (finished segments and repetitions) are kept until they can be said.
     events = list(state.events)
     for rec in sig.completed:
-        if not rec.reversed and rec.coverage < stroke.tolerances.incomplete_below:
+        if rec.reversed:
+            continue
+        if rec.coverage < stroke.tolerances.incomplete_below:
             events.append(("incomplete", hint_text("incomplete", stroke, rec.segment), t))
+        pace = _pace(rec, stroke)
+        if pace is not None:
+            events.append((pace, hint_text(pace, stroke), t))
     for rep in sig.scored:
         if rep.score >= policy.good_score:
             events.append(("good", hint_text("good", stroke), t))

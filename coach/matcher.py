@@ -58,6 +58,7 @@ class MatcherConfig:
     direction_weight: float = 1.5  # cost of moving against a state's tangent (x (1 - cos))
     moving_speed_box_per_s: float = 0.1  # the direction cost ramps up to full weight at this speed
     velocity_tau_s: float = 0.12  # the hand's velocity is smoothed over about this time
+    noisy_velocity_tau_s: float = 0.3  # ... and this for jittery landmarks (update's noise 1)
     lift_speed_box_per_s: float = 0.6  # a lifted hand moving between segments is about this fast
     advance_weight: float = 1.0  # cost per reference point advanced beyond the hand's travel
     reversed_line_cost: float = 0.25  # per frame, per reversed end of a transition line
@@ -282,8 +283,12 @@ class OnlineMatcher:
 
     # -- per frame -------------------------------------------------------------------------
 
-    def update(self, uv: np.ndarray | None, timestamp_s: float) -> Progress | None:
-        """Advance by one observation (``uv`` in the body frame, or ``None``: hand not seen)."""
+    def update(
+        self, uv: np.ndarray | None, timestamp_s: float, noise: float = 0.0
+    ) -> Progress | None:
+        """Advance by one observation (``uv`` in the body frame, or ``None``: hand not seen).
+        ``noise`` (0 clean .. 1 jittery landmarks, from the smoothing stage) lengthens the
+        time over which the hand's direction of motion is judged."""
         if uv is None or self._last_t is None:
             if uv is None:
                 return self._stale(timestamp_s)
@@ -297,7 +302,7 @@ class OnlineMatcher:
         q = np.asarray(uv, dtype=np.float64)
         step = q - self._last_uv
         self._last_uv, self._last_t = q, t
-        self._step(q, step, dt, t)
+        self._step(q, step, dt, t, min(max(float(noise), 0.0), 1.0))
         return self._emit(self._current_best(), t)
 
     def finish(self, timestamp_s: float) -> tuple[SegmentRecord, ...]:
@@ -314,11 +319,12 @@ class OnlineMatcher:
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _step(self, q: np.ndarray, step: np.ndarray, dt: float, t: float) -> None:
+    def _step(self, q: np.ndarray, step: np.ndarray, dt: float, t: float, noise: float) -> None:
         cfg = self.config
         old = self._cost
         qx, qy = float(q[0]), float(q[1])
-        alpha = 1.0 - math.exp(-dt / cfg.velocity_tau_s)
+        tau = cfg.velocity_tau_s + noise * (cfg.noisy_velocity_tau_s - cfg.velocity_tau_s)
+        alpha = 1.0 - math.exp(-dt / tau)
         sx, sy = float(step[0]), float(step[1])
         vx, vy = self._vel
         vx += alpha * (sx / dt - vx)
@@ -539,6 +545,7 @@ class OnlineMatcher:
             speed_ratio=speed,
             distance_box=math.hypot(*(self._pos[b] - self._last_uv)),
             completed=completed,
+            elapsed_s=elapsed,
         )
 
     def _tokens(self) -> dict[str, np.ndarray]:
@@ -579,18 +586,23 @@ def _token_views(arr: np.ndarray) -> dict[str, np.ndarray]:
     return views
 
 
+#: Whole-stroke duration over the time from 10% to 90% of the path, for a steady
+#: stroke (1 / 0.8) and for a bell-shaped one (minimum jerk: 1 / 0.50673).
+_STEADY_SCALE = 1.25
+_BELL_SCALE = 1.97345
+#: The shape index (see _duration_compiled) is 1 for a steady stroke and 1.2995 for a
+#: minimum-jerk one; up to 1.1 is taken as steady (milestone times are whole frames, and
+#: a few dropped frames move the index by that much).
+_STEADY_SHAPE = 1.1
+_BELL_SHAPE = 1.2995
+_MAX_SCALE = 2.2
+
+
 def _duration_from_milestones(mile: np.ndarray, nominal_s: float) -> float:
-    """Pace estimate: time from 10% of the path to the furthest milestone reached,
-    scaled to the whole path. NaN when the hand did not get past 30%."""
-    reached = np.flatnonzero(~np.isnan(mile))
-    if reached.size < 2 or np.isnan(mile[0]):
-        return math.nan
-    last = int(reached[-1])
-    span = float(mile[last] - mile[0])
-    frac = float(_MILESTONES[last] - _MILESTONES[0])
-    if span <= 0:
-        return math.nan
-    return span / frac
+    """Pace estimate: the duration of the whole stroke, from the times at which the hand
+    passed 10%, 30%, ... of the path (see :func:`_duration_compiled`). NaN when the
+    hand did not get past 30%."""
+    return float(_duration_compiled(np.asarray(mile, np.float64), nominal_s, _MILESTONES))
 
 
 def _coarsen(points: np.ndarray, step_box: float, closed: bool) -> np.ndarray:
@@ -805,7 +817,16 @@ def _leave(
 
 @numba.njit(cache=True, nogil=True)
 def _duration_compiled(mile, nominal_s, milestones):
-    """:func:`_duration_from_milestones`, compiled."""
+    """The stroke's duration from its milestone times (10%, 30%, ..., 90% of the path).
+
+    People speed up and slow down within a stroke (a bell-shaped speed), so the time
+    from 10% to 90% is a smaller part of the whole for them than for a steady stroke.
+    With all five milestones the shape is read from them: the index ``(t30 - t10 +
+    t90 - t70) / (t70 - t30)`` is 1 for a steady stroke and 1.30 for a minimum-jerk
+    one, and the 10-90% time is scaled by 1.25 (index up to 1.1) to 1.97 (index 1.30)
+    accordingly (a linear blend, capped at 2.2). A stroke that stopped short is scaled
+    as a steady one over what it did. So pace is judged over the whole letter or
+    circle, never at its speed peak."""
     count = 0
     last = -1
     for i in range(mile.shape[0]):
@@ -818,4 +839,12 @@ def _duration_compiled(mile, nominal_s, milestones):
     frac = milestones[last] - milestones[0]
     if span <= 0:
         return np.nan
-    return span / frac
+    if count < 5:
+        return span / frac
+    inner = mile[3] - mile[1]
+    if inner <= 0:
+        return span * _MAX_SCALE
+    shape = (mile[1] - mile[0] + mile[4] - mile[3]) / inner
+    k = (shape - _STEADY_SHAPE) / (_BELL_SHAPE - _STEADY_SHAPE)
+    scale = _STEADY_SCALE + (_BELL_SCALE - _STEADY_SCALE) * k
+    return span * min(max(scale, _STEADY_SCALE), _MAX_SCALE)

@@ -37,16 +37,26 @@ class OffsetConfig:
     update_every_s: float = 1.0
     search_box: float = 0.7  # shifts up to this far are tried
     coarse_step_box: float = 0.1
-    engage_box: float = 0.25  # smaller shifts are tracking bias, not a mistake
-    release_box: float = 0.18  # hysteresis: an engaged shift is dropped below this
+    engage_box: float = 0.3  # smaller shifts are tracking bias, not a mistake
+    release_box: float = 0.22  # hysteresis: an engaged shift is dropped below this
     fit_box: float = 0.07  # the shifted path must fit the reference this well (trimmed mean)
     gain: float = 2.0  # ... and this many times better than no shift
+    # Tracking bias (fingertip landmarks sit off the true fingertips, up to a quarter of the
+    # box): a shift up to ``bias_box`` that fits clearly better than none is taken off the
+    # hand before matching, and is not a mistake. The fit may be looser (jittery landmarks).
+    bias_box: float = 0.3
+    bias_fit_box: float = 0.12
+    bias_gain: float = 1.5
+    bias_min_box: float = 0.04  # a smaller shift is not worth correcting
     min_points: int = 16  # fit only with at least this many samples
     trim: float = 0.7  # the best 70% of the points count (lifted moves don't fit anything)
 
 
 class OffsetEstimator:
-    """``update(uv, t)`` -> the shift to subtract from the hand (zeros when none)."""
+    """``update(uv, t)`` -> the shift to subtract from the hand (zeros when none).
+
+    ``engaged`` says the shift is a stroke done in the wrong place (report it as
+    ``off_path``); otherwise a non-zero shift is tracking bias, corrected silently."""
 
     def __init__(
         self,
@@ -96,7 +106,8 @@ class OffsetEstimator:
         self._next = 0
         self._last_sample_t = -np.inf
         self._last_fit_t = -np.inf
-        self.offset = np.zeros(2)
+        self.offset = np.zeros(2)  # the shift taken off the hand (bias or misplaced stroke)
+        self.engaged = False  # the shift is a stroke done in the wrong place (off_path)
         self.fit_box = np.nan
         self._fitting: Iterator[None] | None = None
 
@@ -123,10 +134,6 @@ class OffsetEstimator:
     def empty(self) -> bool:
         """No path kept yet (new, or just reset)."""
         return self._count == 0
-
-    @property
-    def engaged(self) -> bool:
-        return bool(np.any(self.offset != 0))
 
     def _flat(self, cells: np.ndarray) -> np.ndarray:
         """Indices into the padded map of path points (cells, (n, 2)), clipped once."""
@@ -168,13 +175,22 @@ class OffsetEstimator:
         shift_box = shift * _MAP_STEP
         size = float(np.linalg.norm(shift_box))
         good = fit <= cfg.fit_box and here >= cfg.gain * fit
+        bias = (
+            cfg.bias_min_box <= size <= cfg.bias_box
+            and fit <= cfg.bias_fit_box
+            and here >= cfg.bias_gain * fit
+        )
         if self.engaged:
             if not good or size < cfg.release_box:
-                self.offset = np.zeros(2)
+                self.engaged = False
+                self.offset = shift_box if bias else np.zeros(2)
             else:
                 self.offset = shift_box
         elif good and size >= cfg.engage_box:
+            self.engaged = True
             self.offset = shift_box
+        else:
+            self.offset = shift_box if bias else np.zeros(2)
 
 
 def _cells(x: np.ndarray) -> np.ndarray:

@@ -39,6 +39,10 @@ NO_HAND_MIN_S = 2.0
 LIFTED_MIN_S = 0.4
 #: The hand's path is kept this long (for smoothness); memory stays flat.
 PATH_MEMORY_S = 90.0
+#: An unfinished repetition at the very end of a session is scored only if it covers at
+#: least this much of a repetition (nominal time weighted); less is a hand that went back
+#: to a start or rested as the recording ended.
+FINAL_MIN_COVERAGE = 0.4
 #: A hand's recent stroking is its travel along the reference, forgotten with this time
 #: constant (one-hand strokes: the hand that strokes is told from a hand that rests).
 ACTIVITY_TAU_S = 3.0
@@ -127,7 +131,9 @@ class _Lane:
         self.activity = _Activity()
         self.path: deque[tuple[float, float, float]] = deque()  # (t, u, v), for smoothness
 
-    def update(self, uv: np.ndarray | None, t: float, place: bool = True) -> Progress | None:
+    def update(
+        self, uv: np.ndarray | None, t: float, place: bool = True, noise: float = 0.0
+    ) -> Progress | None:
         """Follow the hand; a stroke done in the wrong place is followed shifted back, and
         its distance from the path includes the shift (so it is flagged off_path)."""
         if uv is None:
@@ -142,7 +148,7 @@ class _Lane:
             shift = self.offset.offset
         else:
             shift = self.offset.update(uv, t)
-        p = self.matcher.update(uv - shift, t)
+        p = self.matcher.update(uv - shift, t, noise)
         self.activity.update(p, self.stroke, t)
         if p is None or not self.offset.engaged:
             return p
@@ -154,7 +160,7 @@ class _Lane:
 
     def _shifted(self, records: tuple[SegmentRecord, ...]) -> tuple[SegmentRecord, ...]:
         extra = float(np.linalg.norm(self.offset.offset))
-        if extra == 0:
+        if extra == 0 or not self.offset.engaged:  # tracking bias is not a mistake
             return records
         return tuple(replace(r, mean_distance_box=r.mean_distance_box + extra) for r in records)
 
@@ -249,10 +255,10 @@ class Coach:
         track = self.tracker.update(observation, t)
         self._note_hand(track is not None and not track.bridged, t)
 
-        points = self._lane_points(track)
+        points, noise = self._lane_points(track)
         progresses: list[Progress | None] = []
-        for lane, uv in zip(self._lanes, points, strict=True):
-            progresses.append(lane.update(uv, t, place=self._counts(lane)))
+        for lane, uv, w in zip(self._lanes, points, noise, strict=True):
+            progresses.append(lane.update(uv, t, place=self._counts(lane), noise=w))
             if uv is not None:
                 lane.path.append((t, float(uv[0]), float(uv[1])))
             while lane.path and t - lane.path[0][0] > PATH_MEMORY_S:
@@ -303,20 +309,33 @@ class Coach:
             status=status,
         )
 
-    def _lane_points(self, track: TrackPoint | None) -> list[np.ndarray | None]:
-        """Each lane's hand point this frame (None: its hand is not in view).
+    def _lane_points(self, track: TrackPoint | None) -> tuple[list[np.ndarray | None], list[float]]:
+        """Each lane's hand point this frame (None: its hand is not in view), and how
+        jittery that hand's landmarks are (0..1).
 
-        Two-hand strokes: lane ``slot``'s hand slot. One-hand strokes: each tracked hand
-        keeps its lane while it is tracked; a hand that comes into view takes a free lane,
-        the one whose hand was last seen nearest (a hand that was lost and is found again
-        gets its own lane back)."""
+        Two-hand strokes: lane ``slot``'s hand slot. One-hand strokes: see
+        :meth:`_hand_slots`."""
+        n = len(self._lanes)
         if track is None:
             for lane in self._lanes:
                 lane.ident = None
-            return [None] * len(self._lanes)
-        hands = track.hands_uv
+            return [None] * n, [0.0] * n
+        hands, noise = track.hands_uv, track.hands_noise
         if self.stroke.hands != 1:
-            return [hands[lane.slot] if lane.slot < len(hands) else None for lane in self._lanes]
+            slots = [lane.slot if lane.slot < len(hands) else None for lane in self._lanes]
+        else:
+            slots = self._hand_slots(hands)
+        return (
+            [None if i is None else hands[i] for i in slots],
+            [0.0 if i is None else float(noise[i]) for i in slots],
+        )
+
+    def _hand_slots(self, hands: np.ndarray) -> list[int | None]:
+        """One-hand strokes: each lane's hand slot (None: its hand is not in view).
+
+        Each tracked hand keeps its lane while it is tracked; a hand that comes into view
+        takes a free lane, the one whose hand was last seen nearest (a hand that was lost
+        and is found again gets its own lane back)."""
         ids = self.tracker.slot_ids
         for lane in self._lanes:
             if lane.ident not in ids:
@@ -329,9 +348,7 @@ class Coach:
                 uv = hands[slot]
                 near = min(free, key=lambda lane: _distance(lane.last_uv, uv))
                 near.ident = ident
-        return [
-            hands[ids.index(lane.ident)] if lane.ident is not None else None for lane in self._lanes
-        ]
+        return [ids.index(lane.ident) if lane.ident is not None else None for lane in self._lanes]
 
     def _follow_stroking_hand(self) -> None:
         """One-hand strokes: follow the other hand once it clearly strokes more (its
@@ -375,6 +392,8 @@ class Coach:
             and self.stroke.hands != 1
         ]
         for rec in records:
+            if _carried_back(rec, self.stroke):
+                continue
             if not main:
                 self._side_records.append((lane.slot, rec))
                 continue
@@ -394,13 +413,23 @@ class Coach:
             newest = max(lane.pending)
             for rep in sorted(lane.pending):
                 recs = lane.pending[rep]
-                done = any(r.segment == last_seg for r in recs) or rep < newest or final
-                if not done:
+                ended = any(r.segment == last_seg for r in recs)
+                if not (ended or rep < newest or final):
                     continue
                 del lane.pending[rep]
+                if final and not ended and rep == newest and self._fragment(recs, lane):
+                    continue  # the session ended while the hand went back or rested
                 out.append(self._score(recs, lane))
         out.sort(key=lambda s: s.start_s)
         return tuple(out)
+
+    def _fragment(self, records: list[SegmentRecord], lane: _Lane) -> bool:
+        """Whether an unfinished last repetition is too little to judge: its segments
+        cover less than FINAL_MIN_COVERAGE of the repetition (nominal time weighted).
+        A session often ends with the hand going back to a start, or resting there."""
+        total = sum(self.stroke.segments[s].nominal_s for s in lane.segments)
+        done = sum(self.stroke.segments[r.segment].nominal_s * r.coverage for r in records)
+        return total > 0 and done / total < FINAL_MIN_COVERAGE
 
     def _score(self, records: list[SegmentRecord], lane: _Lane) -> RepetitionScore:
         start = min(r.start_s for r in records)
@@ -467,6 +496,19 @@ class Coach:
             score=session_score(self._repetitions),
             flags=flags,
         )
+
+
+def _carried_back(rec: SegmentRecord, stroke: StrokeDefinition) -> bool:
+    """A path followed backwards faster than a stroke may go is a hand carried back to a
+    start (lifted, often along a line of the path: the I, a paddle), not a stroke. The
+    hint policy ignores it too."""
+    nominal = stroke.segments[rec.segment].nominal_s
+    return (
+        rec.reversed
+        and math.isfinite(rec.duration_s)
+        and rec.duration_s > 0
+        and rec.duration_s < stroke.pace.too_fast_below * nominal
+    )
 
 
 def _distance(a: np.ndarray | None, b: np.ndarray) -> float:

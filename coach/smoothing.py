@@ -99,6 +99,44 @@ class OneEuroFilter:
         return self._x_hat.copy()
 
 
+class JitterEstimator:
+    """How much a tracked point jitters, in its own units (standard deviation), whatever
+    the hand's motion: from the second difference of the raw points, which is nearly
+    zero for a moving hand (its acceleration times dt squared) and about sqrt(6) times
+    the jitter for frame-to-frame noise. Averaged over about ``tau_s`` seconds."""
+
+    def __init__(self, tau_s: float = 1.0) -> None:
+        self.tau_s = tau_s
+        self.reset()
+
+    def reset(self) -> None:
+        self._points: list[tuple[np.ndarray, float]] = []
+        self._power = 0.0
+        self._weight = 0.0
+
+    @property
+    def sigma(self) -> float:
+        """The jitter so far (0 until three points have been seen)."""
+        return math.sqrt(self._power / self._weight / 6.0) if self._weight > 0 else 0.0
+
+    def update(self, x: np.ndarray, t: float) -> float:
+        pts = self._points
+        if pts and not t > pts[-1][1]:
+            return self.sigma
+        pts.append((np.asarray(x, dtype=np.float64), float(t)))
+        if len(pts) > 3:
+            pts.pop(0)
+        if len(pts) == 3:
+            (a, ta), (b, tb), (c, tc) = pts
+            dt1, dt2 = tb - ta, tc - tb
+            if 0.5 <= dt2 / dt1 <= 2.0:  # a dropped frame in between: skip this one
+                d2 = c - b - (b - a) * (dt2 / dt1)
+                keep = math.exp(-dt2 / self.tau_s)
+                self._power = keep * self._power + (1 - keep) * float(d2 @ d2)
+                self._weight = keep * self._weight + (1 - keep)
+        return self.sigma
+
+
 @dataclass
 class _Slot:
     """One tracked hand: its filter, last smoothed position (uv) and when it was last seen."""
@@ -107,6 +145,8 @@ class _Slot:
     filt: OneEuroFilter
     uv: np.ndarray = field(default_factory=lambda: np.full(2, np.nan))
     last_seen_s: float = float("nan")
+    jitter: JitterEstimator = field(default_factory=lambda: JitterEstimator())
+    noise: float = 0.0  # 0 clean .. 1 noisy (see HandTracker._adapt)
 
     def predict(self, t: float, horizon_s: float = 0.2) -> np.ndarray:
         """The hand's point at ``t``, carried on at its smoothed speed for at most
@@ -124,6 +164,12 @@ class HandTracker:
     (about 0.005-0.01 box) below the matcher's resolution when the hand is still;
     ``beta=0.5`` per box/s raises the cutoff to about 1.7 Hz at the nominal 0.375
     box/s and 2.5 Hz at 2 box/s, so the lag stays below about 0.1 s when moving.
+    Home footage can be far noisier (fingertip landmarks jitter by 0.1-0.15 box on a
+    small, dim picture): each hand's jitter is measured (:class:`JitterEstimator`) and,
+    from ``noise_box[0]`` to ``noise_box[1]`` of it, the filter moves to
+    ``noisy_min_cutoff_hz=0.7`` and ``noisy_beta=0.1`` (jitter looks like speed, so the
+    cutoff must not follow speed much). The extra lag (about 0.2 s) is a time shift:
+    pace is measured from travel along the path, which a lag does not change.
 
     Slots: slot 0 is the primary hand (the first one seen). Each new observation's
     hands are assigned to live slots by smallest total distance to the slots' last
@@ -146,6 +192,9 @@ class HandTracker:
         min_cutoff_hz: float = 1.5,
         beta: float = 0.5,
         d_cutoff_hz: float = 1.0,
+        noisy_min_cutoff_hz: float = 0.7,
+        noisy_beta: float = 0.1,
+        noise_box: tuple[float, float] = (0.01, 0.04),
     ) -> None:
         if contact not in ("fingertips", "palm"):
             raise ValueError(f"contact: expected 'fingertips' or 'palm', found {contact!r}")
@@ -156,6 +205,13 @@ class HandTracker:
         self.max_gap_s = _check_positive("max_gap_s", max_gap_s, allow_zero=True)
         OneEuroFilter(min_cutoff_hz, beta, d_cutoff_hz)  # validate the settings now
         self._filter_settings = (float(min_cutoff_hz), float(beta), float(d_cutoff_hz))
+        OneEuroFilter(noisy_min_cutoff_hz, noisy_beta, d_cutoff_hz)
+        self.noisy_settings = (float(noisy_min_cutoff_hz), float(noisy_beta))
+        if not 0 <= noise_box[0] < noise_box[1]:
+            raise ValueError(
+                f"noise_box: expected (low, high) with 0 <= low < high, found {noise_box}"
+            )
+        self.noise_box = (float(noise_box[0]), float(noise_box[1]))
         self.body_frame = body_frame
         self.reset()
 
@@ -200,6 +256,7 @@ class HandTracker:
                 self._slots.append(self._new_slot())
                 seen.append(False)
             slot = self._slots[slot_index]
+            self._adapt(slot, slot.jitter.update(uv[det_index], t))
             slot.uv = slot.filt.filter(uv[det_index], t)
             slot.last_seen_s = t
             seen[slot_index] = True
@@ -242,6 +299,17 @@ class HandTracker:
                 free += 1
         return pairs
 
+    def _adapt(self, slot: _Slot, sigma_box: float) -> None:
+        """Smooth harder when the landmarks jitter (a small, dim or blurred picture):
+        from the clean settings at ``noise_low_box`` of jitter to the noisy ones at
+        ``noise_high_box``, blended in between."""
+        low, high = self.noise_box
+        w = min(max((sigma_box - low) / (high - low), 0.0), 1.0)
+        slot.noise = w
+        (c0, b0, _), (c1, b1) = self._filter_settings, self.noisy_settings
+        slot.filt.min_cutoff_hz = c0 + w * (c1 - c0)
+        slot.filt.beta = b0 + w * (b1 - b0)
+
     def _new_slot(self) -> _Slot:
         slot = _Slot(self._next_ident, OneEuroFilter(*self._filter_settings))
         self._next_ident += 1
@@ -257,5 +325,10 @@ class HandTracker:
         hands = np.stack([s.uv for s in self._slots])
         uv = hands[0]
         return TrackPoint(
-            timestamp_s=t, uv=uv, xy=self.body_frame.to_xy(uv), hands_uv=hands, bridged=bridged
+            timestamp_s=t,
+            uv=uv,
+            xy=self.body_frame.to_xy(uv),
+            hands_uv=hands,
+            bridged=bridged,
+            hands_noise=np.array([s.noise for s in self._slots]),
         )

@@ -127,6 +127,7 @@ class TrackPoint:
     xy: np.ndarray
     hands_uv: np.ndarray
     bridged: bool = False
+    hands_noise: np.ndarray | None = None  # (n,) per hand: 0 clean landmarks .. 1 jittery
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "uv", _frozen_array(self.uv, np.float64, (2,), "uv"))
@@ -134,6 +135,14 @@ class TrackPoint:
         object.__setattr__(
             self, "hands_uv", _frozen_array(self.hands_uv, np.float64, (2,), "hands_uv")
         )
+        noise = np.zeros(len(self.hands_uv)) if self.hands_noise is None else self.hands_noise
+        noise = _frozen_array(noise, np.float64, (), "hands_noise")
+        if noise.shape != (len(self.hands_uv),):
+            raise ValueError(
+                f"TrackPoint.hands_noise: expected shape ({len(self.hands_uv)},), "
+                f"found {noise.shape}"
+            )
+        object.__setattr__(self, "hands_noise", noise)
 
 
 @dataclass(frozen=True)
@@ -164,6 +173,7 @@ class Progress:
     speed_ratio: float  # user's speed over nominal speed in the current segment (nan if unknown)
     distance_box: float  # distance of the hand from the reference path (nan when lifted)
     completed: tuple[SegmentRecord, ...] = ()  # segments that finished on this frame
+    elapsed_s: float = float("nan")  # time since the current segment was entered
 
     def __post_init__(self) -> None:
         object.__setattr__(

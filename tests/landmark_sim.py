@@ -97,7 +97,12 @@ def observations(sample: Sample, cond: Field) -> list[tuple[HandObservation | No
             ang = math.radians(cond.hand_turn_deg) * math.sin(2 * math.pi * 0.2 * t)
             c, s = math.cos(ang), math.sin(ang)
             rot = np.array([[c, -s], [s, c]])
-            hands = [((lm - lm[0]) * aspect) @ rot.T / aspect + lm[0] for lm in hands]
+            # the fingertips stay on the tummy: the hand turns about its contact point
+            pivots = [lm[[8, 12, 16, 20]].mean(axis=0) for lm in hands]
+            hands = [
+                ((lm - p) * aspect) @ rot.T / aspect + p
+                for lm, p in zip(hands, pivots, strict=True)
+            ]
         if rest is not None:
             sway = cond.rest_drift_box * bw * np.array([math.sin(0.7 * t), math.cos(0.5 * t)])
             r = rest + sway
@@ -159,3 +164,28 @@ def summary(res: SessionResult) -> str:
     )
     hints = ", ".join(f"{h.code}@{h.t_s:.1f}" for h in res.hints)
     return f"score {res.score} reps [{reps}] hints [{hints}]"
+
+
+def _minimum_jerk(tau: np.ndarray) -> np.ndarray:
+    return tau**3 * (10.0 - 15.0 * tau + 6.0 * tau**2)
+
+
+def human_sample(stroke_id: str, *, tempo_drift: float = 0.15, **options) -> Sample:
+    """A :class:`Sample` with human timing: every move speeds up and slows down (the
+    minimum-jerk, bell-shaped speed of a reaching hand) and each segment's duration
+    drifts by up to ``tempo_drift`` from the plan, repetition to repetition."""
+    import coach.synth as synth
+
+    saved = synth._progress, synth.DURATION_JITTER
+    plain = synth._progress
+
+    def bell(profile: str, tau, cycles: int):
+        if profile == "linear":
+            return _minimum_jerk(np.clip(np.asarray(tau, dtype=np.float64), 0.0, 1.0))
+        return plain(profile, tau, cycles)
+
+    try:
+        synth._progress, synth.DURATION_JITTER = bell, tempo_drift
+        return Sample(stroke_id, **options)
+    finally:
+        synth._progress, synth.DURATION_JITTER = saved

@@ -16,8 +16,16 @@ ILY = load_stroke("i-love-you")
 SUN = load_stroke("sun")
 
 
-def progress(t, speed=1.0, reversed_=False, distance=0.02, segment=0, fraction=0.5):
-    return Progress(t, 0, segment, "I", fraction, reversed_, np.zeros(2), speed, distance)
+def progress(t, speed=1.0, reversed_=False, distance=0.02, segment=0, fraction=0.5, elapsed=1.0):
+    return Progress(
+        t, 0, segment, "I", fraction, reversed_, np.zeros(2), speed, distance, elapsed_s=elapsed
+    )
+
+
+def finished(t, ratio, segment=0, reversed_=False, coverage=1.0):
+    """A finished letter whose whole-stroke duration is ``ratio`` times nominal."""
+    nominal = ILY.segments[segment].nominal_s
+    return SegmentRecord(0, segment, reversed_, t - nominal, t, ratio * nominal, coverage, 0.02)
 
 
 def run(stream, stroke=ILY, policy=None):
@@ -46,11 +54,38 @@ def test_condition_must_hold_before_it_is_said():
     assert said == []
 
 
-def test_too_fast_is_said_after_the_hold():
+def test_a_speed_peak_is_not_judged():
+    """Three times the pace in the middle of a letter is how people stroke (fast in the
+    middle, slow at the ends): pace is judged over the whole letter, when it ends."""
     stream = [
         (t, {"hand_seen": True, "progress": progress(t, speed=3.0)}) for t in np.arange(0, 2, 0.1)
     ]
-    assert run(stream) == [(0.6, "too_fast")]
+    assert run(stream) == []
+
+
+@pytest.mark.parametrize(
+    ("ratio", "code"),
+    [
+        (0.33, "too_fast"),  # the letter took a third of its nominal time
+        (0.59, "too_fast"),  # just under the band (0.6)
+        (0.61, None),  # just inside it
+        (0.85, None),  # 15% quick: never said
+        (1.15, None),  # 15% slow: never said
+        (1.79, None),  # just inside the band (1.8)
+        (1.81, "too_slow"),  # just over it
+        (3.0, "too_slow"),  # three times the nominal time
+    ],
+)
+def test_pace_is_said_when_a_letter_ends(ratio, code):
+    said = run([(4.0, {"hand_seen": True, "progress": None, "completed": (finished(4.0, ratio),)})])
+    assert [c for _, c in said] == ([code] if code else [])
+
+
+def test_a_letter_done_backwards_gets_no_pace_hint():
+    """Backwards and fast is a hand carried back to a start; backwards is said anyway."""
+    rec = finished(4.0, 0.3, reversed_=True)
+    said = run([(4.0, {"hand_seen": True, "progress": None, "completed": (rec,)})])
+    assert said == []
 
 
 @pytest.mark.parametrize(
@@ -60,8 +95,11 @@ def test_too_fast_is_said_after_the_hold():
         ({"speed": 1.0, "reversed_": True, "fraction": 0.45}, "wrong_direction"),  # 45% back
         ({"speed": 1.0, "reversed_": True, "fraction": 0.35}, None),  # 35%: too little to say
         ({"speed": 3.0, "reversed_": True}, None),  # carried back to a start, not a stroke
-        ({"speed": 3.0, "distance": 0.5}, "too_fast"),  # pace beats the path
-        ({"speed": 0.3}, "too_slow"),  # a third of the pace
+        ({"speed": 3.0, "distance": 0.5}, "off_path"),  # a speed peak is not judged; the path is
+        ({"elapsed": 4.0, "distance": 0.5}, "too_slow"),  # half the I in 4 s (> 1.8 x 2 s)
+        ({"elapsed": 3.5}, None),  # half the I in 3.5 s: it may still end in time
+        ({"elapsed": 4.0, "fraction": 0.2}, None),  # barely started: nothing known yet
+        ({"speed": 0.3}, None),  # a slow moment is not a slow stroke
         ({"distance": 0.5}, "off_path"),  # far from the drawn path
         ({"speed": 1.1}, None),  # 10% fast: nothing to say
     ],
@@ -93,17 +131,18 @@ def test_other_way_round_waits_for_as_much_as_the_card_needs():
 
 
 def test_at_most_one_new_hint_every_two_seconds_and_no_quick_repeats():
-    fast = [
-        (t, {"hand_seen": True, "progress": progress(t, speed=3.0)}) for t in np.arange(0, 3, 0.1)
+    slow = [
+        (t, {"hand_seen": True, "progress": progress(t, elapsed=4.0 + t)})
+        for t in np.arange(0, 3, 0.1)
     ]
     rev = [
         (t, {"hand_seen": True, "progress": progress(t, reversed_=True)})
         for t in np.arange(3, 12, 0.1)
     ]
-    said = run(fast + rev)
+    said = run(slow + rev)
     times = [t for t, _ in said]
     assert all(b - a >= 2.0 - 1e-9 for a, b in zip(times, times[1:], strict=False))
-    assert said[0] == (0.6, "too_fast")
+    assert said[0] == (0.6, "too_slow")
     assert said[1][1] == "wrong_direction"
     assert said[1][0] == pytest.approx(3.6, abs=0.11)
     # The same hint again only after repeat_s (6 s).

@@ -244,3 +244,74 @@ def test_compiled_duration_matches_the_python_one(mile):
     a = _duration_from_milestones(np.array(mile), 4.0)
     b = _duration_compiled(np.array(mile), 4.0, _MILESTONES)
     assert (math.isnan(a) and math.isnan(b)) or a == pytest.approx(b)
+
+
+def _milestones_of(progress_at) -> np.ndarray:
+    """Milestone times of a stroke of duration 1 whose travelled fraction at time tau is
+    ``progress_at(tau)`` (monotone), found by bisection."""
+    from coach.matcher import _MILESTONES
+
+    out = []
+    for m in _MILESTONES:
+        lo, hi = 0.0, 1.0
+        for _ in range(60):
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if progress_at(mid) < m else (lo, mid)
+        out.append((lo + hi) / 2)
+    return np.array(out)
+
+
+@pytest.mark.parametrize(
+    ("name", "progress_at", "expected"),
+    [
+        ("steady", lambda tau: tau, 1.0),  # 10% -> 90% in 0.8: x 1.25 = 1
+        # minimum jerk (bell-shaped speed): 10% -> 90% in 0.50673, index 1.2995: x 1.97345
+        ("bell", lambda tau: tau**3 * (10 - 15 * tau + 6 * tau**2), 1.0),
+        # smoothstep (a milder bell): 10% -> 90% in 0.60840, index 1.22462:
+        # x (1.25 + 0.72345 x 0.12462 / 0.1995) = x 1.70191 -> 1.0354
+        ("ease", lambda tau: tau * tau * (3 - 2 * tau), 1.0354),
+    ],
+)
+def test_whole_stroke_duration_whatever_the_speed_profile(name, progress_at, expected):
+    """People speed up and slow down within a stroke: the duration is read over the whole
+    letter from its milestones, not at its speed peak (steady and bell give the same)."""
+    from coach.matcher import _duration_from_milestones
+
+    duration = _duration_from_milestones(_milestones_of(progress_at), 1.0)
+    assert duration == pytest.approx(expected, abs=0.001)
+
+
+@pytest.mark.parametrize(
+    ("mile", "expected"),
+    [
+        ([0.1, 0.3, 0.5, 0.7, 0.9], 1.0),  # steady: index 1
+        # index (0.21 + 0.21) / 0.38 = 1.105263, just past the steady band (1.1):
+        # 0.8 x (1.25 + 0.72345 x 0.005263 / 0.1995) = 1.015268
+        ([0.1, 0.31, 0.5, 0.69, 0.9], 1.015268),
+        ([0.0, 0.5, 0.5, 0.5, 1.0], 2.2),  # no time in the middle: the cap, 2.2 x 1.0
+        ([0.1, 0.3, np.nan, np.nan, np.nan], 1.0),  # stopped at 30%: steady over 20%
+    ],
+)
+def test_duration_scale_by_hand(mile, expected):
+    from coach.matcher import _duration_from_milestones
+
+    d = _duration_from_milestones(np.array(mile), 1.0)
+    assert d == pytest.approx(expected, rel=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("noise", "expected_tau_s"),
+    [
+        (0.0, 0.12),  # clean landmarks: the hand's direction over 0.12 s
+        (1.0, 0.3),  # jittery landmarks: over 0.3 s
+        (0.5, 0.21),  # halfway
+    ],
+)
+def test_direction_is_judged_over_longer_when_landmarks_jitter(noise, expected_tau_s):
+    """One step of 0.1 box in 1/30 s from rest: the smoothed velocity is the step's speed
+    (3 box/s) times 1 - exp(-dt / tau)."""
+    m = OnlineMatcher(ILY)
+    m.update(np.array([0.8, 0.2]), 0.0)
+    m.update(np.array([0.8, 0.3]), 1 / 30, noise)
+    expected = 3.0 * (1 - math.exp(-(1 / 30) / expected_tau_s))
+    assert m._vel[1] == pytest.approx(expected)

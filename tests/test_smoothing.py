@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from coach.bodyframe import BodyFrame
-from coach.smoothing import HandTracker, OneEuroFilter, smoothing_alpha
+from coach.smoothing import HandTracker, JitterEstimator, OneEuroFilter, smoothing_alpha
 from coach.types import HandObservation
 
 TWO_PI = 2.0 * math.pi
@@ -350,3 +350,48 @@ def test_tracker_rejects_bad_settings(kwargs, message):
     args = {"body_frame": box_frame(), "contact": "fingertips", **kwargs}
     with pytest.raises(ValueError, match=message):
         HandTracker(**args)
+
+
+@pytest.mark.parametrize(
+    ("points", "expected"),
+    [
+        ([0.0, 0.0, 0.0, 0.0], 0.0),  # still: no jitter
+        ([0.0, 0.1, 0.2, 0.3, 0.4], 0.0),  # steady motion: second differences are 0
+        ([0.0, 0.01, 0.04, 0.09, 0.16], 0.02 / math.sqrt(6)),  # constant acceleration
+        # alternating 0, a: second differences are -+2a, so sigma = 2a / sqrt(6)
+        ([0.0, 0.1, 0.0, 0.1, 0.0, 0.1], 0.2 / math.sqrt(6)),
+    ],
+)
+def test_jitter_from_second_differences(points, expected):
+    """Equal time steps, so every second difference is weighted the same."""
+    est = JitterEstimator(tau_s=1e9)  # no forgetting: a plain mean of the squares
+    for i, x in enumerate(points):
+        est.update(np.array([x, 0.0]), i / 30)
+    assert est.sigma == pytest.approx(expected, abs=1e-9)
+
+
+def test_jitter_skips_a_dropped_frame():
+    """A step twice as long as the one before is not a jitter sample (dt ratio 2 is the
+    limit, 3 is past it)."""
+    est = JitterEstimator(tau_s=1e9)
+    for x, t in ((0.0, 0.0), (0.1, 1 / 30), (0.5, 4 / 30)):
+        est.update(np.array([x, 0.0]), t)
+    assert est.sigma == 0.0
+
+
+@pytest.mark.parametrize(
+    ("jitter_box", "min_cutoff_hz", "beta"),
+    [
+        (0.0, 1.5, 0.5),  # clean: the clean settings
+        (0.1, 0.7, 0.1),  # far past noise_box[1]: the noisy settings
+    ],
+)
+def test_jittery_hands_are_smoothed_harder(jitter_box, min_cutoff_hz, beta):
+    rng = np.random.default_rng(0)
+    tracker = HandTracker(box_frame(), "fingertips")
+    for i in range(90):
+        t = i / 30
+        uv = (0.5 + jitter_box * rng.normal(), 0.5 + jitter_box * rng.normal())
+        tracker.update(observe(t, xy_of(uv)), t)
+    filt = tracker._slots[0].filt
+    assert (filt.min_cutoff_hz, filt.beta) == pytest.approx((min_cutoff_hz, beta))
