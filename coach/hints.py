@@ -33,6 +33,10 @@ class HintPolicy:
     # Less is often the hand going back to the start between repetitions along a line
     # of the path, or the first letter of a session joined half-way.
     reversed_min_fraction: float = 0.4
+    # One letter's pace is said at once only when it is clearly out of the band (this
+    # factor beyond it: a third or three times the pace is): one letter's timing is noisy
+    # on a jittery picture. Otherwise pace is said from the repetition's verdict.
+    letter_pace_margin: float = 1.25
 
 
 @dataclass(frozen=True)
@@ -78,7 +82,7 @@ def hint_text(code: str, stroke: StrokeDefinition, segment: int | None = None) -
 
 
 def _conditions(
-    sig: HintSignals, stroke: StrokeDefinition, state: HintState
+    sig: HintSignals, stroke: StrokeDefinition, state: HintState, policy: HintPolicy
 ) -> dict[str, int | None]:
     """Conditions holding now: code -> segment it concerns (or None). The clock of a
     condition starts here; :func:`_ready` adds what must also be true to say it."""
@@ -94,31 +98,29 @@ def _conditions(
             now["wrong_direction"] = p.segment
         # Pace is judged over a whole letter or circle (a finished segment, see decide),
         # never at the speed peak in the middle of it: people speed up and slow down within
-        # a stroke. Only a stroke that already took longer than a slow one may take is
-        # called slow before it ends.
+        # a stroke. Only a stroke going so slowly that, kept up, it would clearly take
+        # longer than a slow one may take is called slow before it ends: the time from 10%
+        # of the path to here, per fraction of the path, is a whole-stroke duration.
         nominal = stroke.segments[p.segment].nominal_s
-        if (
-            not p.reversed
-            and p.fraction >= 0.3
-            and p.fraction < 0.9
-            and p.elapsed_s > stroke.pace.too_slow_above * nominal
-        ):
-            now["too_slow"] = p.segment
+        if not p.reversed and 0.3 <= p.fraction < 0.9 and math.isfinite(p.elapsed_s):
+            projected_s = p.elapsed_s / (p.fraction - 0.1)
+            if projected_s > stroke.pace.too_slow_above * policy.letter_pace_margin * nominal:
+                now["too_slow"] = p.segment
         if math.isfinite(p.distance_box) and p.distance_box > stroke.tolerances.off_path_box:
             now["off_path"] = p.segment
     return now
 
 
-def _pace(rec: SegmentRecord, stroke: StrokeDefinition) -> str | None:
+def _pace(rec: SegmentRecord, stroke: StrokeDefinition, margin: float) -> str | None:
     """``too_fast`` / ``too_slow`` for a finished segment whose whole-stroke duration is
-    outside the pace band, else None."""
+    outside the pace band widened by ``margin`` (a factor), else None."""
     nominal = stroke.segments[rec.segment].nominal_s
     if not (math.isfinite(rec.duration_s) and rec.duration_s > 0 and nominal > 0):
         return None
     ratio = rec.duration_s / nominal
-    if ratio < stroke.pace.too_fast_below:
+    if ratio < stroke.pace.too_fast_below / margin:
         return "too_fast"
-    if ratio > stroke.pace.too_slow_above:
+    if ratio > stroke.pace.too_slow_above * margin:
         return "too_slow"
     return None
 
@@ -149,15 +151,17 @@ def decide(
             continue
         if rec.coverage < stroke.tolerances.incomplete_below:
             events.append(("incomplete", hint_text("incomplete", stroke, rec.segment), t))
-        pace = _pace(rec, stroke)
+        pace = _pace(rec, stroke, policy.letter_pace_margin)
         if pace is not None:
             events.append((pace, hint_text(pace, stroke), t))
     for rep in sig.scored:
-        if rep.score >= policy.good_score:
+        if rep.pace != "ok":
+            events.append((rep.pace, hint_text(rep.pace, stroke), t))
+        elif rep.score >= policy.good_score:
             events.append(("good", hint_text("good", stroke), t))
     events = [e for e in events if t - e[2] <= 4.0]  # stale news is not worth saying
 
-    holding = _conditions(sig, stroke, state)
+    holding = _conditions(sig, stroke, state, policy)
     since = dict(state.since)
     since = {c: since.get(c, t) for c in holding}
     ready: dict[str, str] = {

@@ -545,7 +545,7 @@ class OnlineMatcher:
             speed_ratio=speed,
             distance_box=math.hypot(*(self._pos[b] - self._last_uv)),
             completed=completed,
-            elapsed_s=elapsed,
+            elapsed_s=t - float(mile[0]) if not np.isnan(mile[0]) else math.nan,
         )
 
     def _tokens(self) -> dict[str, np.ndarray]:
@@ -677,7 +677,9 @@ def _advance_rows(
     term), the best predecessor (stay, advance by j, or enter from the gap; the first
     of equal ones), and the token it passes on: entering starts a fresh one, otherwise
     the hand's step along the row's tangent, the reference points advanced and the
-    distance are added, and milestones passed for the first time get the time ``t``.
+    distance are added, and milestones passed get the time ``t`` (the first, 10%, is
+    unset again when the hand falls back below it before 30%: its time is the last
+    crossing).
     Advancing j points costs ``max(0, adv_base[j] - slack)`` (the entry column's base is
     -inf). Gap rows are computed too (their predecessors are all the unreachable
     sentinel) and overwritten by :func:`_gap_rows_step`; the sentinel row is copied.
@@ -727,6 +729,12 @@ def _advance_rows(
         new_tok[r, _N] += 1.0
         frac = travel / len_open[r] + steps / n_closed[r]
         k = int(new_tok[r, _NMILE])
+        # The start of the stroke is its last crossing of 10%: the jitter of a hand
+        # resting at the start goes to and fro across it. (Later milestones keep their
+        # first crossing: a hand resting at the end goes to and fro across 90%.)
+        if k == 1 and frac < milestones[0]:
+            k = 0
+            new_tok[r, mile0] = np.nan
         while k < n_mile and frac >= milestones[k]:
             new_tok[r, mile0 + k] = t
             k += 1

@@ -173,7 +173,7 @@ class Progress:
     speed_ratio: float  # user's speed over nominal speed in the current segment (nan if unknown)
     distance_box: float  # distance of the hand from the reference path (nan when lifted)
     completed: tuple[SegmentRecord, ...] = ()  # segments that finished on this frame
-    elapsed_s: float = float("nan")  # time since the current segment was entered
+    elapsed_s: float = float("nan")  # time since the hand passed 10% of this segment
 
     def __post_init__(self) -> None:
         object.__setattr__(

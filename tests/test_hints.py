@@ -67,12 +67,12 @@ def test_a_speed_peak_is_not_judged():
     ("ratio", "code"),
     [
         (0.33, "too_fast"),  # the letter took a third of its nominal time
-        (0.59, "too_fast"),  # just under the band (0.6)
-        (0.61, None),  # just inside it
+        (0.47, "too_fast"),  # clearly under the band: 0.6 / 1.25 = 0.48
+        (0.49, None),  # under the band, not clearly: left to the repetition's verdict
         (0.85, None),  # 15% quick: never said
         (1.15, None),  # 15% slow: never said
-        (1.79, None),  # just inside the band (1.8)
-        (1.81, "too_slow"),  # just over it
+        (2.2, None),  # over the band, not clearly (1.8 x 1.25 = 2.25)
+        (2.3, "too_slow"),  # clearly over it
         (3.0, "too_slow"),  # three times the nominal time
     ],
 )
@@ -96,8 +96,9 @@ def test_a_letter_done_backwards_gets_no_pace_hint():
         ({"speed": 1.0, "reversed_": True, "fraction": 0.35}, None),  # 35%: too little to say
         ({"speed": 3.0, "reversed_": True}, None),  # carried back to a start, not a stroke
         ({"speed": 3.0, "distance": 0.5}, "off_path"),  # a speed peak is not judged; the path is
-        ({"elapsed": 4.0, "distance": 0.5}, "too_slow"),  # half the I in 4 s (> 1.8 x 2 s)
-        ({"elapsed": 3.5}, None),  # half the I in 3.5 s: it may still end in time
+        # 10% -> 50% of the I in 1.9 s: 4.75 s for the whole I, over 1.8 x 1.25 x 2 s
+        ({"elapsed": 1.9, "distance": 0.5}, "too_slow"),
+        ({"elapsed": 1.7}, None),  # 10% -> 50% in 1.7 s: 4.25 s for the I, not clearly slow
         ({"elapsed": 4.0, "fraction": 0.2}, None),  # barely started: nothing known yet
         ({"speed": 0.3}, None),  # a slow moment is not a slow stroke
         ({"distance": 0.5}, "off_path"),  # far from the drawn path
@@ -132,7 +133,7 @@ def test_other_way_round_waits_for_as_much_as_the_card_needs():
 
 def test_at_most_one_new_hint_every_two_seconds_and_no_quick_repeats():
     slow = [
-        (t, {"hand_seen": True, "progress": progress(t, elapsed=4.0 + t)})
+        (t, {"hand_seen": True, "progress": progress(t, elapsed=2.0 + t)})
         for t in np.arange(0, 3, 0.1)
     ]
     rev = [
@@ -170,3 +171,20 @@ def test_texts_are_friendly_and_stroke_aware():
     assert "clockwise" not in hint_text("wrong_direction", ILY).lower()
     assert hint_text("too_fast", ILY) == "Slow down: follow the guide dot."
     assert not math.isnan(HintPolicy().min_interval_s)
+
+
+@pytest.mark.parametrize(
+    ("pace", "score", "code"),
+    [
+        ("too_fast", 75, "too_fast"),  # the repetition's verdict is said
+        ("too_slow", 75, "too_slow"),  # ... either way
+        ("ok", 90, "good"),  # a good one is praised
+        ("ok", 70, None),  # ... a middling one is not
+    ],
+)
+def test_pace_is_said_from_the_repetitions_verdict(pace, score, code):
+    from coach.types import RepetitionScore
+
+    rep = RepetitionScore(0, 0.0, 11.0, 11.0, 11.2, score, "ok", pace, 1.0, 1.0)
+    said = run([(12.0, {"hand_seen": True, "progress": None, "scored": (rep,)})])
+    assert [c for _, c in said] == ([code] if code else [])

@@ -246,3 +246,23 @@ def test_activity_is_forgotten_with_its_time_constant():
         act.update(Progress(0.0, 0, 0, "I", f, False, np.zeros(2), float("nan"), 0.0), ILY, 0.0)
     act.update(None, ILY, ACTIVITY_TAU_S)
     assert act.level_box == pytest.approx(0.375 / np.e)
+
+
+@pytest.mark.parametrize(
+    ("segments", "coverage", "kept"),
+    [
+        ((0,), 1.0, False),  # a lone I (2.0 of 11.2 s): the hand went back, not a repetition
+        ((0, 1), 1.0, True),  # I and L (5.6 of 11.2 s): an unfinished repetition, scored
+        ((0, 1, 2), 0.5, True),  # every letter half done (0.5): the incomplete fault, scored
+    ],
+)
+def test_an_unfinished_fragment_at_the_end_adds_no_repetition(segments, coverage, kept):
+    """One whole repetition, then the session ends after ``segments`` of the next."""
+    whole = perform(ILY, repetitions=1)
+    t0 = whole[-1][1] + 1.0
+    tail = [
+        (uv, t + t0) for uv, t in perform(ILY, repetitions=1, segments=segments, coverage=coverage)
+    ]
+    session, _ = run(ILY, BodyFrame.from_box(BOX), whole + tail)
+    assert len(session.repetitions) == (2 if kept else 1)
+    assert session.repetitions[0].flags == ()

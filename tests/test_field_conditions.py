@@ -1,0 +1,93 @@
+"""Verdicts under field conditions, at the landmark level (no video, no model: fast).
+
+Each case turns a generated performance into the landmark stream MediaPipe would give
+under one field condition (tests/landmark_sim.py) and checks the coach's verdict: the
+right number of repetitions, each fault flagged on every repetition, and no other
+pace, direction, coverage or path flag. These are the cases the coach gets right
+today; `make eval` (coach eval) runs the real hand model on rendered clips of the same
+conditions and more.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from coach.synth import Sample
+from tests.landmark_sim import Field, human_sample, run
+
+WANT = {
+    "none": set(),
+    "reversed": {"wrong_direction"},
+    "fast": {"too_fast"},
+    "slow": {"too_slow"},
+}
+JUDGED = {"wrong_direction", "too_fast", "too_slow", "incomplete", "off_path"}
+PACE_OR_DIRECTION = {"wrong_direction", "too_fast", "too_slow"}
+
+CONDITIONS = {
+    "clean": Field(),
+    "jitter 0.10": Field(jitter_box=0.10, seed=1),
+    "jitter 0.15": Field(jitter_box=0.15, seed=2),
+    "jitter 0.15 fast": Field(jitter_box=0.15, jitter_hz=15, seed=3),
+    "bias down": Field(bias_box=(0, 0.2), jitter_box=0.1),
+    "bias up": Field(bias_box=(0, -0.25), jitter_box=0.15),
+    "bias right": Field(bias_box=(0.25, 0), jitter_box=0.15),
+    "bias left": Field(bias_box=(-0.25, 0), jitter_box=0.15),
+    "resting hand": Field(rest_uv=(0.1, 0.75), jitter_box=0.1),
+    "tilted camera": Field(tilt_deg=35, jitter_box=0.05),
+    "box off": Field(box_scale=1.2, box_shift_box=(0.15, -0.15), jitter_box=0.05),
+    "hand turning": Field(hand_turn_deg=30, jitter_box=0.05),
+}
+
+CASES = [
+    # stroke, fault, condition, human timing
+    ("i-love-you", "none", "clean", False),  # the reference case
+    ("i-love-you", "none", "jitter 0.10", False),  # small dim picture
+    ("i-love-you", "none", "jitter 0.15", False),  # the most jitter the issue names
+    ("i-love-you", "none", "jitter 0.15 fast", False),  # ... at up to 15 Hz
+    ("i-love-you", "none", "bias down", False),  # pale doll: fingertips 0.2 box low
+    ("i-love-you", "none", "bias up", False),  # a quarter of the box up, jittery
+    ("i-love-you", "none", "bias right", False),  # a quarter of the box right, jittery
+    ("i-love-you", "none", "resting hand", False),  # the other hand on the tummy
+    ("i-love-you", "none", "tilted camera", False),  # tummy a trapezoid
+    ("i-love-you", "none", "box off", False),  # calibration 20% big and 0.15 box off
+    ("i-love-you", "none", "hand turning", False),  # the hand turns 30 degrees
+    ("i-love-you", "fast", "clean", False),  # three times too fast
+    ("i-love-you", "fast", "jitter 0.10", False),  # ... on a small dim picture
+    ("i-love-you", "fast", "tilted camera", False),  # ... seen obliquely
+    ("i-love-you", "slow", "clean", False),  # three times too slow
+    ("i-love-you", "none", "clean", True),  # human timing: bell speed, 15% tempo drift
+    ("i-love-you", "none", "resting hand", True),  # ... with the other hand resting
+    ("i-love-you", "none", "bias up", True),  # ... with biased, jittery fingertips
+    ("sun", "none", "clean", False),  # the reference case
+    ("sun", "none", "jitter 0.15", False),  # the most jitter the issue names
+    ("sun", "none", "jitter 0.15 fast", False),  # ... at up to 15 Hz
+    ("sun", "none", "bias down", False),  # pale doll
+    ("sun", "none", "resting hand", False),  # the other hand on the tummy
+    ("sun", "none", "box off", False),  # calibration off
+    ("sun", "reversed", "clean", False),  # anticlockwise circles
+    ("sun", "reversed", "jitter 0.15", False),  # ... on a noisy picture
+    ("sun", "reversed", "bias left", False),  # ... with biased fingertips
+    ("sun", "reversed", "resting hand", False),  # ... the other hand resting
+    ("sun", "fast", "jitter 0.10", False),  # three times too fast, small dim picture
+    ("sun", "slow", "tilted camera", False),  # three times too slow, seen obliquely
+    ("sun", "none", "clean", True),  # human timing
+    ("sun", "none", "jitter 0.15", True),  # human timing on a noisy picture
+    ("sun", "none", "resting hand", True),  # human timing, the other hand resting
+]
+
+
+@pytest.mark.parametrize(("stroke", "fault", "condition", "human"), CASES)
+def test_verdict_under_field_conditions(stroke, fault, condition, human):
+    if human:
+        sample = human_sample(stroke, fault=fault, repetitions=3, seed=5)
+    else:
+        sample = Sample(stroke, fault=fault, repetitions=2)
+    session = run(sample, CONDITIONS[condition])
+    want = WANT[fault]
+    assert len(session.repetitions) == len(sample.truth.repetitions)
+    for rep in session.repetitions:
+        assert set(rep.flags) & JUDGED == want, rep
+    if fault == "none":
+        said = [h.code for h in session.hints if h.code in PACE_OR_DIRECTION]
+        assert said == []
