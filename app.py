@@ -28,7 +28,7 @@ from coach.draw import draw
 from coach.live import LiveCoach, LiveSettings, LiveView
 from coach.store import StoreError
 from coach.strokes import list_strokes, load_stroke
-from coach.ui_text import SAFETY_NOTES, card_markdown, score_card, summary_lines
+from coach.ui_text import SAFETY_NOTES, card_markdown, md_text, score_card, summary_lines
 
 DEFAULT_BOX = (0.3, 0.3, 0.7, 0.7)  # display coordinates: the middle of the picture
 HEAD_WORDS = {"up": "Top", "down": "Bottom", "left": "Left", "right": "Right"}
@@ -69,11 +69,13 @@ def references_dir() -> Path:
 
 def strokes() -> dict:
     """Built-in strokes, then the references saved here (an instructor's own pace)."""
-    from coach.reference import list_references
+    from coach.reference import scan_references
 
     found = {s.id: s for s in list_strokes()}
-    for ref in list_references(references_dir()):
+    refs, problems = scan_references(references_dir())
+    for ref in refs:
         found.setdefault(ref.id, ref.stroke)
+    st.session_state["reference_problems"] = problems  # shown in the sidebar, never fatal
     return found
 
 
@@ -140,12 +142,14 @@ def sidebar() -> None:
             for key in ("live_camera", "live_sample"):
                 if key in st.session_state:
                     st.session_state[key].set_stroke(all_strokes[sid])
-        st.caption(all_strokes[sid].description)
+        st.caption(md_text(all_strokes[sid].description))
+        for problem in st.session_state.get("reference_problems", []):
+            st.warning(md_text(f"Skipped a broken reference file: {problem}"))
         try:
             st.session_state.practice_profile = ui_progress.profile_picker(ui_progress.store())
         except StoreError as exc:
             st.session_state.practice_profile = None
-            st.caption(f"Sessions are not being saved: {exc}")
+            st.caption(md_text(f"Sessions are not being saved: {exc}"))
         mirror = st.toggle("Mirror the preview (like a selfie)", value=s.mirror_preview)
         spoken = st.toggle("Speak hints aloud", value=s.spoken_hints)
         with st.expander("Advanced"):
@@ -288,7 +292,7 @@ def recorder_start(live) -> None:
         )
     except StoreError as exc:
         st.session_state.recorder = None
-        st.toast(f"This session won't be saved: {exc}")
+        st.toast(md_text(f"This session won't be saved: {exc}"))
 
 
 def recorder_finish(summary) -> None:
@@ -305,7 +309,7 @@ def session_summary(summary) -> None:
         if summary.hints:
             with st.expander(f"What the coach said ({len(summary.hints)})"):
                 for h in summary.hints:
-                    st.markdown(f"- {h.t_s:.0f} s: {h.text}")
+                    st.markdown(f"- {h.t_s:.0f} s: {md_text(h.text)}")
 
 
 def calibration_panel(live: LiveCoach) -> None:
@@ -409,7 +413,7 @@ def upload_tab() -> None:
 
     stroke = current_stroke()
     st.markdown(
-        f"Score a recorded practice of **{stroke.name}**: "
+        f"Score a recorded practice of **{md_text(stroke.name)}**: "
         "pace and direction, repetition by repetition."
     )
     up = st.file_uploader("Practice video", type=["mp4", "mov", "webm", "avi", "mkv", "y4m"])
@@ -492,9 +496,11 @@ def reference_recorder(up, stroke, box, head, mirrored) -> None:
                 )
                 saved = save_reference(ref, references_dir())
             except (DemonstrationError, ReferenceFileError, VideoError, ValueError) as exc:
-                st.error(f"No reference saved: {exc}")
+                st.error(md_text(f"No reference saved: {exc}"))
                 return
-        st.success(f"Saved “{ref.name}” ({saved.name}). Pick it in the stroke list to practise.")
+        st.success(
+            md_text(f"Saved “{ref.name}” ({saved.name}). Pick it in the stroke list to practise.")
+        )
 
 
 def score_upload(up, stroke, box, head, mirrored):
@@ -510,9 +516,9 @@ def score_upload(up, stroke, box, head, mirrored):
                 on_progress=on_progress,
             )
         except VideoError as exc:
-            st.error(f"That video can't be read: {exc}")
+            st.error(md_text(f"That video can't be read: {exc}"))
         except Exception as exc:  # noqa: BLE001 - show it, don't crash the page
-            st.error(f"Scoring failed: {exc}")
+            st.error(md_text(f"Scoring failed: {exc}"))
     return None
 
 
@@ -544,7 +550,7 @@ def score_sample(stroke):
             on_progress=lambda f: bar.progress(f, text=f"Scoring the sample... {round(100 * f)}%"),
         )
     except Exception as exc:  # noqa: BLE001
-        st.error(f"Scoring failed: {exc}")
+        st.error(md_text(f"Scoring failed: {exc}"))
         return None
     finally:
         bar.empty()

@@ -174,6 +174,10 @@ def _figure(width_in: float, height_in: float):
 
 
 def _png(fig) -> bytes:
+    from matplotlib.text import Text
+
+    for text in fig.findobj(Text):  # labels come from shared files: "$x$" is text, not maths
+        text.set_parse_math(False)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100, metadata={"Software": None}, facecolor="white")
     return buf.getvalue()

@@ -25,7 +25,7 @@ import streamlit as st
 from coach.store import ProgressPoint, SessionRow, Store, StoreError, default_database_url
 from coach.strokes import StrokeError, list_strokes
 from coach.types import FLAG_CODES, RepetitionScore
-from coach.ui_text import FLAG_LABEL
+from coach.ui_text import FLAG_LABEL, md_text
 
 DEFAULT_DATA_DIR = Path.home() / ".local/share/stroke-coach"
 #: Sessions listed in the table (and offered for export), newest first.
@@ -373,7 +373,7 @@ def profile_picker(
     try:
         name = validate_profile_name(typed)
     except ValueError as exc:
-        st.warning(str(exc))
+        st.warning(md_text(exc))
         return None
     st.session_state[key] = name
     return name
@@ -410,7 +410,7 @@ def render_export(rows: Sequence[SessionRow], names: Mapping[str, str]) -> None:
         try:
             text, file_name = _report_html(database_url(), sid, version, str(references_dir()))
         except (StoreError, StrokeError, ValueError) as exc:
-            st.warning(f"This session's report cannot be made: {exc}")
+            st.warning(md_text(f"This session's report cannot be made: {exc}"))
             return
         st.download_button(
             "Download the report (HTML)", text.encode("utf-8"), file_name, "text/html",
@@ -430,7 +430,7 @@ def progress_page() -> None:
         the_store = store()
         profiles = the_store.profiles()
     except StoreError as exc:
-        st.error(f"The session store cannot be opened: {exc}")
+        st.error(md_text(f"The session store cannot be opened: {exc}"))
         return
     if not profiles:
         st.info(NO_SESSIONS)
@@ -442,7 +442,7 @@ def progress_page() -> None:
     )  # fmt: skip
     rows = the_store.sessions(profile=profile, limit=None)
     if not rows:
-        st.info(f"No sessions yet for {profile}. " + NO_SESSIONS.split(". ", 1)[1])
+        st.info(f"No sessions yet for {md_text(profile)}. " + NO_SESSIONS.split(". ", 1)[1])
         return
     names = stroke_names()
     strokes = strokes_practised(rows)

@@ -410,3 +410,12 @@ def test_repetitions_without_segment_details_leave_out_the_parts_table() -> None
     assert sorted(Parsed(page).rows) == [1, 2, 3]
     assert len(png_images(page)) == 4
     assert "Each part of the stroke" in session_html(make_report(), ILY)
+
+
+@pytest.mark.parametrize("label", ["$x^$", "$\\frac{1}{0}$", "a $ b $ c", "$$"])
+def test_dollar_signs_in_labels_are_text_not_maths(label) -> None:
+    # issue 12: a label with $...$ broke the export (matplotlib parsed it as maths text)
+    segments = tuple(dataclasses.replace(s, label=label) for s in ILY.segments)
+    stroke = dataclasses.replace(ILY, segments=segments)
+    page = session_html(make_report(profile="$\\alpha$"), stroke)
+    assert len(png_images(page)) == 4
