@@ -28,10 +28,12 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import sqlite3
 import time
 import unicodedata
+import urllib.parse
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -52,7 +54,8 @@ if TYPE_CHECKING:
 
 SCHEMA_VERSION = migrations.LATEST_VERSION
 DEFAULT_DB_NAME = "coach.db"
-#: SQLite waits this long for another writer before giving up.
+#: SQLite waits this long for another writer before giving up (the CLI and batch jobs;
+#: the page opens its store with a short timeout, see :meth:`Store.open`).
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 SOURCES = ("live", "upload")
 STATUSES = ("open", "closed")
@@ -387,6 +390,20 @@ def default_database_url(data_dir: Path | str) -> str:
     return sa.URL.create("sqlite+pysqlite", database=str(path)).render_as_string()
 
 
+_URL_PASSWORD = re.compile(r"(://[^/@\s:]*:)[^@\s]*@")
+
+
+def redact_url(text: object) -> str:
+    """``text`` with the password of any ``scheme://user:password@host`` in it replaced by
+    ``***``, on one line: safe to print or log."""
+    return " ".join(_URL_PASSWORD.sub(r"\1***@", str(text)).split())
+
+
+def display_url(url_or_path: str | Path) -> str:
+    """The store's URL or path as it may be shown: never a password."""
+    return redact_url(url_or_path)
+
+
 def _normalise_url(url_or_path: str | Path) -> sa.URL:
     """A SQLAlchemy URL from a URL or a plain file path (a path means SQLite)."""
     if isinstance(url_or_path, Path) or "://" not in str(url_or_path):
@@ -395,7 +412,9 @@ def _normalise_url(url_or_path: str | Path) -> sa.URL:
     try:
         url = sa.make_url(str(url_or_path))
     except sa.exc.ArgumentError as exc:
-        raise StoreError(f"database URL: cannot parse {url_or_path!r}: {exc}") from None
+        raise StoreError(
+            f"database URL: cannot parse {redact_url(url_or_path)!r}: {redact_url(exc)}"
+        ) from None
     if url.drivername in ("postgresql", "postgres"):
         url = url.set(drivername="postgresql+psycopg")
     elif url.drivername == "sqlite":
@@ -410,27 +429,57 @@ def _normalise_url(url_or_path: str | Path) -> sa.URL:
     return url
 
 
-def _make_engine(url: sa.URL) -> Engine:
+def _make_engine(
+    url: sa.URL, read_only: bool = False, busy_timeout_s: float | None = None
+) -> Engine:
+    """The engine for ``url``. ``read_only``: nothing is created (an SQLite file must
+    exist; SQLite opens it ``mode=rw`` so no file is made) and every connection refuses
+    writes (``PRAGMA query_only``; PostgreSQL ``default_transaction_read_only``)."""
+    timeout_ms = (
+        round(1000 * busy_timeout_s) if busy_timeout_s is not None else SQLITE_BUSY_TIMEOUT_MS
+    )
     if url.get_backend_name() == "sqlite":
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
-        event.listen(engine, "connect", _sqlite_on_connect)
+        path = Path(url.database)
+        if read_only:
+            url = sa.URL.create(
+                "sqlite+pysqlite",
+                database="file:" + urllib.parse.quote(str(path)),
+                query={"mode": "rw", "uri": "true"},
+            )
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, connect_args={"timeout": timeout_ms / 1000})
+        event.listen(engine, "connect", _sqlite_connect_hook(timeout_ms, read_only))
         event.listen(engine, "begin", _sqlite_on_begin)
         return engine
+    connect_args = {"connect_timeout": max(1, round(busy_timeout_s or 10))}
+    if read_only:
+        connect_args["options"] = "-c default_transaction_read_only=on"
     try:
-        return sa.create_engine(url, pool_pre_ping=True)
+        return sa.create_engine(url, pool_pre_ping=True, connect_args=connect_args)
     except ImportError as exc:
         raise StoreError(
             f"PostgreSQL store needs psycopg 3 (pip install 'psycopg[binary]>=3'): {exc}"
         ) from None
 
 
-def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_connect_hook(timeout_ms: int, read_only: bool):
+    def hook(dbapi_connection: Any, _record: Any) -> None:
+        _sqlite_on_connect(dbapi_connection, _record, timeout_ms)
+        if read_only:
+            dbapi_connection.execute("PRAGMA query_only = ON")
+
+    return hook
+
+
+def _sqlite_on_connect(
+    dbapi_connection: Any, _record: Any, timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS
+) -> None:
     """Per connection: we emit BEGIN ourselves, foreign keys on, wait for locks."""
     dbapi_connection.isolation_level = None
     cur = dbapi_connection.cursor()
     cur.execute("PRAGMA foreign_keys = ON")
-    cur.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+    cur.execute(f"PRAGMA busy_timeout = {int(timeout_ms)}")
     cur.execute("PRAGMA synchronous = FULL")
     cur.close()
 
@@ -439,6 +488,39 @@ def _sqlite_on_begin(conn: Connection) -> None:
     """Writers take the write lock up front (they queue on busy_timeout); readers don't."""
     write = conn.get_execution_options().get("coach_write", False)
     conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def _check_sqlite_file(path: Path, shown: str, read_only: bool) -> None:
+    """Up front, before SQLite touches anything: the file exists (read-only) and can be
+    written (read-write), so a read-only or missing store answers at once."""
+    if read_only:
+        if not path.is_file():
+            found = "a folder" if path.is_dir() else "no such file"
+            raise StoreError(f"{shown}: expected a session store file, found {found}")
+        return
+    if path.exists():
+        if not path.is_file():
+            raise StoreError(f"{shown}: expected a session store file, found a folder")
+        for p in (path, path.parent):
+            if not os.access(p, os.W_OK):
+                raise StoreError(
+                    f"{shown}: the session store is read-only (no write permission on {p}); "
+                    "sessions cannot be saved"
+                )
+
+
+def _refuse_foreign(conn: Connection, shown: str) -> None:
+    """Refuse (before changing anything) a database that holds tables but no Stroke
+    Coach version table: another program's data."""
+    names = set(sa.inspect(conn).get_table_names())
+    if names and migrations.VERSION_TABLE not in names:
+        others = sorted(names - set(migrations.OWN_TABLES))
+        if others:
+            listed = ", ".join(others[:5]) + (", ..." if len(others) > 5 else "")
+            raise StoreError(
+                f"{shown}: not a Stroke Coach database (it holds other tables: {listed}); "
+                "nothing was changed"
+            )
 
 
 # -- the store ----------------------------------------------------------------------------
@@ -452,6 +534,7 @@ class Store:
     """
 
     def __init__(self, engine: Engine) -> None:
+        self.read_only = False
         self.engine = engine
         self._writer = engine.execution_options(coach_write=True)
         self.backend = engine.dialect.name  # "sqlite" | "postgresql"
@@ -459,17 +542,33 @@ class Store:
     # -- opening ----------------------------------------------------------------------
 
     @classmethod
-    def open(cls, url_or_path: str | Path) -> Store:
+    def open(
+        cls,
+        url_or_path: str | Path,
+        *,
+        read_only: bool = False,
+        busy_timeout_s: float | None = None,
+    ) -> Store:
         """Open (creating and upgrading if needed) the store at a database URL or SQLite path.
 
+        ``read_only``: the database must exist and be a Stroke Coach store at the current
+        schema version; nothing is created, upgraded or switched (no WAL), and writes
+        are refused. ``busy_timeout_s``: how long to wait for another writer (the page
+        uses a short one so that a locked database answers at once).
+
         Raises :class:`StoreVersionError` for a database newer than this code (unchanged),
-        :class:`StoreError` when it cannot be opened or is not a Stroke Coach database.
+        :class:`StoreError` when it cannot be opened, cannot be written (when not
+        ``read_only``) or is not a Stroke Coach database (left untouched). Messages are
+        one line and never show a password.
         """
         url = _normalise_url(url_or_path)
-        engine = _make_engine(url)
         shown = url.render_as_string(hide_password=True)
+        if url.get_backend_name() == "sqlite":
+            _check_sqlite_file(Path(url.database), shown, read_only)
+        engine = _make_engine(url, read_only, busy_timeout_s)
         try:
             with engine.connect() as conn:
+                _refuse_foreign(conn, shown)
                 version = migrations.read_version(conn)
             if version > SCHEMA_VERSION:
                 raise StoreVersionError(
@@ -477,9 +576,17 @@ class Store:
                     f"Stroke Coach knows ({SCHEMA_VERSION}); upgrade Stroke Coach or use "
                     f"another database. Nothing was changed."
                 )
+            if read_only and version < SCHEMA_VERSION:
+                what = "empty" if version == 0 else f"at schema version {version}"
+                raise StoreError(
+                    f"{shown}: the store is {what}; this Stroke Coach reads version "
+                    f"{SCHEMA_VERSION} (open it once with the app to upgrade it); "
+                    "nothing was changed"
+                )
             store = cls(engine)
-            if store.backend == "sqlite":
-                store._sqlite_wal()
+            store.read_only = read_only
+            if store.backend == "sqlite" and not read_only:
+                store._sqlite_wal(busy_timeout_s)
             if version < SCHEMA_VERSION:
                 store._upgrade()
             return store
@@ -492,18 +599,21 @@ class Store:
         except SQLAlchemyError as exc:
             engine.dispose()
             cause = getattr(exc, "orig", None) or exc
-            raise StoreError(f"{shown}: cannot open the session store: {cause}") from None
+            raise StoreError(
+                f"{shown}: cannot open the session store: {redact_url(cause)}"
+            ) from None
         except BaseException:
             engine.dispose()
             raise
 
-    def _sqlite_wal(self) -> None:
+    def _sqlite_wal(self, busy_timeout_s: float | None = None) -> None:
         """Switch the file to WAL journalling (persistent; must run outside a transaction).
 
         Another process switching at the same moment can make SQLite answer with the old
         mode; that is retried for up to the busy timeout.
         """
-        deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+        wait_s = SQLITE_BUSY_TIMEOUT_MS / 1000 if busy_timeout_s is None else busy_timeout_s
+        deadline = time.monotonic() + wait_s
         raw = self.engine.raw_connection()
         try:
             cur = raw.cursor()

@@ -365,7 +365,11 @@ def test_export_writes_the_stored_session_atomically(store, tmp_path) -> None:
     assert len(png_images(page)) == 4
     assert [p.name for p in out_dir.iterdir()] == [path.name]  # no temporary file left
 
-    again = export_session_html(store, sid, path)  # an existing file is replaced
+    with pytest.raises(FileExistsError):  # an existing file is never replaced silently
+        export_session_html(store, sid, path)
+    assert path.read_text(encoding="utf-8") == page
+    assert [p.name for p in out_dir.iterdir()] == [path.name]
+    again = export_session_html(store, sid, path, overwrite=True)  # only when asked
     assert again == path and path.read_text(encoding="utf-8") == page
 
 
