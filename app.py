@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +27,13 @@ from coach.draw import draw
 from coach.live import LiveCoach, LiveSettings, LiveView
 from coach.store import StoreError
 from coach.strokes import list_strokes, load_stroke
+from coach.ui_offline import (
+    UPLOADS_TMP_DIR,
+    UploadLimits,
+    UploadRefused,
+    clean_upload_leftovers,
+    temporary_upload,
+)
 from coach.ui_text import SAFETY_NOTES, card_markdown, md_text, score_card, summary_lines
 
 DEFAULT_BOX = (0.3, 0.3, 0.7, 0.7)  # display coordinates: the middle of the picture
@@ -471,7 +477,7 @@ def reference_recorder(up, stroke, box, head, mirrored) -> None:
         record_reference,
         save_reference,
     )
-    from coach.video import VideoError
+    from coach.video import VideoError, read_info
 
     with st.expander("Instructors: save this video as a reference"):
         st.caption(
@@ -482,11 +488,12 @@ def reference_recorder(up, stroke, box, head, mirrored) -> None:
         if not st.button("Save reference", disabled=not name):
             return
         based_on = getattr(stroke, "based_on", None) or stroke.id
-        with uploaded_video(up, "demonstration", "Following the demonstration", "Following") as (
-            path,
-            on_progress,
-        ):
+        with contextlib.ExitStack() as stack:
             try:
+                path, on_progress = stack.enter_context(
+                    uploaded_video(up, "demonstration", "Following the demonstration", "Following")
+                )
+                upload_limits().check_info(read_info(path))
                 ref = record_reference(
                     path,
                     name,
@@ -496,6 +503,7 @@ def reference_recorder(up, stroke, box, head, mirrored) -> None:
                 )
                 saved = save_reference(ref, references_dir())
             except (DemonstrationError, ReferenceFileError, VideoError, ValueError) as exc:
+                # UploadRefused is a ValueError: over the size, frame or duration limit
                 st.error(md_text(f"No reference saved: {exc}"))
                 return
         st.success(
@@ -507,29 +515,51 @@ def score_upload(up, stroke, box, head, mirrored):
     from coach.ui_offline import score_file
     from coach.video import VideoError
 
-    with uploaded_video(up, "upload", "Scoring", "Scoring") as (path, on_progress):
-        try:
+    try:
+        with uploaded_video(up, "upload", "Scoring", "Scoring") as (path, on_progress):
             return score_file(
                 path,
                 stroke,
                 lambda size: BodyFrame.from_box(box, head, mirrored, size),
                 on_progress=on_progress,
+                limits=upload_limits(),
             )
-        except VideoError as exc:
-            st.error(md_text(f"That video can't be read: {exc}"))
-        except Exception as exc:  # noqa: BLE001 - show it, don't crash the page
-            st.error(md_text(f"Scoring failed: {exc}"))
+    except UploadRefused as exc:
+        st.error(md_text(f"That video is too large for this page: {exc}"))
+    except VideoError as exc:
+        st.error(md_text(f"That video can't be read: {exc}"))
+    except Exception as exc:  # noqa: BLE001 - show it, don't crash the page
+        st.error(md_text(f"Scoring failed: {exc}"))
     return None
+
+
+def upload_limits() -> UploadLimits:
+    """Size, frame size and duration limits of uploaded videos (COACH_UPLOAD_* variables,
+    see :class:`coach.ui_offline.UploadLimits`; defaults when unset or invalid)."""
+    try:
+        return UploadLimits.from_env(os.environ)
+    except ValueError:
+        return UploadLimits()
+
+
+def uploads_tmp_dir() -> Path:
+    return data_dir() / UPLOADS_TMP_DIR
+
+
+@st.cache_resource(show_spinner=False)
+def _clean_uploads_once(folder: str) -> int:
+    """At server start: remove the copies of uploads a killed server left behind."""
+    return len(clean_upload_leftovers(folder))
 
 
 @contextlib.contextmanager
 def uploaded_video(up, stem: str, starting: str, busy: str):
-    """An uploaded video written to a temporary file (deleted afterwards) and a progress
-    bar (removed afterwards). Yields ``(path, on_progress(fraction))``."""
-    suffix = Path(up.name).suffix.lower() or ".mp4"
-    with tempfile.TemporaryDirectory(prefix=f"coach-{stem}-") as tmp:
-        path = Path(tmp) / f"{stem}{suffix}"
-        path.write_bytes(up.getbuffer())
+    """An uploaded video checked against :func:`upload_limits` (size), written to a private
+    temporary file in :func:`uploads_tmp_dir` (deleted afterwards; left-overs of a crash
+    are removed at the next start) and a progress bar (removed afterwards). Yields
+    ``(path, on_progress(fraction))``; raises UploadRefused for a file over the limit."""
+    upload_limits().check_size(int(getattr(up, "size", 0) or len(up.getbuffer())))
+    with temporary_upload(uploads_tmp_dir(), up.getbuffer(), Path(up.name).suffix) as path:
         bar = st.progress(0.0, text=f"{starting}...")
         try:
             yield path, lambda f: bar.progress(f, text=f"{busy}... {round(100 * f)}%")
@@ -605,6 +635,7 @@ def main() -> None:
     st.title("Stroke Coach")
     st.caption("Practise infant-massage strokes on a doll: the coach watches your hand and "
                "helps with pace and direction.")  # fmt: skip
+    _clean_uploads_once(str(uploads_tmp_dir()))
     sidebar()
     if not safety_gate():
         return

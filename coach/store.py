@@ -490,9 +490,31 @@ def _sqlite_on_begin(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
+def _operational_message(exc: sa.exc.OperationalError) -> str:
+    """One line for a database that is locked, read-only or failing."""
+    cause = redact_url(getattr(exc, "orig", None) or exc)
+    low = cause.lower()
+    if "locked" in low or "busy" in low:
+        return (
+            "the session store is locked by another program (or another Stroke Coach); "
+            f"try again in a moment ({cause})"
+        )
+    if "readonly" in low or "read-only" in low or "read only" in low:
+        return f"the session store is read-only; sessions cannot be saved ({cause})"
+    return f"the session store failed: {cause}"
+
+
 def _check_sqlite_file(path: Path, shown: str, read_only: bool) -> None:
     """Up front, before SQLite touches anything: the file exists (read-only) and can be
     written (read-write), so a read-only or missing store answers at once."""
+    try:
+        path.stat()
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise StoreError(
+            f"{shown}: cannot open the session store ({exc.strerror or exc})"
+        ) from None
     if read_only:
         if not path.is_file():
             found = "a folder" if path.is_dir() else "no such file"
@@ -665,14 +687,21 @@ class Store:
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
-        """One write transaction: committed on success, rolled back on any error."""
-        with self._writer.begin() as conn:
-            yield conn
+        """One write transaction: committed on success, rolled back on any error. A locked,
+        read-only or failing database raises :class:`StoreError` with one line."""
+        try:
+            with self._writer.begin() as conn:
+                yield conn
+        except sa.exc.OperationalError as exc:
+            raise StoreError(_operational_message(exc)) from None
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn:
-            yield conn
+        try:
+            with self.engine.connect() as conn:
+                yield conn
+        except sa.exc.OperationalError as exc:
+            raise StoreError(_operational_message(exc)) from None
 
     # -- profiles ---------------------------------------------------------------------
 

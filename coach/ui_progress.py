@@ -74,9 +74,14 @@ def references_dir(environ: Mapping[str, str] | None = None) -> Path:
     return data_dir(environ) / "references"
 
 
+#: The page waits at most this long for a locked database (the CLI waits longer): a
+#: locked or read-only store gives one clear message at once instead of a stalled page.
+UI_BUSY_TIMEOUT_S = 2.0
+
+
 @st.cache_resource(show_spinner=False)
 def _shared_store(url: str) -> Store:
-    return Store.open(url)
+    return Store.open(url, busy_timeout_s=UI_BUSY_TIMEOUT_S)
 
 
 def store() -> Store:
