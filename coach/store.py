@@ -26,6 +26,7 @@ for writes (writers queue instead of failing on a lock upgrade).
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import os
@@ -99,9 +100,31 @@ profiles_t = sa.Table(
     _md,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("name", sa.String(40), nullable=False),
-    sa.Column("name_key", sa.String(40), nullable=False, unique=True),
+    # "<account id>:<key>" for an account's profile, "<key>" for the local account's
+    sa.Column("name_key", sa.String(80), nullable=False, unique=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("account_id", sa.Integer),  # NULL: the implicit local account
 )
+accounts_t = sa.Table(
+    "accounts",
+    _md,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(40), nullable=False),
+    sa.Column("name_key", sa.String(40), nullable=False, unique=True),
+    sa.Column("role", sa.String(12), nullable=False),
+    sa.Column("password_hash", sa.String(200), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("failed_sign_ins", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("locked_until", UTCDateTime),
+)
+shares_t = sa.Table(
+    "session_shares",
+    _md,
+    sa.Column("session_id", sa.Integer, sa.ForeignKey("sessions.id"), primary_key=True),
+    sa.Column("account_id", sa.Integer, sa.ForeignKey("accounts.id"), primary_key=True),
+    sa.Column("shared_at", UTCDateTime, nullable=False),
+)
+ACCOUNT_ROLES = ("trainee", "instructor")
 sessions_t = sa.Table(
     "sessions",
     _md,
@@ -166,6 +189,7 @@ class SessionRow:
     video_path: str | None
     summary: dict[str, Any] | None
     repetition_count: int
+    owner: str | None = None  # the account's name, for a session shared with an instructor
 
     @property
     def score(self) -> int | None:
@@ -557,6 +581,12 @@ class Store:
 
     def __init__(self, engine: Engine) -> None:
         self.read_only = False
+        #: A view for one account (:meth:`for_account`) sees only that account's profiles
+        #: and sessions (and the sessions shared with it); an unscoped store (the CLI, an
+        #: administrator) sees everything.
+        self.scoped = False
+        self.account_id: int | None = None
+        self._owns_engine = True
         self.engine = engine
         self._writer = engine.execution_options(coach_write=True)
         self.backend = engine.dialect.name  # "sqlite" | "postgresql"
@@ -677,7 +707,177 @@ class Store:
             return migrations.read_version(conn)
 
     def close(self) -> None:
-        self.engine.dispose()
+        if self._owns_engine:
+            self.engine.dispose()
+
+    # -- accounts: who sees what -------------------------------------------------------
+
+    def for_account(self, account_id: int | None) -> Store:
+        """This store as one account sees it (same database connections; closing the view
+        leaves the store open). ``None`` is the implicit local account: the profiles made
+        on a server that only this computer can reach, and every profile made before
+        accounts existed. A view lists, reads, exports and writes only its account's
+        profiles and sessions, and reads the sessions other accounts shared with it."""
+        if account_id is not None and (
+            isinstance(account_id, bool) or not isinstance(account_id, int)
+        ):
+            raise ValueError(f"account id: expected an int or None, found {account_id!r}")
+        view = copy.copy(self)
+        view.scoped = True
+        view.account_id = account_id
+        view._owns_engine = False
+        return view
+
+    def _key(self, name: str) -> str:
+        key = _profile_key(validate_profile_name(name))
+        return key if not self.scoped or self.account_id is None else f"{self.account_id}:{key}"
+
+    def _mine(self) -> Any:
+        """The condition on ``profiles`` for this view's own profiles (None: unscoped)."""
+        if not self.scoped:
+            return None
+        if self.account_id is None:
+            return profiles_t.c.account_id.is_(None)
+        return profiles_t.c.account_id == self.account_id
+
+    def _visible(self) -> Any:
+        """The condition for sessions this view may read: its own, and those shared with it."""
+        mine = self._mine()
+        if mine is None or self.account_id is None:
+            return mine
+        shared = sa.select(shares_t.c.session_id).where(shares_t.c.account_id == self.account_id)
+        return sa.or_(mine, sessions_t.c.id.in_(shared))
+
+    def _check_session(self, conn: Connection, session_id: int, own: bool) -> None:
+        """StoreError "no session with id N" when this view may not see (``own``: write)
+        the session: another account's session looks exactly like a missing one."""
+        if not isinstance(session_id, int) or isinstance(session_id, bool):
+            raise ValueError(f"session id: expected an int, found {type(session_id).__name__}")
+        cond = self._mine() if own else self._visible()
+        if cond is None:
+            return
+        found = conn.execute(
+            sa.select(sessions_t.c.id)
+            .join(profiles_t, profiles_t.c.id == sessions_t.c.profile_id)
+            .where(sessions_t.c.id == session_id, cond)
+        ).first()
+        if found is None:
+            raise StoreError(f"no session with id {session_id}")
+
+    # -- accounts: the rows (passwords are hashed by coach.accounts) ------------------
+
+    def add_account(self, name: str, role: str, password_hash: str) -> int:
+        """A new account; StoreError when the name (any case) is taken."""
+        clean = validate_profile_name(name)
+        _check_choice(role, ACCOUNT_ROLES, "role")
+        if not isinstance(password_hash, str) or not password_hash.startswith("scrypt$"):
+            raise ValueError("password_hash: expected a scrypt hash from coach.accounts")
+        try:
+            with self._write() as conn:
+                result = conn.execute(
+                    accounts_t.insert().values(
+                        name=clean,
+                        name_key=_profile_key(clean),
+                        role=role,
+                        password_hash=password_hash,
+                        created_at=datetime.now(UTC),
+                        failed_sign_ins=0,
+                    )
+                )
+                return int(result.inserted_primary_key[0])
+        except IntegrityError:
+            raise StoreError(f"an account named {clean!r} already exists") from None
+
+    def account_row(self, name: str) -> dict[str, Any] | None:
+        """The account called ``name`` (any case) as a dict, or None."""
+        try:
+            key = _profile_key(validate_profile_name(name))
+        except ValueError:
+            return None
+        with self._read() as conn:
+            row = conn.execute(sa.select(accounts_t).where(accounts_t.c.name_key == key)).first()
+        return None if row is None else dict(row._mapping)
+
+    def accounts(self, role: str | None = None) -> list[dict[str, Any]]:
+        """Every account (id, name, role), sorted by name."""
+        q = sa.select(accounts_t.c.id, accounts_t.c.name, accounts_t.c.role)
+        if role is not None:
+            q = q.where(accounts_t.c.role == _check_choice(role, ACCOUNT_ROLES, "role"))
+        with self._read() as conn:
+            return [dict(r._mapping) for r in conn.execute(q.order_by(accounts_t.c.name_key))]
+
+    def update_account(self, account_id: int, **values: Any) -> None:
+        """Change an account's password hash, role or sign-in counters."""
+        allowed = {"password_hash", "role", "failed_sign_ins", "locked_until"}
+        if not values or set(values) - allowed:
+            raise ValueError(f"update_account: expected some of {sorted(allowed)}")
+        with self._write() as conn:
+            conn.execute(accounts_t.update().where(accounts_t.c.id == account_id).values(**values))
+
+    # -- sharing with an instructor ----------------------------------------------------
+
+    def share_session(self, session_id: int, instructor: str) -> None:
+        """Let the instructor account ``instructor`` see one of this account's sessions."""
+        if not self.scoped or self.account_id is None:
+            raise StoreError("sessions are shared from a signed-in account")
+        target = self.account_row(instructor)
+        if target is None or target["role"] != "instructor":
+            raise StoreError(f"no instructor account named {instructor!r}")
+        with self._write() as conn:
+            self._check_session(conn, session_id, own=True)
+            exists = conn.execute(
+                sa.select(shares_t.c.session_id).where(
+                    shares_t.c.session_id == session_id, shares_t.c.account_id == target["id"]
+                )
+            ).first()
+            if exists is None:
+                conn.execute(
+                    shares_t.insert().values(
+                        session_id=session_id, account_id=target["id"], shared_at=datetime.now(UTC)
+                    )
+                )
+
+    def unshare_session(self, session_id: int, instructor: str) -> None:
+        target = self.account_row(instructor)
+        if target is None:
+            return
+        with self._write() as conn:
+            self._check_session(conn, session_id, own=True)
+            conn.execute(
+                shares_t.delete().where(
+                    shares_t.c.session_id == session_id, shares_t.c.account_id == target["id"]
+                )
+            )
+
+    def shared_with(self, session_id: int) -> list[str]:
+        """Names of the instructor accounts one of this account's sessions is shared with."""
+        with self._read() as conn:
+            self._check_session(conn, session_id, own=True)
+            rows = conn.execute(
+                sa.select(accounts_t.c.name)
+                .join(shares_t, shares_t.c.account_id == accounts_t.c.id)
+                .where(shares_t.c.session_id == session_id)
+                .order_by(accounts_t.c.name_key)
+            )
+            return [r[0] for r in rows]
+
+    def shared_sessions(self, limit: int | None = 50) -> list[SessionRow]:
+        """Sessions other accounts shared with this (instructor) account, newest first;
+        ``owner`` names the account that shared each."""
+        if not self.scoped or self.account_id is None:
+            return []
+        shared = sa.select(shares_t.c.session_id).where(shares_t.c.account_id == self.account_id)
+        q = (
+            self._session_query()
+            .add_columns(accounts_t.c.name.label("owner"))
+            .join(accounts_t, accounts_t.c.id == profiles_t.c.account_id)
+            .where(sessions_t.c.id.in_(shared))
+            .order_by(sessions_t.c.started_at.desc(), sessions_t.c.id.desc())
+        )
+        if limit is not None:
+            q = q.limit(int(limit))
+        with self._read() as conn:
+            return [SessionRow(**row._mapping) for row in conn.execute(q)]
 
     def __enter__(self) -> Store:
         return self
@@ -708,7 +908,7 @@ class Store:
     def profile(self, name: str) -> int:
         """The id of the profile called ``name`` (any case), created on first use."""
         clean = validate_profile_name(name)
-        key = _profile_key(clean)
+        key = self._key(clean)
         found = self._profile_id(key)
         if found is not None:
             return found
@@ -716,7 +916,10 @@ class Store:
             with self._write() as conn:
                 result = conn.execute(
                     profiles_t.insert().values(
-                        name=clean, name_key=key, created_at=datetime.now(UTC)
+                        name=clean,
+                        name_key=key,
+                        created_at=datetime.now(UTC),
+                        account_id=self.account_id if self.scoped else None,
                     )
                 )
                 return int(result.inserted_primary_key[0])
@@ -734,9 +937,11 @@ class Store:
 
     def profiles(self) -> list[str]:
         """Every profile name, sorted ignoring case."""
+        q = sa.select(profiles_t.c.name).order_by(profiles_t.c.name_key)
+        if self._mine() is not None:
+            q = q.where(self._mine())
         with self._read() as conn:
-            rows = conn.execute(sa.select(profiles_t.c.name).order_by(profiles_t.c.name_key))
-            return [r[0] for r in rows]
+            return [r[0] for r in conn.execute(q)]
 
     # -- writing a session as it happens ----------------------------------------------
 
@@ -804,8 +1009,7 @@ class Store:
 
     def _require_open(self, conn: Connection, session_id: int) -> None:
         """Check the session exists and is open (locking its row on PostgreSQL)."""
-        if not isinstance(session_id, int) or isinstance(session_id, bool):
-            raise ValueError(f"session id: expected an int, found {type(session_id).__name__}")
+        self._check_session(conn, session_id, own=True)
         status = conn.execute(
             sa.select(sessions_t.c.status).where(sessions_t.c.id == session_id).with_for_update()
         ).scalar_one_or_none()
@@ -867,6 +1071,11 @@ class Store:
     def delete_session(self, session_id: int) -> bool:
         """Delete a session with its repetitions and hints; False if there was none."""
         with self._write() as conn:
+            try:
+                self._check_session(conn, session_id, own=True)
+            except StoreError:
+                return False
+            conn.execute(shares_t.delete().where(shares_t.c.session_id == session_id))
             conn.execute(repetitions_t.delete().where(repetitions_t.c.session_id == session_id))
             conn.execute(hints_t.delete().where(hints_t.c.session_id == session_id))
             gone = conn.execute(sessions_t.delete().where(sessions_t.c.id == session_id))
@@ -904,8 +1113,10 @@ class Store:
     ) -> list[SessionRow]:
         """Stored sessions, newest first, optionally of one profile / stroke / status."""
         q = self._session_query()
+        if self._mine() is not None:
+            q = q.where(self._mine())
         if profile is not None:
-            q = q.where(profiles_t.c.name_key == _profile_key(validate_profile_name(profile)))
+            q = q.where(profiles_t.c.name_key == self._key(profile))
         if stroke is not None:
             q = q.where(sessions_t.c.stroke_id == stroke)
         if status is not None:
@@ -918,8 +1129,11 @@ class Store:
 
     def session(self, session_id: int) -> SessionRow:
         """One stored session; :class:`StoreError` if there is none with that id."""
+        q = self._session_query().where(sessions_t.c.id == session_id)
+        if self._visible() is not None:
+            q = q.where(self._visible())
         with self._read() as conn:
-            row = conn.execute(self._session_query().where(sessions_t.c.id == session_id)).first()
+            row = conn.execute(q).first()
         if row is None:
             raise StoreError(f"no session with id {session_id}")
         return SessionRow(**row._mapping)
@@ -927,6 +1141,7 @@ class Store:
     def repetitions(self, session_id: int) -> list[RepetitionScore]:
         """The session's repetitions in index order, as the scorer made them."""
         with self._read() as conn:
+            self._check_session(conn, session_id, own=False)
             return self._repetitions(conn, session_id)
 
     def _repetitions(self, conn: Connection, session_id: int) -> list[RepetitionScore]:
@@ -940,6 +1155,7 @@ class Store:
     def hints(self, session_id: int) -> list[Hint]:
         """The hints given during the session, in time order."""
         with self._read() as conn:
+            self._check_session(conn, session_id, own=False)
             rows = conn.execute(
                 sa.select(hints_t.c.t_s, hints_t.c.code, hints_t.c.text)
                 .where(hints_t.c.session_id == session_id)
@@ -955,7 +1171,7 @@ class Store:
         Computed from the stored repetitions, so sessions a crash left open count too.
         Sessions without repetitions are left out unless ``include_empty``.
         """
-        key = _profile_key(validate_profile_name(profile))
+        key = self._key(profile)
         with self._read() as conn:
             sessions = conn.execute(
                 sa.select(
