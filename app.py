@@ -21,7 +21,7 @@ import numpy as np
 import streamlit as st
 
 from coach import live as live_mod
-from coach import ui_live, ui_progress
+from coach import ui_account, ui_live, ui_progress
 from coach.bodyframe import HEAD_DIRECTIONS, BodyFrame
 from coach.draw import draw
 from coach.live import LiveCoach, LiveSettings, LiveView
@@ -52,9 +52,15 @@ def data_dir() -> Path:
     return Path(base) / "stroke-coach"
 
 
+def settings_dir() -> Path:
+    """This account's settings folder: the data folder for the local account (a server
+    only this computer reaches), a folder of its own for a signed-in account."""
+    return ui_account.settings_dir(data_dir())
+
+
 def settings() -> LiveSettings:
     if "settings" not in st.session_state:
-        st.session_state.settings = live_mod.load_settings(data_dir())
+        st.session_state.settings = live_mod.load_settings(settings_dir())
     return st.session_state.settings
 
 
@@ -63,7 +69,7 @@ def update_settings(**changes) -> LiveSettings:
     if new != st.session_state.settings:
         st.session_state.settings = new
         try:
-            live_mod.save_settings(data_dir(), new)
+            live_mod.save_settings(settings_dir(), new)
         except OSError as exc:
             st.toast(f"Could not save your settings ({exc}); they last until you close the page.")
     return new
@@ -165,7 +171,7 @@ def sidebar() -> None:
                 help="Only for cameras or virtual cameras that send a mirrored picture. "
                 "The preview setting above never changes the verdicts.",
             )
-            st.caption(f"Settings are saved in {data_dir()}")
+            st.caption(md_text(f"Settings are saved in {settings_dir()}"))
         if (mirror, spoken, cam_mirrored) != (s.mirror_preview, s.spoken_hints, s.camera_mirrored):
             update_settings(
                 mirror_preview=mirror, spoken_hints=spoken, camera_mirrored=cam_mirrored
@@ -632,6 +638,8 @@ def show_report(stroke, result) -> None:
 
 def main() -> None:
     st.set_page_config(page_title="Stroke Coach", page_icon="👐", layout="wide")
+    ui_account.require_account(ui_progress.unscoped_store)  # a sign-in form, then stop
+    ui_account.account_sidebar()
     st.title("Stroke Coach")
     st.caption("Practise infant-massage strokes on a doll: the coach watches your hand and "
                "helps with pace and direction.")  # fmt: skip
