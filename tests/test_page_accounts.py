@@ -144,3 +144,19 @@ def test_at_home_nothing_changes(tmp_path, monkeypatch):
     at = AppTest.from_file(PROGRESS, default_timeout=60).run()
     assert not at.exception
     assert "Home user" in everything(at) and not at.text_input
+
+
+def test_the_page_is_local_by_default():
+    # .streamlit/config.toml: loopback only, no usage statistics; make run passes the same
+    import subprocess
+    import tomllib
+
+    config = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["address"] == "127.0.0.1"
+    assert config["browser"]["gatherUsageStats"] is False
+    run = subprocess.run(["make", "--no-print-directory", "-n", "run"], cwd=REPO,
+                         capture_output=True, text=True, check=True).stdout  # fmt: skip
+    assert "--server.address 127.0.0.1" in run and "--browser.gatherUsageStats false" in run
+    exposed = subprocess.run(["make", "--no-print-directory", "-n", "run", "HOST=0.0.0.0"],
+                             cwd=REPO, capture_output=True, text=True, check=True).stdout  # fmt: skip
+    assert "--server.address 0.0.0.0" in exposed
