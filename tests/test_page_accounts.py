@@ -154,9 +154,11 @@ def test_the_page_is_local_by_default():
     config = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text())
     assert config["server"]["address"] == "127.0.0.1"
     assert config["browser"]["gatherUsageStats"] is False
-    run = subprocess.run(["make", "--no-print-directory", "-n", "run"], cwd=REPO,
-                         capture_output=True, text=True, check=True).stdout  # fmt: skip
+
+    def make_run(*extra: str) -> str:
+        cmd = ["make", "--no-print-directory", "-n", "run", *extra]
+        return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, check=True).stdout
+
+    run = make_run()
     assert "--server.address 127.0.0.1" in run and "--browser.gatherUsageStats false" in run
-    exposed = subprocess.run(["make", "--no-print-directory", "-n", "run", "HOST=0.0.0.0"],
-                             cwd=REPO, capture_output=True, text=True, check=True).stdout  # fmt: skip
-    assert "--server.address 0.0.0.0" in exposed
+    assert "--server.address 0.0.0.0" in make_run("HOST=0.0.0.0")
