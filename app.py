@@ -171,7 +171,8 @@ def sidebar() -> None:
                 help="Only for cameras or virtual cameras that send a mirrored picture. "
                 "The preview setting above never changes the verdicts.",
             )
-            st.caption(md_text(f"Settings are saved in {settings_dir()}"))
+            if ui_account.current_account() == ui_account.LOCAL:  # a server path: local only
+                st.caption(md_text(f"Settings are saved in {settings_dir()}"))
         if (mirror, spoken, cam_mirrored) != (s.mirror_preview, s.spoken_hints, s.camera_mirrored):
             update_settings(
                 mirror_preview=mirror, spoken_hints=spoken, camera_mirrored=cam_mirrored
