@@ -472,7 +472,10 @@ def upload_tab() -> None:
     kept = st.session_state.get("upload_result")
     if kept is not None and kept[0] == stroke.id:
         show_report(stroke, kept[1])
-    if up is not None:
+    account = ui_account.current_account()
+    if up is not None and account is not None and account.is_instructor:
+        # saved references are shared by every account of a server: instructors only
+        # (the implicit local account of a server at home is one)
         reference_recorder(up, stroke, box, head, mirrored)
 
 

@@ -541,7 +541,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except CliError as exc:
-        print(f"coach: {exc}", file=sys.stderr)
+        from coach.safetext import one_line
+
+        print(f"coach: {one_line(exc)}", file=sys.stderr)
         return exc.status
     except KeyboardInterrupt:
         print("coach: interrupted", file=sys.stderr)

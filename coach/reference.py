@@ -56,7 +56,7 @@ import numpy as np
 
 from coach.bodyframe import BodyFrame
 from coach.matcher import OnlineMatcher
-from coach.safetext import read_json_file, skeleton, text_problem
+from coach.safetext import one_line, read_json_file, skeleton, text_problem
 from coach.smoothing import HandTracker
 from coach.strokes import (
     COORD_MAX,
@@ -1373,7 +1373,7 @@ def cmd_references(args: argparse.Namespace) -> int:
                     f"{ref.created_at}"
                 )
             for p in problems:
-                print(f"coach: skipped a broken reference file: {p}", file=sys.stderr)
+                print(f"coach: skipped a broken reference file: {one_line(p)}", file=sys.stderr)
             if not refs:
                 print(f"coach: no references saved in {refs_dir}", file=sys.stderr)
         elif args.action == "export":

@@ -95,6 +95,16 @@ def text_problem(value: object, max_len: int, nonempty: bool = False) -> str | N
     return None
 
 
+def one_line(text: object) -> str:
+    """``text`` safe to print on a terminal as one line: every character that is not
+    printable (newline, ESC, bidi overrides, U+2028...) shown as its ``\\x``/``\\u``
+    escape, so a file name or a value from a file cannot move the cursor, recolour the
+    terminal or forge a second line."""
+    return "".join(
+        ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in str(text)
+    )
+
+
 # -- JSON ---------------------------------------------------------------------------------------
 
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)

@@ -184,3 +184,14 @@ def test_a_missing_database_is_not_created_by_a_read_only_command(tmp_path, data
     assert status == 1
     one_line_error(err)
     assert not (tmp_path / "none.db").exists()
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["a\x1b[2Jb.mp4", "two\nlines.mp4", "rtl\u202egnp.mp4", "sep\u2028x.mp4"],
+)
+def test_error_lines_cannot_carry_terminal_controls(name, tmp_path, data_dir, capsys):
+    status, _, err = run(["score", tmp_path / name, "--stroke", "sun"], capsys)
+    assert status == 1
+    line = one_line_error(err)
+    assert all(ch.isprintable() for ch in line), repr(line)
