@@ -234,7 +234,7 @@ def _fail(source: str, where: str, expected: str, found: object) -> ReferenceFil
 def _check_keys(source: str, obj: object, where: str, required: set, optional: set) -> dict:
     if not isinstance(obj, dict):
         raise _fail(source, where, "an object", obj)
-    unknown = sorted(str(k) for k in set(obj) - required - optional)
+    unknown = sorted(one_line(k)[:40] for k in set(obj) - required - optional)
     if unknown:
         raise _fail(
             source,

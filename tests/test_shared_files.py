@@ -157,8 +157,13 @@ BASE = valid_reference_dict()
 PATHS = [p for p in _paths(BASE) if p]
 
 
-def _hostile_bytes(edits, raw_tail) -> bytes:
+def _hostile_bytes(edits, raw_tail, new_keys=()) -> bytes:
     data = copy.deepcopy(BASE)
+    for where, key in new_keys:  # an extra key with a hostile name
+        target = data
+        for k in where:
+            target = target[k]
+        target[key] = 1
     for path, value in edits:
         target = data
         try:
@@ -175,16 +180,20 @@ def _hostile_bytes(edits, raw_tail) -> bytes:
 @given(
     edits=st.lists(st.tuples(st.sampled_from(PATHS), HOSTILE_VALUE), min_size=1, max_size=3),
     raw_tail=st.sampled_from(["", " ", "}", "[" * 40, "\x00"]),
+    new_keys=st.lists(
+        st.tuples(st.sampled_from([(), ("stroke",), ("stroke", "segments", 0)]), HOSTILE_TEXT),
+        max_size=1,
+    ),
 )
 def test_hostile_reference_files_never_give_a_traceback_or_a_write(
-    tmp_path_factory, edits, raw_tail
+    tmp_path_factory, edits, raw_tail, new_keys
 ):
     work = tmp_path_factory.mktemp("hostile")
     refs = work / "refs"
     refs.mkdir()
     (refs / "victim.json").write_text(json.dumps(valid_reference_dict("Victim")))
     bad = work / "bad.json"
-    bad.write_bytes(_hostile_bytes(edits, raw_tail))
+    bad.write_bytes(_hostile_bytes(edits, raw_tail, new_keys))
     before = snapshot(refs)
     try:
         ref = R.import_reference(bad, refs)
