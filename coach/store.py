@@ -54,6 +54,10 @@ if TYPE_CHECKING:
     from coach.pipeline import SessionResult
 
 SCHEMA_VERSION = migrations.LATEST_VERSION
+#: A read-only open (the CLI's ``sessions`` commands) reads databases from this schema
+#: version on without upgrading them: version 3 only added accounts, which an
+#: unscoped (whole-store) reader does not use.
+READ_ONLY_FROM_VERSION = 2
 DEFAULT_DB_NAME = "coach.db"
 #: SQLite waits this long for another writer before giving up (the CLI and batch jobs;
 #: the page opens its store with a short timeout, see :meth:`Store.open`).
@@ -628,7 +632,7 @@ class Store:
                     f"Stroke Coach knows ({SCHEMA_VERSION}); upgrade Stroke Coach or use "
                     f"another database. Nothing was changed."
                 )
-            if read_only and version < SCHEMA_VERSION:
+            if read_only and version < READ_ONLY_FROM_VERSION:
                 what = "empty" if version == 0 else f"at schema version {version}"
                 raise StoreError(
                     f"{shown}: the store is {what}; this Stroke Coach reads version "
@@ -639,7 +643,7 @@ class Store:
             store.read_only = read_only
             if store.backend == "sqlite" and not read_only:
                 store._sqlite_wal(busy_timeout_s)
-            if version < SCHEMA_VERSION:
+            if version < SCHEMA_VERSION and not read_only:
                 store._upgrade()
             return store
         except StoreError:

@@ -195,3 +195,29 @@ def test_error_lines_cannot_carry_terminal_controls(name, tmp_path, data_dir, ca
     assert status == 1
     line = one_line_error(err)
     assert all(ch.isprintable() for ch in line), repr(line)
+
+
+def test_sessions_list_reads_a_version_2_store_without_upgrading_it(tmp_path, data_dir, capsys):
+    # a store the app wrote before accounts existed: listed as it is, not changed
+    import sqlalchemy as sa
+
+    from coach import migrations
+
+    db = tmp_path / "v2.db"
+    engine = sa.create_engine(f"sqlite:///{db}")
+    with engine.begin() as conn:
+        migrations.upgrade(conn, 0, 2)
+        conn.exec_driver_sql(
+            "INSERT INTO profiles (name, name_key, created_at) VALUES ('Old', 'old', "
+            "'2024-01-02 03:04:05.000000')"
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO sessions (profile_id, stroke_id, reference, source, started_at, status)"
+            " VALUES (1, 'sun', 'sun', 'upload', '2024-01-02 03:04:05.000000', 'closed')"
+        )
+    engine.dispose()
+    before = digest(db)
+    status, out, err = run(["sessions", "list", "--database", db], capsys)
+    assert status == 0, err
+    assert "\tOld\tsun\t" in out
+    assert digest(db) == before and sorted(os.listdir(tmp_path)) == ["v2.db"]
