@@ -20,8 +20,14 @@ $(STAMP): pyproject.toml
 $(MODEL) $(LITE): | $(STAMP)
 	$(PY) -m coach models fetch
 
+# Loopback only by default: nobody else on the network reaches the page. To serve
+# other machines, choose it explicitly (every visitor then signs in; docs/privacy.md):
+#   make run HOST=0.0.0.0
+HOST ?= 127.0.0.1
+
 run: setup
-	$(VENV)/bin/streamlit run app.py --server.headless true
+	$(VENV)/bin/streamlit run app.py --server.headless true --server.address $(HOST) \
+		--browser.gatherUsageStats false
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

@@ -15,20 +15,26 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import streamlit as st
 
 from coach import live as live_mod
-from coach import ui_live, ui_progress
+from coach import ui_account, ui_live, ui_progress
 from coach.bodyframe import HEAD_DIRECTIONS, BodyFrame
 from coach.draw import draw
 from coach.live import LiveCoach, LiveSettings, LiveView
 from coach.store import StoreError
 from coach.strokes import list_strokes, load_stroke
-from coach.ui_text import SAFETY_NOTES, card_markdown, score_card, summary_lines
+from coach.ui_offline import (
+    UPLOADS_TMP_DIR,
+    UploadLimits,
+    UploadRefused,
+    clean_upload_leftovers,
+    temporary_upload,
+)
+from coach.ui_text import SAFETY_NOTES, card_markdown, md_text, score_card, summary_lines
 
 DEFAULT_BOX = (0.3, 0.3, 0.7, 0.7)  # display coordinates: the middle of the picture
 HEAD_WORDS = {"up": "Top", "down": "Bottom", "left": "Left", "right": "Right"}
@@ -46,9 +52,15 @@ def data_dir() -> Path:
     return Path(base) / "stroke-coach"
 
 
+def settings_dir() -> Path:
+    """This account's settings folder: the data folder for the local account (a server
+    only this computer reaches), a folder of its own for a signed-in account."""
+    return ui_account.settings_dir(data_dir())
+
+
 def settings() -> LiveSettings:
     if "settings" not in st.session_state:
-        st.session_state.settings = live_mod.load_settings(data_dir())
+        st.session_state.settings = live_mod.load_settings(settings_dir())
     return st.session_state.settings
 
 
@@ -57,7 +69,7 @@ def update_settings(**changes) -> LiveSettings:
     if new != st.session_state.settings:
         st.session_state.settings = new
         try:
-            live_mod.save_settings(data_dir(), new)
+            live_mod.save_settings(settings_dir(), new)
         except OSError as exc:
             st.toast(f"Could not save your settings ({exc}); they last until you close the page.")
     return new
@@ -69,11 +81,13 @@ def references_dir() -> Path:
 
 def strokes() -> dict:
     """Built-in strokes, then the references saved here (an instructor's own pace)."""
-    from coach.reference import list_references
+    from coach.reference import scan_references
 
     found = {s.id: s for s in list_strokes()}
-    for ref in list_references(references_dir()):
+    refs, problems = scan_references(references_dir())
+    for ref in refs:
         found.setdefault(ref.id, ref.stroke)
+    st.session_state["reference_problems"] = problems  # shown in the sidebar, never fatal
     return found
 
 
@@ -140,12 +154,14 @@ def sidebar() -> None:
             for key in ("live_camera", "live_sample"):
                 if key in st.session_state:
                     st.session_state[key].set_stroke(all_strokes[sid])
-        st.caption(all_strokes[sid].description)
+        st.caption(md_text(all_strokes[sid].description))
+        for problem in st.session_state.get("reference_problems", []):
+            st.warning(md_text(f"Skipped a broken reference file: {problem}"))
         try:
             st.session_state.practice_profile = ui_progress.profile_picker(ui_progress.store())
         except StoreError as exc:
             st.session_state.practice_profile = None
-            st.caption(f"Sessions are not being saved: {exc}")
+            st.caption(md_text(f"Sessions are not being saved: {exc}"))
         mirror = st.toggle("Mirror the preview (like a selfie)", value=s.mirror_preview)
         spoken = st.toggle("Speak hints aloud", value=s.spoken_hints)
         with st.expander("Advanced"):
@@ -155,7 +171,8 @@ def sidebar() -> None:
                 help="Only for cameras or virtual cameras that send a mirrored picture. "
                 "The preview setting above never changes the verdicts.",
             )
-            st.caption(f"Settings are saved in {data_dir()}")
+            if ui_account.current_account() == ui_account.LOCAL:  # a server path: local only
+                st.caption(md_text(f"Settings are saved in {settings_dir()}"))
         if (mirror, spoken, cam_mirrored) != (s.mirror_preview, s.spoken_hints, s.camera_mirrored):
             update_settings(
                 mirror_preview=mirror, spoken_hints=spoken, camera_mirrored=cam_mirrored
@@ -288,7 +305,7 @@ def recorder_start(live) -> None:
         )
     except StoreError as exc:
         st.session_state.recorder = None
-        st.toast(f"This session won't be saved: {exc}")
+        st.toast(md_text(f"This session won't be saved: {exc}"))
 
 
 def recorder_finish(summary) -> None:
@@ -305,7 +322,7 @@ def session_summary(summary) -> None:
         if summary.hints:
             with st.expander(f"What the coach said ({len(summary.hints)})"):
                 for h in summary.hints:
-                    st.markdown(f"- {h.t_s:.0f} s: {h.text}")
+                    st.markdown(f"- {h.t_s:.0f} s: {md_text(h.text)}")
 
 
 def calibration_panel(live: LiveCoach) -> None:
@@ -409,7 +426,7 @@ def upload_tab() -> None:
 
     stroke = current_stroke()
     st.markdown(
-        f"Score a recorded practice of **{stroke.name}**: "
+        f"Score a recorded practice of **{md_text(stroke.name)}**: "
         "pace and direction, repetition by repetition."
     )
     up = st.file_uploader("Practice video", type=["mp4", "mov", "webm", "avi", "mkv", "y4m"])
@@ -455,7 +472,10 @@ def upload_tab() -> None:
     kept = st.session_state.get("upload_result")
     if kept is not None and kept[0] == stroke.id:
         show_report(stroke, kept[1])
-    if up is not None:
+    account = ui_account.current_account()
+    if up is not None and account is not None and account.is_instructor:
+        # saved references are shared by every account of a server: instructors only
+        # (the implicit local account of a server at home is one)
         reference_recorder(up, stroke, box, head, mirrored)
 
 
@@ -467,7 +487,7 @@ def reference_recorder(up, stroke, box, head, mirrored) -> None:
         record_reference,
         save_reference,
     )
-    from coach.video import VideoError
+    from coach.video import VideoError, read_info
 
     with st.expander("Instructors: save this video as a reference"):
         st.caption(
@@ -478,11 +498,12 @@ def reference_recorder(up, stroke, box, head, mirrored) -> None:
         if not st.button("Save reference", disabled=not name):
             return
         based_on = getattr(stroke, "based_on", None) or stroke.id
-        with uploaded_video(up, "demonstration", "Following the demonstration", "Following") as (
-            path,
-            on_progress,
-        ):
+        with contextlib.ExitStack() as stack:
             try:
+                path, on_progress = stack.enter_context(
+                    uploaded_video(up, "demonstration", "Following the demonstration", "Following")
+                )
+                upload_limits().check_info(read_info(path))
                 ref = record_reference(
                     path,
                     name,
@@ -492,38 +513,63 @@ def reference_recorder(up, stroke, box, head, mirrored) -> None:
                 )
                 saved = save_reference(ref, references_dir())
             except (DemonstrationError, ReferenceFileError, VideoError, ValueError) as exc:
-                st.error(f"No reference saved: {exc}")
+                # UploadRefused is a ValueError: over the size, frame or duration limit
+                st.error(md_text(f"No reference saved: {exc}"))
                 return
-        st.success(f"Saved “{ref.name}” ({saved.name}). Pick it in the stroke list to practise.")
+        st.success(
+            md_text(f"Saved “{ref.name}” ({saved.name}). Pick it in the stroke list to practise.")
+        )
 
 
 def score_upload(up, stroke, box, head, mirrored):
     from coach.ui_offline import score_file
     from coach.video import VideoError
 
-    with uploaded_video(up, "upload", "Scoring", "Scoring") as (path, on_progress):
-        try:
+    try:
+        with uploaded_video(up, "upload", "Scoring", "Scoring") as (path, on_progress):
             return score_file(
                 path,
                 stroke,
                 lambda size: BodyFrame.from_box(box, head, mirrored, size),
                 on_progress=on_progress,
+                limits=upload_limits(),
             )
-        except VideoError as exc:
-            st.error(f"That video can't be read: {exc}")
-        except Exception as exc:  # noqa: BLE001 - show it, don't crash the page
-            st.error(f"Scoring failed: {exc}")
+    except UploadRefused as exc:
+        st.error(md_text(f"That video is too large for this page: {exc}"))
+    except VideoError as exc:
+        st.error(md_text(f"That video can't be read: {exc}"))
+    except Exception as exc:  # noqa: BLE001 - show it, don't crash the page
+        st.error(md_text(f"Scoring failed: {exc}"))
     return None
+
+
+def upload_limits() -> UploadLimits:
+    """Size, frame size and duration limits of uploaded videos (COACH_UPLOAD_* variables,
+    see :class:`coach.ui_offline.UploadLimits`; defaults when unset or invalid)."""
+    try:
+        return UploadLimits.from_env(os.environ)
+    except ValueError:
+        return UploadLimits()
+
+
+def uploads_tmp_dir() -> Path:
+    return data_dir() / UPLOADS_TMP_DIR
+
+
+@st.cache_resource(show_spinner=False)
+def _clean_uploads_once(folder: str) -> int:
+    """At server start: remove the copies of uploads a killed server left behind."""
+    return len(clean_upload_leftovers(folder))
 
 
 @contextlib.contextmanager
 def uploaded_video(up, stem: str, starting: str, busy: str):
-    """An uploaded video written to a temporary file (deleted afterwards) and a progress
-    bar (removed afterwards). Yields ``(path, on_progress(fraction))``."""
-    suffix = Path(up.name).suffix.lower() or ".mp4"
-    with tempfile.TemporaryDirectory(prefix=f"coach-{stem}-") as tmp:
-        path = Path(tmp) / f"{stem}{suffix}"
-        path.write_bytes(up.getbuffer())
+    """An uploaded video checked against :func:`upload_limits` (size), written to a private
+    temporary file in :func:`uploads_tmp_dir` (deleted afterwards; left-overs of a crash
+    are removed at the next start) and a progress bar (removed afterwards). Yields
+    ``(path, on_progress(fraction))``; raises UploadRefused for a file over the limit."""
+    upload_limits().check_size(int(getattr(up, "size", 0) or len(up.getbuffer())))
+    with temporary_upload(uploads_tmp_dir(), up.getbuffer(), Path(up.name).suffix) as path:
         bar = st.progress(0.0, text=f"{starting}...")
         try:
             yield path, lambda f: bar.progress(f, text=f"{busy}... {round(100 * f)}%")
@@ -544,7 +590,7 @@ def score_sample(stroke):
             on_progress=lambda f: bar.progress(f, text=f"Scoring the sample... {round(100 * f)}%"),
         )
     except Exception as exc:  # noqa: BLE001
-        st.error(f"Scoring failed: {exc}")
+        st.error(md_text(f"Scoring failed: {exc}"))
         return None
     finally:
         bar.empty()
@@ -596,9 +642,12 @@ def show_report(stroke, result) -> None:
 
 def main() -> None:
     st.set_page_config(page_title="Stroke Coach", page_icon="👐", layout="wide")
+    ui_account.require_account(ui_progress.unscoped_store)  # a sign-in form, then stop
+    ui_account.account_sidebar()
     st.title("Stroke Coach")
     st.caption("Practise infant-massage strokes on a doll: the coach watches your hand and "
                "helps with pace and direction.")  # fmt: skip
+    _clean_uploads_once(str(uploads_tmp_dir()))
     sidebar()
     if not safety_gate():
         return

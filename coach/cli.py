@@ -125,6 +125,40 @@ def build_parser() -> argparse.ArgumentParser:
                 "session_id", type=int, help="session number (see `coach sessions list`)"
             )
             sp.add_argument("dest", help="HTML file (or folder) to write")
+            sp.add_argument(
+                "--overwrite", action="store_true", help="replace the file if it exists"
+            )
+            add_references_dir_option(sp)
+
+    accounts = sub.add_parser(
+        "accounts", help="sign-in accounts for a server other machines can reach: add, list"
+    )
+    asub = accounts.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    for name, helptext in (
+        ("add", "a new account (the password is asked for, or read from stdin)"),
+        ("passwd", "set an account's password"),
+        ("list", "the accounts and their roles"),
+    ):
+        ap = asub.add_parser(name, help=helptext)
+        ap.add_argument(
+            "--database",
+            metavar="URL|PATH",
+            default=None,
+            help="session store (default: coach.db in the data folder, or $COACH_DATABASE_URL)",
+        )
+        if name != "list":
+            ap.add_argument("name", help="account name (letters, digits, space, - and _)")
+            ap.add_argument(
+                "--password-stdin",
+                action="store_true",
+                help="read the password from the first line of standard input",
+            )
+        if name == "add":
+            ap.add_argument(
+                "--instructor",
+                action="store_true",
+                help="an instructor account: sees the sessions trainees share with it",
+            )
 
     bench = sub.add_parser("bench", help="performance benchmark (see README)")
     from coach.bench import add_arguments as add_bench_arguments
@@ -165,6 +199,36 @@ def _body_frame(args: argparse.Namespace, size: tuple[int, int]):
     from coach.bodyframe import BodyFrame
 
     return BodyFrame.from_box(tummy_box(args), args.head, args.mirrored, size)
+
+
+def check_output_file(path: str | os.PathLike, what: str, overwrite: bool = True) -> Path:
+    """Check, before any work, that ``path`` can be written as a file: not a folder, not
+    something else than a regular file, not existing unless ``overwrite``, and in a
+    folder that exists (or can be made) and can be written (tried with a temporary
+    file). Raises :class:`CliError` with exit status 2 (usage)."""
+    p = Path(path)
+    if p.is_dir():
+        raise CliError(f"{what} {p}: is a folder, expected a file name", EXIT_USAGE)
+    if p.exists() or p.is_symlink():
+        if not p.is_file():
+            raise CliError(f"{what} {p}: expected a regular file, found something else", EXIT_USAGE)
+        if not overwrite:
+            raise CliError(
+                f"{what} {p}: already exists; pass --overwrite to replace it", EXIT_USAGE
+            )
+    folder = p.absolute().parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise CliError(f"{what} {p}: {folder} is not a folder", EXIT_USAGE)
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".coach-write-check.", dir=folder)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise CliError(f"{what} {p}: cannot write in {folder} ({reason})", EXIT_USAGE) from None
+    os.close(fd)
+    os.unlink(probe)
+    return p
 
 
 def write_json_atomic(path: Path, data: object) -> None:
@@ -234,6 +298,11 @@ def cmd_score(args: argparse.Namespace) -> int:
     from coach.report import summary_table
     from coach.video import VideoError, read_info
 
+    # usage first: arguments and output paths are checked before any video is opened
+    if args.tummy is not None:
+        tummy_box(args)
+    if args.json and args.json != "-":
+        check_output_file(args.json, "--json")
     stroke = _load_stroke(args.stroke, references_dir(args))
     if is_batch(args):
         return cmd_score_batch(args, stroke)
@@ -249,7 +318,10 @@ def cmd_score(args: argparse.Namespace) -> int:
         json.dump(report, sys.stdout, indent=2)
         sys.stdout.write("\n")
     elif args.json:
-        write_json_atomic(Path(args.json), report)
+        try:
+            write_json_atomic(Path(args.json), report)
+        except OSError as exc:
+            raise CliError(f"--json {args.json}: cannot write it ({exc.strerror or exc})") from None
         print(summary_table(report))
         print(f"\nReport written to {args.json}")
     else:
@@ -292,24 +364,54 @@ def cmd_samples(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _store(args: argparse.Namespace):
+def _store(args: argparse.Namespace, read_only: bool = True):
+    """The session store for a ``sessions`` command, opened read-only: it is never created,
+    upgraded or changed, and a file that is not a Stroke Coach store is refused untouched.
+    None when the default store does not exist yet (nothing saved)."""
     from coach.reference import default_references_dir
-    from coach.store import Store, StoreError, default_database_url
+    from coach.store import Store, StoreError, default_database_url, display_url
 
-    url = args.database or os.environ.get("COACH_DATABASE_URL")
-    url = url or default_database_url(default_references_dir().parent)
+    explicit = args.database or os.environ.get("COACH_DATABASE_URL")
+    url = explicit or default_database_url(default_references_dir().parent)
+    if not explicit and not Path(default_references_dir().parent / "coach.db").exists():
+        return None
     try:
-        return Store.open(url)
+        return Store.open(url, read_only=read_only)
     except (StoreError, ValueError) as exc:
-        raise CliError(f"cannot open the session store {url!r}: {exc}") from None
+        message = display_url(exc)
+        if display_url(url) not in message:
+            message = f"session store {display_url(url)}: {message}"
+        raise CliError(message) from None
 
 
 def cmd_sessions(args: argparse.Namespace) -> int:
-    from coach.store import StoreError
+    from coach.store import StoreError, validate_profile_name
 
-    with _store(args) as store:
+    # usage first: arguments and the output path, before the store is opened
+    if args.action == "list":
+        if args.profile is not None:
+            try:
+                validate_profile_name(args.profile)
+            except ValueError as exc:
+                raise CliError(f"--profile: {exc}", EXIT_USAGE) from None
+        if args.limit < 1:
+            raise CliError(f"--limit: expected a positive number, found {args.limit}", EXIT_USAGE)
+    else:
+        dest = Path(args.dest)
+        if not dest.is_dir():
+            check_output_file(dest, "destination", overwrite=args.overwrite)
+    store = _store(args)
+    if store is None:
         if args.action == "list":
-            rows = store.sessions(profile=args.profile, limit=args.limit)
+            print("no saved sessions yet", file=sys.stderr)
+            return EXIT_OK
+        raise CliError(f"cannot export session {args.session_id}: no sessions saved yet")
+    with store:
+        if args.action == "list":
+            try:
+                rows = store.sessions(profile=args.profile, limit=args.limit)
+            except (StoreError, ValueError) as exc:
+                raise CliError(str(exc)) from None
             if not rows:
                 print("no saved sessions yet", file=sys.stderr)
             for r in rows:
@@ -320,13 +422,86 @@ def cmd_sessions(args: argparse.Namespace) -> int:
                 )
             return EXIT_OK
         from coach.html_report import export_session_html
+        from coach.reference import references_dir
         from coach.strokes import StrokeError
 
         try:
-            path = export_session_html(store, args.session_id, args.dest)
-        except (StoreError, StrokeError, ValueError, KeyError, OSError) as exc:
+            path = export_session_html(
+                store,
+                args.session_id,
+                args.dest,
+                refs_dir=references_dir(args),
+                overwrite=args.overwrite,
+            )
+        except FileExistsError:
+            raise CliError(
+                f"cannot export session {args.session_id}: the destination already exists; "
+                "pass --overwrite to replace it",
+                EXIT_USAGE,
+            ) from None
+        except OSError as exc:
+            raise CliError(
+                f"cannot export session {args.session_id}: {exc.strerror or exc}"
+            ) from None
+        except (StoreError, StrokeError, ValueError, KeyError) as exc:
             raise CliError(f"cannot export session {args.session_id}: {exc}") from None
     print(path)
+    return EXIT_OK
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    import getpass
+
+    first = getpass.getpass(f"Password for {args.name}: ")
+    if getpass.getpass("Again: ") != first:
+        raise CliError("the two passwords differ; nothing was changed", EXIT_USAGE)
+    return first
+
+
+def cmd_accounts(args: argparse.Namespace) -> int:
+    from coach import accounts
+    from coach.reference import default_references_dir
+    from coach.store import (
+        Store,
+        StoreError,
+        default_database_url,
+        display_url,
+        validate_profile_name,
+    )
+
+    if args.action != "list":
+        try:
+            validate_profile_name(args.name)
+            password = accounts.check_password_rules(_read_password(args)) if args.action else ""
+        except ValueError as exc:
+            raise CliError(str(exc), EXIT_USAGE) from None
+    url = (
+        args.database
+        or os.environ.get("COACH_DATABASE_URL")
+        or default_database_url(default_references_dir().parent)
+    )
+    try:
+        store = Store.open(url, read_only=args.action == "list")
+    except (StoreError, ValueError) as exc:
+        raise CliError(display_url(exc)) from None
+    with store:
+        try:
+            if args.action == "list":
+                for a in accounts.list_accounts(store):
+                    print(f"{a.name}\t{a.role}")
+            elif args.action == "add":
+                role = "instructor" if args.instructor else "trainee"
+                made = accounts.create_account(store, args.name, password, role)
+                print(f"account {made.name!r} ({made.role}) added", file=sys.stderr)
+            else:
+                accounts.set_password(store, args.name, password)
+                print(f"password of {args.name!r} changed", file=sys.stderr)
+        except ValueError as exc:
+            raise CliError(str(exc), EXIT_USAGE) from None
+        except StoreError as exc:
+            raise CliError(display_url(exc)) from None
     return EXIT_OK
 
 
@@ -357,6 +532,7 @@ COMMANDS = {
     "samples": cmd_samples,
     "bench": cmd_bench,
     "sessions": cmd_sessions,
+    "accounts": cmd_accounts,
 }
 
 
@@ -366,7 +542,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except CliError as exc:
-        print(f"coach: {exc}", file=sys.stderr)
+        from coach.safetext import one_line
+
+        print(f"coach: {one_line(exc)}", file=sys.stderr)
         return exc.status
     except KeyboardInterrupt:
         print("coach: interrupted", file=sys.stderr)

@@ -174,6 +174,10 @@ def _figure(width_in: float, height_in: float):
 
 
 def _png(fig) -> bytes:
+    from matplotlib.text import Text
+
+    for text in fig.findobj(Text):  # labels come from shared files: "$x$" is text, not maths
+        text.set_parse_math(False)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100, metadata={"Software": None}, facecolor="white")
     return buf.getvalue()
@@ -771,9 +775,11 @@ def stroke_for_report(
     )
 
 
-def write_text_atomic(text: str, dest: str | os.PathLike) -> Path:
+def write_text_atomic(text: str, dest: str | os.PathLike, overwrite: bool = True) -> Path:
     """Write ``text`` (UTF-8) to ``dest`` atomically: a temporary file in the same folder,
-    flushed to disk, then renamed over ``dest``. A failure leaves ``dest`` as it was."""
+    flushed to disk, then renamed over ``dest``. A failure leaves ``dest`` as it was.
+    Without ``overwrite`` an existing ``dest`` is never replaced (``FileExistsError``):
+    the temporary file is hard-linked to the name, which fails if the name exists."""
     out = Path(dest)
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
     try:
@@ -781,10 +787,21 @@ def write_text_atomic(text: str, dest: str | os.PathLike) -> Path:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, out)
+        if overwrite:
+            os.replace(tmp, out)
+        else:
+            try:
+                os.link(tmp, out)
+            except FileExistsError:
+                raise
+            except OSError:  # no hard links here: check, then rename
+                if out.exists():
+                    raise FileExistsError(out) from None
+                os.replace(tmp, out)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    Path(tmp).unlink(missing_ok=True)
     return out
 
 
@@ -810,16 +827,18 @@ def export_session_html(
     stroke: StrokeDefinition | None = None,
     refs_dir: str | os.PathLike | None = None,
     title: str = DEFAULT_TITLE,
+    overwrite: bool = False,
 ) -> Path:
     """Write a stored session's report to ``dest_path`` (a file, or a folder to put
-    :func:`report_file_name` in), atomically. Returns the path written."""
+    :func:`report_file_name` in), atomically. An existing file is replaced only with
+    ``overwrite`` (else ``FileExistsError``). Returns the path written."""
     text, name = session_report_html(
         store, session_id, stroke=stroke, refs_dir=refs_dir, title=title
     )
     dest = Path(dest_path)
     if dest.is_dir():
         dest = dest / name
-    return write_text_atomic(text, dest)
+    return write_text_atomic(text, dest, overwrite=overwrite)
 
 
 __all__: Sequence[str] = (

@@ -43,7 +43,6 @@ import json
 import math
 import os
 import re
-import stat
 import sys
 import tempfile
 import unicodedata
@@ -57,6 +56,7 @@ import numpy as np
 
 from coach.bodyframe import BodyFrame
 from coach.matcher import OnlineMatcher
+from coach.safetext import one_line, read_json_file, skeleton, text_problem
 from coach.smoothing import HandTracker
 from coach.strokes import (
     COORD_MAX,
@@ -71,6 +71,7 @@ from coach.strokes import (
     stroke_from_dict,
     stroke_to_dict,
 )
+from coach.strokes import MAX_FILE_BYTES as STROKE_MAX_FILE_BYTES
 from coach.types import ContactKind, HandObservation, SegmentRecord
 
 SCHEMA = "coach.reference/1"
@@ -158,10 +159,26 @@ def _name_problem(name: object) -> str | None:
         return f"expected a name without path separators ('/' or '\\'), found {text!r}"
     if ".." in text:
         return f"expected a name without '..', found {text!r}"
-    bad = [c for c in text if unicodedata.category(c)[0] == "C"]
+    bad = [c for c in text if unicodedata.category(c)[0] == "C" or not c.isprintable()]
     if bad:
         return f"expected a name without control characters, found {bad[0]!r} in {text!r}"
+    imitated = _imitated_builtin(text)
+    if imitated is not None:
+        return (
+            f"expected a name that does not copy or look like the built-in stroke "
+            f"{imitated!r}, found {text!r}"
+        )
     return _id_problem(slugify(text), text)
+
+
+def _imitated_builtin(name: str) -> str | None:
+    """The built-in stroke whose display name or id ``name`` copies or imitates (same
+    skeleton after Unicode confusable folding), or None."""
+    folded = skeleton(name)
+    for stroke_id in builtin_ids():
+        if folded in (skeleton(stroke_id), skeleton(load_stroke(stroke_id).name)):
+            return stroke_id
+    return None
 
 
 def _id_problem(ref_id: object, shown: object = None) -> str | None:
@@ -217,7 +234,7 @@ def _fail(source: str, where: str, expected: str, found: object) -> ReferenceFil
 def _check_keys(source: str, obj: object, where: str, required: set, optional: set) -> dict:
     if not isinstance(obj, dict):
         raise _fail(source, where, "an object", obj)
-    unknown = sorted(str(k) for k in set(obj) - required - optional)
+    unknown = sorted(one_line(k)[:40] for k in set(obj) - required - optional)
     if unknown:
         raise _fail(
             source,
@@ -250,8 +267,9 @@ def _check_float(source: str, value: object, where: str, lo: float, hi: float) -
 
 
 def _check_text(source: str, value: object, where: str, max_len: int) -> str:
-    if not isinstance(value, str) or len(value) > max_len or not value.isprintable():
+    if text_problem(value, max_len) is not None:
         raise _fail(source, where, f"printable text of at most {max_len} characters", value)
+    assert isinstance(value, str)
     return value
 
 
@@ -433,6 +451,11 @@ def reference_from_dict(data: object, source: str = "<reference>") -> Reference:
     problem = _id_problem(stroke.id)
     if problem is not None:
         raise ReferenceFileError(f"{source}: stroke: id: {problem}")
+    expected_id = slugify(stroke.name.strip())
+    if stroke.id != expected_id:
+        raise _fail(
+            source, "stroke: id", f"{expected_id!r} (the id of the name {stroke.name!r})", stroke.id
+        )
     _check_against_builtin(source, stroke, load_stroke(based_on))
     return Reference(stroke, based_on, created_at, demonstration)
 
@@ -470,74 +493,11 @@ def reference_json(ref: Reference) -> str:
 # =================================================================================================
 
 
-def _no_constants(name: str) -> float:
-    raise ValueError(f"{name} is not a number JSON allows")
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"number {text[:20]} is out of range")
-    return value
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise ValueError(f"key {key!r} appears twice in one object")
-        out[key] = value
-    return out
-
-
 def read_reference_json(path: str | os.PathLike) -> object:
     """Parse a reference file safely: regular file, at most :data:`MAX_FILE_BYTES`, UTF-8
-    JSON without NaN/Infinity, out-of-range numbers, duplicate keys or absurd nesting."""
-    p = Path(path)
-    try:
-        st = p.stat()
-    except FileNotFoundError:
-        raise ReferenceFileError(f"{p}: expected a reference file, found no such file") from None
-    except OSError as exc:
-        raise ReferenceFileError(f"{p}: cannot read it ({exc.strerror or exc})") from None
-    if not stat.S_ISREG(st.st_mode):
-        what = "a folder" if stat.S_ISDIR(st.st_mode) else "not a regular file"
-        raise ReferenceFileError(f"{p}: expected a reference file, found {what}")
-    if st.st_size > MAX_FILE_BYTES:
-        raise ReferenceFileError(
-            f"{p}: expected a reference file of at most {MAX_FILE_BYTES} bytes, found {st.st_size}"
-        )
-    try:
-        with open(p, "rb") as fh:
-            raw = fh.read(MAX_FILE_BYTES + 1)
-    except OSError as exc:
-        raise ReferenceFileError(f"{p}: cannot read it ({exc.strerror or exc})") from None
-    if len(raw) > MAX_FILE_BYTES:
-        raise ReferenceFileError(
-            f"{p}: expected a reference file of at most {MAX_FILE_BYTES} bytes, found more"
-        )
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ReferenceFileError(
-            f"{p}: expected UTF-8 JSON text, found undecodable bytes at offset {exc.start}"
-        ) from None
-    try:
-        return json.loads(
-            text,
-            parse_constant=_no_constants,
-            parse_float=_finite_float,
-            object_pairs_hook=_unique_keys,
-        )
-    except json.JSONDecodeError as exc:
-        raise ReferenceFileError(
-            f"{p}: expected JSON, found a syntax error at line {exc.lineno} column {exc.colno}: "
-            f"{exc.msg}"
-        ) from None
-    except RecursionError:
-        raise ReferenceFileError(f"{p}: expected JSON, found data nested too deeply") from None
-    except ValueError as exc:
-        raise ReferenceFileError(f"{p}: expected plain JSON, found {exc}") from None
+    JSON without NaN/Infinity, long or out-of-range numbers, duplicate keys or deep
+    nesting (the one safe reader, :func:`coach.safetext.read_json_file`)."""
+    return read_json_file(path, MAX_FILE_BYTES, ReferenceFileError, "a reference file")
 
 
 def read_reference_file(path: str | os.PathLike) -> Reference:
@@ -652,6 +612,8 @@ def scan_references(refs_dir: str | os.PathLike) -> tuple[list[Reference], list[
             refs.append(load_reference(ref_id, refs_dir))
         except StrokeError as exc:
             problems.append(str(exc))
+        except (OSError, ValueError, TypeError, RecursionError) as exc:  # never break a page
+            problems.append(f"{reference_path(ref_id, refs_dir)}: cannot read it ({exc})")
     return refs, problems
 
 
@@ -710,10 +672,15 @@ def resolve_stroke(
     tried = [f"the built-in strokes ({', '.join(known)})"]
     path = Path(text)
     if path.is_file():
-        data = read_reference_json(path) if path.stat().st_size <= MAX_FILE_BYTES else None
+        # every file goes through the one safe reader, whatever its size or depth
+        data = read_json_file(
+            path, STROKE_MAX_FILE_BYTES, StrokeError, "a stroke or reference file"
+        )
         if isinstance(data, dict) and str(data.get("schema", "")).startswith("coach.reference/"):
+            if path.stat().st_size > MAX_FILE_BYTES:
+                read_reference_json(path)  # refuses it with the reference size limit
             return reference_from_dict(data, str(path)).stroke
-        return load_stroke(path)
+        return stroke_from_dict(data, str(path))
     tried.append(f"a file {text!r} (no such file)")
     if refs_dir is not None and not _looks_like_path(text):
         if slugify(text) in saved_ids(refs_dir):
@@ -1406,7 +1373,7 @@ def cmd_references(args: argparse.Namespace) -> int:
                     f"{ref.created_at}"
                 )
             for p in problems:
-                print(f"coach: skipped a broken reference file: {p}", file=sys.stderr)
+                print(f"coach: skipped a broken reference file: {one_line(p)}", file=sys.stderr)
             if not refs:
                 print(f"coach: no references saved in {refs_dir}", file=sys.stderr)
         elif args.action == "export":

@@ -26,12 +26,15 @@ for writes (writers queue instead of failing on a lock upgrade).
 
 from __future__ import annotations
 
+import copy
 import json
 import math
+import os
 import re
 import sqlite3
 import time
 import unicodedata
+import urllib.parse
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -51,8 +54,13 @@ if TYPE_CHECKING:
     from coach.pipeline import SessionResult
 
 SCHEMA_VERSION = migrations.LATEST_VERSION
+#: A read-only open (the CLI's ``sessions`` commands) reads databases from this schema
+#: version on without upgrading them: version 3 only added accounts, which an
+#: unscoped (whole-store) reader does not use.
+READ_ONLY_FROM_VERSION = 2
 DEFAULT_DB_NAME = "coach.db"
-#: SQLite waits this long for another writer before giving up.
+#: SQLite waits this long for another writer before giving up (the CLI and batch jobs;
+#: the page opens its store with a short timeout, see :meth:`Store.open`).
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 SOURCES = ("live", "upload")
 STATUSES = ("open", "closed")
@@ -96,9 +104,31 @@ profiles_t = sa.Table(
     _md,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("name", sa.String(40), nullable=False),
-    sa.Column("name_key", sa.String(40), nullable=False, unique=True),
+    # "<account id>:<key>" for an account's profile, "<key>" for the local account's
+    sa.Column("name_key", sa.String(80), nullable=False, unique=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("account_id", sa.Integer),  # NULL: the implicit local account
 )
+accounts_t = sa.Table(
+    "accounts",
+    _md,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(40), nullable=False),
+    sa.Column("name_key", sa.String(40), nullable=False, unique=True),
+    sa.Column("role", sa.String(12), nullable=False),
+    sa.Column("password_hash", sa.String(200), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("failed_sign_ins", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("locked_until", UTCDateTime),
+)
+shares_t = sa.Table(
+    "session_shares",
+    _md,
+    sa.Column("session_id", sa.Integer, sa.ForeignKey("sessions.id"), primary_key=True),
+    sa.Column("account_id", sa.Integer, sa.ForeignKey("accounts.id"), primary_key=True),
+    sa.Column("shared_at", UTCDateTime, nullable=False),
+)
+ACCOUNT_ROLES = ("trainee", "instructor")
 sessions_t = sa.Table(
     "sessions",
     _md,
@@ -163,6 +193,7 @@ class SessionRow:
     video_path: str | None
     summary: dict[str, Any] | None
     repetition_count: int
+    owner: str | None = None  # the account's name, for a session shared with an instructor
 
     @property
     def score(self) -> int | None:
@@ -387,6 +418,20 @@ def default_database_url(data_dir: Path | str) -> str:
     return sa.URL.create("sqlite+pysqlite", database=str(path)).render_as_string()
 
 
+_URL_PASSWORD = re.compile(r"(://[^/@\s:]*:)[^@\s]*@")
+
+
+def redact_url(text: object) -> str:
+    """``text`` with the password of any ``scheme://user:password@host`` in it replaced by
+    ``***``, on one line: safe to print or log."""
+    return " ".join(_URL_PASSWORD.sub(r"\1***@", str(text)).split())
+
+
+def display_url(url_or_path: str | Path) -> str:
+    """The store's URL or path as it may be shown: never a password."""
+    return redact_url(url_or_path)
+
+
 def _normalise_url(url_or_path: str | Path) -> sa.URL:
     """A SQLAlchemy URL from a URL or a plain file path (a path means SQLite)."""
     if isinstance(url_or_path, Path) or "://" not in str(url_or_path):
@@ -395,7 +440,9 @@ def _normalise_url(url_or_path: str | Path) -> sa.URL:
     try:
         url = sa.make_url(str(url_or_path))
     except sa.exc.ArgumentError as exc:
-        raise StoreError(f"database URL: cannot parse {url_or_path!r}: {exc}") from None
+        raise StoreError(
+            f"database URL: cannot parse {redact_url(url_or_path)!r}: {redact_url(exc)}"
+        ) from None
     if url.drivername in ("postgresql", "postgres"):
         url = url.set(drivername="postgresql+psycopg")
     elif url.drivername == "sqlite":
@@ -410,27 +457,57 @@ def _normalise_url(url_or_path: str | Path) -> sa.URL:
     return url
 
 
-def _make_engine(url: sa.URL) -> Engine:
+def _make_engine(
+    url: sa.URL, read_only: bool = False, busy_timeout_s: float | None = None
+) -> Engine:
+    """The engine for ``url``. ``read_only``: nothing is created (an SQLite file must
+    exist; SQLite opens it ``mode=rw`` so no file is made) and every connection refuses
+    writes (``PRAGMA query_only``; PostgreSQL ``default_transaction_read_only``)."""
+    timeout_ms = (
+        round(1000 * busy_timeout_s) if busy_timeout_s is not None else SQLITE_BUSY_TIMEOUT_MS
+    )
     if url.get_backend_name() == "sqlite":
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
-        event.listen(engine, "connect", _sqlite_on_connect)
+        path = Path(url.database)
+        if read_only:
+            url = sa.URL.create(
+                "sqlite+pysqlite",
+                database="file:" + urllib.parse.quote(str(path)),
+                query={"mode": "rw", "uri": "true"},
+            )
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, connect_args={"timeout": timeout_ms / 1000})
+        event.listen(engine, "connect", _sqlite_connect_hook(timeout_ms, read_only))
         event.listen(engine, "begin", _sqlite_on_begin)
         return engine
+    connect_args = {"connect_timeout": max(1, round(busy_timeout_s or 10))}
+    if read_only:
+        connect_args["options"] = "-c default_transaction_read_only=on"
     try:
-        return sa.create_engine(url, pool_pre_ping=True)
+        return sa.create_engine(url, pool_pre_ping=True, connect_args=connect_args)
     except ImportError as exc:
         raise StoreError(
             f"PostgreSQL store needs psycopg 3 (pip install 'psycopg[binary]>=3'): {exc}"
         ) from None
 
 
-def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_connect_hook(timeout_ms: int, read_only: bool):
+    def hook(dbapi_connection: Any, _record: Any) -> None:
+        _sqlite_on_connect(dbapi_connection, _record, timeout_ms)
+        if read_only:
+            dbapi_connection.execute("PRAGMA query_only = ON")
+
+    return hook
+
+
+def _sqlite_on_connect(
+    dbapi_connection: Any, _record: Any, timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS
+) -> None:
     """Per connection: we emit BEGIN ourselves, foreign keys on, wait for locks."""
     dbapi_connection.isolation_level = None
     cur = dbapi_connection.cursor()
     cur.execute("PRAGMA foreign_keys = ON")
-    cur.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+    cur.execute(f"PRAGMA busy_timeout = {int(timeout_ms)}")
     cur.execute("PRAGMA synchronous = FULL")
     cur.close()
 
@@ -439,6 +516,61 @@ def _sqlite_on_begin(conn: Connection) -> None:
     """Writers take the write lock up front (they queue on busy_timeout); readers don't."""
     write = conn.get_execution_options().get("coach_write", False)
     conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def _operational_message(exc: sa.exc.OperationalError) -> str:
+    """One line for a database that is locked, read-only or failing."""
+    cause = redact_url(getattr(exc, "orig", None) or exc)
+    low = cause.lower()
+    if "locked" in low or "busy" in low:
+        return (
+            "the session store is locked by another program (or another Stroke Coach); "
+            f"try again in a moment ({cause})"
+        )
+    if "readonly" in low or "read-only" in low or "read only" in low:
+        return f"the session store is read-only; sessions cannot be saved ({cause})"
+    return f"the session store failed: {cause}"
+
+
+def _check_sqlite_file(path: Path, shown: str, read_only: bool) -> None:
+    """Up front, before SQLite touches anything: the file exists (read-only) and can be
+    written (read-write), so a read-only or missing store answers at once."""
+    try:
+        path.stat()
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise StoreError(
+            f"{shown}: cannot open the session store ({exc.strerror or exc})"
+        ) from None
+    if read_only:
+        if not path.is_file():
+            found = "a folder" if path.is_dir() else "no such file"
+            raise StoreError(f"{shown}: expected a session store file, found {found}")
+        return
+    if path.exists():
+        if not path.is_file():
+            raise StoreError(f"{shown}: expected a session store file, found a folder")
+        for p in (path, path.parent):
+            if not os.access(p, os.W_OK):
+                raise StoreError(
+                    f"{shown}: the session store is read-only (no write permission on {p}); "
+                    "sessions cannot be saved"
+                )
+
+
+def _refuse_foreign(conn: Connection, shown: str) -> None:
+    """Refuse (before changing anything) a database that holds tables but no Stroke
+    Coach version table: another program's data."""
+    names = set(sa.inspect(conn).get_table_names())
+    if names and migrations.VERSION_TABLE not in names:
+        others = sorted(names - set(migrations.OWN_TABLES))
+        if others:
+            listed = ", ".join(others[:5]) + (", ..." if len(others) > 5 else "")
+            raise StoreError(
+                f"{shown}: not a Stroke Coach database (it holds other tables: {listed}); "
+                "nothing was changed"
+            )
 
 
 # -- the store ----------------------------------------------------------------------------
@@ -452,6 +584,13 @@ class Store:
     """
 
     def __init__(self, engine: Engine) -> None:
+        self.read_only = False
+        #: A view for one account (:meth:`for_account`) sees only that account's profiles
+        #: and sessions (and the sessions shared with it); an unscoped store (the CLI, an
+        #: administrator) sees everything.
+        self.scoped = False
+        self.account_id: int | None = None
+        self._owns_engine = True
         self.engine = engine
         self._writer = engine.execution_options(coach_write=True)
         self.backend = engine.dialect.name  # "sqlite" | "postgresql"
@@ -459,17 +598,33 @@ class Store:
     # -- opening ----------------------------------------------------------------------
 
     @classmethod
-    def open(cls, url_or_path: str | Path) -> Store:
+    def open(
+        cls,
+        url_or_path: str | Path,
+        *,
+        read_only: bool = False,
+        busy_timeout_s: float | None = None,
+    ) -> Store:
         """Open (creating and upgrading if needed) the store at a database URL or SQLite path.
 
+        ``read_only``: the database must exist and be a Stroke Coach store at the current
+        schema version; nothing is created, upgraded or switched (no WAL), and writes
+        are refused. ``busy_timeout_s``: how long to wait for another writer (the page
+        uses a short one so that a locked database answers at once).
+
         Raises :class:`StoreVersionError` for a database newer than this code (unchanged),
-        :class:`StoreError` when it cannot be opened or is not a Stroke Coach database.
+        :class:`StoreError` when it cannot be opened, cannot be written (when not
+        ``read_only``) or is not a Stroke Coach database (left untouched). Messages are
+        one line and never show a password.
         """
         url = _normalise_url(url_or_path)
-        engine = _make_engine(url)
         shown = url.render_as_string(hide_password=True)
+        if url.get_backend_name() == "sqlite":
+            _check_sqlite_file(Path(url.database), shown, read_only)
+        engine = _make_engine(url, read_only, busy_timeout_s)
         try:
             with engine.connect() as conn:
+                _refuse_foreign(conn, shown)
                 version = migrations.read_version(conn)
             if version > SCHEMA_VERSION:
                 raise StoreVersionError(
@@ -477,10 +632,18 @@ class Store:
                     f"Stroke Coach knows ({SCHEMA_VERSION}); upgrade Stroke Coach or use "
                     f"another database. Nothing was changed."
                 )
+            if read_only and version < READ_ONLY_FROM_VERSION:
+                what = "empty" if version == 0 else f"at schema version {version}"
+                raise StoreError(
+                    f"{shown}: the store is {what}; this Stroke Coach reads version "
+                    f"{SCHEMA_VERSION} (open it once with the app to upgrade it); "
+                    "nothing was changed"
+                )
             store = cls(engine)
-            if store.backend == "sqlite":
-                store._sqlite_wal()
-            if version < SCHEMA_VERSION:
+            store.read_only = read_only
+            if store.backend == "sqlite" and not read_only:
+                store._sqlite_wal(busy_timeout_s)
+            if version < SCHEMA_VERSION and not read_only:
                 store._upgrade()
             return store
         except StoreError:
@@ -492,18 +655,21 @@ class Store:
         except SQLAlchemyError as exc:
             engine.dispose()
             cause = getattr(exc, "orig", None) or exc
-            raise StoreError(f"{shown}: cannot open the session store: {cause}") from None
+            raise StoreError(
+                f"{shown}: cannot open the session store: {redact_url(cause)}"
+            ) from None
         except BaseException:
             engine.dispose()
             raise
 
-    def _sqlite_wal(self) -> None:
+    def _sqlite_wal(self, busy_timeout_s: float | None = None) -> None:
         """Switch the file to WAL journalling (persistent; must run outside a transaction).
 
         Another process switching at the same moment can make SQLite answer with the old
         mode; that is retried for up to the busy timeout.
         """
-        deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+        wait_s = SQLITE_BUSY_TIMEOUT_MS / 1000 if busy_timeout_s is None else busy_timeout_s
+        deadline = time.monotonic() + wait_s
         raw = self.engine.raw_connection()
         try:
             cur = raw.cursor()
@@ -545,7 +711,177 @@ class Store:
             return migrations.read_version(conn)
 
     def close(self) -> None:
-        self.engine.dispose()
+        if self._owns_engine:
+            self.engine.dispose()
+
+    # -- accounts: who sees what -------------------------------------------------------
+
+    def for_account(self, account_id: int | None) -> Store:
+        """This store as one account sees it (same database connections; closing the view
+        leaves the store open). ``None`` is the implicit local account: the profiles made
+        on a server that only this computer can reach, and every profile made before
+        accounts existed. A view lists, reads, exports and writes only its account's
+        profiles and sessions, and reads the sessions other accounts shared with it."""
+        if account_id is not None and (
+            isinstance(account_id, bool) or not isinstance(account_id, int)
+        ):
+            raise ValueError(f"account id: expected an int or None, found {account_id!r}")
+        view = copy.copy(self)
+        view.scoped = True
+        view.account_id = account_id
+        view._owns_engine = False
+        return view
+
+    def _key(self, name: str) -> str:
+        key = _profile_key(validate_profile_name(name))
+        return key if not self.scoped or self.account_id is None else f"{self.account_id}:{key}"
+
+    def _mine(self) -> Any:
+        """The condition on ``profiles`` for this view's own profiles (None: unscoped)."""
+        if not self.scoped:
+            return None
+        if self.account_id is None:
+            return profiles_t.c.account_id.is_(None)
+        return profiles_t.c.account_id == self.account_id
+
+    def _visible(self) -> Any:
+        """The condition for sessions this view may read: its own, and those shared with it."""
+        mine = self._mine()
+        if mine is None or self.account_id is None:
+            return mine
+        shared = sa.select(shares_t.c.session_id).where(shares_t.c.account_id == self.account_id)
+        return sa.or_(mine, sessions_t.c.id.in_(shared))
+
+    def _check_session(self, conn: Connection, session_id: int, own: bool) -> None:
+        """StoreError "no session with id N" when this view may not see (``own``: write)
+        the session: another account's session looks exactly like a missing one."""
+        if not isinstance(session_id, int) or isinstance(session_id, bool):
+            raise ValueError(f"session id: expected an int, found {type(session_id).__name__}")
+        cond = self._mine() if own else self._visible()
+        if cond is None:
+            return
+        found = conn.execute(
+            sa.select(sessions_t.c.id)
+            .join(profiles_t, profiles_t.c.id == sessions_t.c.profile_id)
+            .where(sessions_t.c.id == session_id, cond)
+        ).first()
+        if found is None:
+            raise StoreError(f"no session with id {session_id}")
+
+    # -- accounts: the rows (passwords are hashed by coach.accounts) ------------------
+
+    def add_account(self, name: str, role: str, password_hash: str) -> int:
+        """A new account; StoreError when the name (any case) is taken."""
+        clean = validate_profile_name(name)
+        _check_choice(role, ACCOUNT_ROLES, "role")
+        if not isinstance(password_hash, str) or not password_hash.startswith("scrypt$"):
+            raise ValueError("password_hash: expected a scrypt hash from coach.accounts")
+        try:
+            with self._write() as conn:
+                result = conn.execute(
+                    accounts_t.insert().values(
+                        name=clean,
+                        name_key=_profile_key(clean),
+                        role=role,
+                        password_hash=password_hash,
+                        created_at=datetime.now(UTC),
+                        failed_sign_ins=0,
+                    )
+                )
+                return int(result.inserted_primary_key[0])
+        except IntegrityError:
+            raise StoreError(f"an account named {clean!r} already exists") from None
+
+    def account_row(self, name: str) -> dict[str, Any] | None:
+        """The account called ``name`` (any case) as a dict, or None."""
+        try:
+            key = _profile_key(validate_profile_name(name))
+        except ValueError:
+            return None
+        with self._read() as conn:
+            row = conn.execute(sa.select(accounts_t).where(accounts_t.c.name_key == key)).first()
+        return None if row is None else dict(row._mapping)
+
+    def accounts(self, role: str | None = None) -> list[dict[str, Any]]:
+        """Every account (id, name, role), sorted by name."""
+        q = sa.select(accounts_t.c.id, accounts_t.c.name, accounts_t.c.role)
+        if role is not None:
+            q = q.where(accounts_t.c.role == _check_choice(role, ACCOUNT_ROLES, "role"))
+        with self._read() as conn:
+            return [dict(r._mapping) for r in conn.execute(q.order_by(accounts_t.c.name_key))]
+
+    def update_account(self, account_id: int, **values: Any) -> None:
+        """Change an account's password hash, role or sign-in counters."""
+        allowed = {"password_hash", "role", "failed_sign_ins", "locked_until"}
+        if not values or set(values) - allowed:
+            raise ValueError(f"update_account: expected some of {sorted(allowed)}")
+        with self._write() as conn:
+            conn.execute(accounts_t.update().where(accounts_t.c.id == account_id).values(**values))
+
+    # -- sharing with an instructor ----------------------------------------------------
+
+    def share_session(self, session_id: int, instructor: str) -> None:
+        """Let the instructor account ``instructor`` see one of this account's sessions."""
+        if not self.scoped or self.account_id is None:
+            raise StoreError("sessions are shared from a signed-in account")
+        target = self.account_row(instructor)
+        if target is None or target["role"] != "instructor":
+            raise StoreError(f"no instructor account named {instructor!r}")
+        with self._write() as conn:
+            self._check_session(conn, session_id, own=True)
+            exists = conn.execute(
+                sa.select(shares_t.c.session_id).where(
+                    shares_t.c.session_id == session_id, shares_t.c.account_id == target["id"]
+                )
+            ).first()
+            if exists is None:
+                conn.execute(
+                    shares_t.insert().values(
+                        session_id=session_id, account_id=target["id"], shared_at=datetime.now(UTC)
+                    )
+                )
+
+    def unshare_session(self, session_id: int, instructor: str) -> None:
+        target = self.account_row(instructor)
+        if target is None:
+            return
+        with self._write() as conn:
+            self._check_session(conn, session_id, own=True)
+            conn.execute(
+                shares_t.delete().where(
+                    shares_t.c.session_id == session_id, shares_t.c.account_id == target["id"]
+                )
+            )
+
+    def shared_with(self, session_id: int) -> list[str]:
+        """Names of the instructor accounts one of this account's sessions is shared with."""
+        with self._read() as conn:
+            self._check_session(conn, session_id, own=True)
+            rows = conn.execute(
+                sa.select(accounts_t.c.name)
+                .join(shares_t, shares_t.c.account_id == accounts_t.c.id)
+                .where(shares_t.c.session_id == session_id)
+                .order_by(accounts_t.c.name_key)
+            )
+            return [r[0] for r in rows]
+
+    def shared_sessions(self, limit: int | None = 50) -> list[SessionRow]:
+        """Sessions other accounts shared with this (instructor) account, newest first;
+        ``owner`` names the account that shared each."""
+        if not self.scoped or self.account_id is None:
+            return []
+        shared = sa.select(shares_t.c.session_id).where(shares_t.c.account_id == self.account_id)
+        q = (
+            self._session_query()
+            .add_columns(accounts_t.c.name.label("owner"))
+            .join(accounts_t, accounts_t.c.id == profiles_t.c.account_id)
+            .where(sessions_t.c.id.in_(shared))
+            .order_by(sessions_t.c.started_at.desc(), sessions_t.c.id.desc())
+        )
+        if limit is not None:
+            q = q.limit(int(limit))
+        with self._read() as conn:
+            return [SessionRow(**row._mapping) for row in conn.execute(q)]
 
     def __enter__(self) -> Store:
         return self
@@ -555,21 +891,28 @@ class Store:
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
-        """One write transaction: committed on success, rolled back on any error."""
-        with self._writer.begin() as conn:
-            yield conn
+        """One write transaction: committed on success, rolled back on any error. A locked,
+        read-only or failing database raises :class:`StoreError` with one line."""
+        try:
+            with self._writer.begin() as conn:
+                yield conn
+        except sa.exc.OperationalError as exc:
+            raise StoreError(_operational_message(exc)) from None
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn:
-            yield conn
+        try:
+            with self.engine.connect() as conn:
+                yield conn
+        except sa.exc.OperationalError as exc:
+            raise StoreError(_operational_message(exc)) from None
 
     # -- profiles ---------------------------------------------------------------------
 
     def profile(self, name: str) -> int:
         """The id of the profile called ``name`` (any case), created on first use."""
         clean = validate_profile_name(name)
-        key = _profile_key(clean)
+        key = self._key(clean)
         found = self._profile_id(key)
         if found is not None:
             return found
@@ -577,7 +920,10 @@ class Store:
             with self._write() as conn:
                 result = conn.execute(
                     profiles_t.insert().values(
-                        name=clean, name_key=key, created_at=datetime.now(UTC)
+                        name=clean,
+                        name_key=key,
+                        created_at=datetime.now(UTC),
+                        account_id=self.account_id if self.scoped else None,
                     )
                 )
                 return int(result.inserted_primary_key[0])
@@ -595,9 +941,11 @@ class Store:
 
     def profiles(self) -> list[str]:
         """Every profile name, sorted ignoring case."""
+        q = sa.select(profiles_t.c.name).order_by(profiles_t.c.name_key)
+        if self._mine() is not None:
+            q = q.where(self._mine())
         with self._read() as conn:
-            rows = conn.execute(sa.select(profiles_t.c.name).order_by(profiles_t.c.name_key))
-            return [r[0] for r in rows]
+            return [r[0] for r in conn.execute(q)]
 
     # -- writing a session as it happens ----------------------------------------------
 
@@ -665,8 +1013,7 @@ class Store:
 
     def _require_open(self, conn: Connection, session_id: int) -> None:
         """Check the session exists and is open (locking its row on PostgreSQL)."""
-        if not isinstance(session_id, int) or isinstance(session_id, bool):
-            raise ValueError(f"session id: expected an int, found {type(session_id).__name__}")
+        self._check_session(conn, session_id, own=True)
         status = conn.execute(
             sa.select(sessions_t.c.status).where(sessions_t.c.id == session_id).with_for_update()
         ).scalar_one_or_none()
@@ -728,6 +1075,11 @@ class Store:
     def delete_session(self, session_id: int) -> bool:
         """Delete a session with its repetitions and hints; False if there was none."""
         with self._write() as conn:
+            try:
+                self._check_session(conn, session_id, own=True)
+            except StoreError:
+                return False
+            conn.execute(shares_t.delete().where(shares_t.c.session_id == session_id))
             conn.execute(repetitions_t.delete().where(repetitions_t.c.session_id == session_id))
             conn.execute(hints_t.delete().where(hints_t.c.session_id == session_id))
             gone = conn.execute(sessions_t.delete().where(sessions_t.c.id == session_id))
@@ -765,8 +1117,10 @@ class Store:
     ) -> list[SessionRow]:
         """Stored sessions, newest first, optionally of one profile / stroke / status."""
         q = self._session_query()
+        if self._mine() is not None:
+            q = q.where(self._mine())
         if profile is not None:
-            q = q.where(profiles_t.c.name_key == _profile_key(validate_profile_name(profile)))
+            q = q.where(profiles_t.c.name_key == self._key(profile))
         if stroke is not None:
             q = q.where(sessions_t.c.stroke_id == stroke)
         if status is not None:
@@ -779,8 +1133,11 @@ class Store:
 
     def session(self, session_id: int) -> SessionRow:
         """One stored session; :class:`StoreError` if there is none with that id."""
+        q = self._session_query().where(sessions_t.c.id == session_id)
+        if self._visible() is not None:
+            q = q.where(self._visible())
         with self._read() as conn:
-            row = conn.execute(self._session_query().where(sessions_t.c.id == session_id)).first()
+            row = conn.execute(q).first()
         if row is None:
             raise StoreError(f"no session with id {session_id}")
         return SessionRow(**row._mapping)
@@ -788,6 +1145,7 @@ class Store:
     def repetitions(self, session_id: int) -> list[RepetitionScore]:
         """The session's repetitions in index order, as the scorer made them."""
         with self._read() as conn:
+            self._check_session(conn, session_id, own=False)
             return self._repetitions(conn, session_id)
 
     def _repetitions(self, conn: Connection, session_id: int) -> list[RepetitionScore]:
@@ -801,6 +1159,7 @@ class Store:
     def hints(self, session_id: int) -> list[Hint]:
         """The hints given during the session, in time order."""
         with self._read() as conn:
+            self._check_session(conn, session_id, own=False)
             rows = conn.execute(
                 sa.select(hints_t.c.t_s, hints_t.c.code, hints_t.c.text)
                 .where(hints_t.c.session_id == session_id)
@@ -816,7 +1175,7 @@ class Store:
         Computed from the stored repetitions, so sessions a crash left open count too.
         Sessions without repetitions are left out unless ``include_empty``.
         """
-        key = _profile_key(validate_profile_name(profile))
+        key = self._key(profile)
         with self._read() as conn:
             sessions = conn.execute(
                 sa.select(

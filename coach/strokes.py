@@ -41,6 +41,7 @@ from typing import Any
 
 import numpy as np
 
+from coach.safetext import read_json_file, text_problem
 from coach.types import ContactKind
 
 SCHEMA = "coach.stroke/1"
@@ -288,9 +289,13 @@ class _Checker:
         return value
 
     def text(self, value: object, where: str, nonempty: bool = True, max_len: int = 2000) -> str:
+        """Plain printable text (no control, bidi or line-separator characters)."""
         if not isinstance(value, str) or (nonempty and not value.strip()) or len(value) > max_len:
             what = "a non-empty string" if nonempty else "a string"
             raise self.fail(where, f"{what} of at most {max_len} characters", value)
+        problem = text_problem(value, max_len)
+        if problem is not None:
+            raise StrokeError(f"{self.source}: {where}: {problem}")
         return value
 
     def choice(self, value: object, where: str, options: Sequence[Any]) -> Any:
@@ -464,30 +469,8 @@ def stroke_from_dict(data: object, source: str = "<stroke>") -> StrokeDefinition
 
 
 def _read_json(path: Path) -> object:
-    if not path.is_file():
-        raise StrokeError(f"{path}: expected a stroke definition file, found no such file")
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise StrokeError(
-            f"{path}: expected a definition of at most {MAX_FILE_BYTES} bytes, found {size}"
-        )
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise StrokeError(
-            f"{path}: expected a UTF-8 JSON file, found unreadable data ({exc})"
-        ) from None
-    try:
-        return json.loads(text, parse_constant=_reject_constant)
-    except json.JSONDecodeError as exc:
-        raise StrokeError(
-            f"{path}: expected JSON, found a syntax error at line {exc.lineno} "
-            f"column {exc.colno}: {exc.msg}"
-        ) from None
-
-
-def _reject_constant(name: str) -> float:
-    raise json.JSONDecodeError(f"{name} is not allowed", name, 0)
+    """A definition file through the one safe reader (:func:`coach.safetext.read_json_file`)."""
+    return read_json_file(path, MAX_FILE_BYTES, StrokeError, "a stroke definition file")
 
 
 def builtin_ids() -> list[str]:

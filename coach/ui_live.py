@@ -237,20 +237,35 @@ def render_status(container, view: LiveView) -> None:
     container.caption("  \n".join(parts) if parts else "Waiting for video...")
 
 
+def js_string(text: str) -> str:
+    """``text`` as a JavaScript string literal that is safe inside an HTML ``<script>``:
+    JSON, with ``<``, ``>``, ``&`` and the line separators U+2028/U+2029 as ``\\u``
+    escapes, so no text can close the script or start an HTML comment."""
+    out = json.dumps(str(text), ensure_ascii=True)
+    for ch in "<>&\u2028\u2029":
+        out = out.replace(ch, f"\\u{ord(ch):04x}")
+    return out
+
+
+def speech_script(text: str, serial: int) -> str:
+    """The ``<script>`` that says ``text`` with the browser's speech synthesis, unless it is
+    already speaking. The text (a hint, maybe a reference's finish text) is data: it only
+    ever appears as an escaped string literal (:func:`js_string`)."""
+    return f"""<script>
+      // hint #{int(serial)}
+      const synth = window.parent.speechSynthesis || window.speechSynthesis;
+      if (synth && !synth.speaking && !synth.pending) {{
+        const u = new SpeechSynthesisUtterance({js_string(text)});
+        u.rate = 0.9;
+        synth.speak(u);
+      }}
+    </script>"""
+
+
 def speak(container, text: str, serial: int) -> None:
     """Say ``text`` with the browser's speech synthesis, unless it is already speaking
     (never more than one hint at a time)."""
     import streamlit.components.v1 as components
 
-    payload = json.dumps(text)
-    script = f"""<script>
-      // hint #{serial}
-      const synth = window.parent.speechSynthesis || window.speechSynthesis;
-      if (synth && !synth.speaking && !synth.pending) {{
-        const u = new SpeechSynthesisUtterance({payload});
-        u.rate = 0.9;
-        synth.speak(u);
-      }}
-    </script>"""
     with container:
-        components.html(script, height=0)
+        components.html(speech_script(text, serial), height=0)

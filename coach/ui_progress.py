@@ -22,10 +22,11 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from coach import ui_account
 from coach.store import ProgressPoint, SessionRow, Store, StoreError, default_database_url
 from coach.strokes import StrokeError, list_strokes
 from coach.types import FLAG_CODES, RepetitionScore
-from coach.ui_text import FLAG_LABEL
+from coach.ui_text import FLAG_LABEL, md_text
 
 DEFAULT_DATA_DIR = Path.home() / ".local/share/stroke-coach"
 #: Sessions listed in the table (and offered for export), newest first.
@@ -74,14 +75,26 @@ def references_dir(environ: Mapping[str, str] | None = None) -> Path:
     return data_dir(environ) / "references"
 
 
+#: The page waits at most this long for a locked database (the CLI waits longer): a
+#: locked or read-only store gives one clear message at once instead of a stalled page.
+UI_BUSY_TIMEOUT_S = 2.0
+
+
 @st.cache_resource(show_spinner=False)
 def _shared_store(url: str) -> Store:
-    return Store.open(url)
+    return Store.open(url, busy_timeout_s=UI_BUSY_TIMEOUT_S)
 
 
 def store() -> Store:
     """The session store of this server (one per database URL, shared by every browser
-    session). Raises :class:`coach.store.StoreError` when it cannot be opened."""
+    session) as the current account sees it (:func:`coach.ui_account.scoped`: only its
+    own profiles and sessions, and those shared with it). Raises
+    :class:`coach.store.StoreError` when it cannot be opened or nobody signed in."""
+    return ui_account.scoped(_shared_store(database_url()))
+
+
+def unscoped_store() -> Store:
+    """The whole store, for signing in only (accounts are looked up by name)."""
     return _shared_store(database_url())
 
 
@@ -373,7 +386,7 @@ def profile_picker(
     try:
         name = validate_profile_name(typed)
     except ValueError as exc:
-        st.warning(str(exc))
+        st.warning(md_text(exc))
         return None
     st.session_state[key] = name
     return name
@@ -383,38 +396,50 @@ def profile_picker(
 
 
 @st.cache_data(show_spinner="Drawing the report…", max_entries=16)
-def _report_html(url: str, session_id: int, version: tuple, refs_dir: str) -> tuple[str, str]:
-    """(HTML, file name) of a stored session; ``version`` (status, repetitions) keys the cache
-    so a session that grew is drawn again."""
+def _report_html(
+    url: str, account: tuple, session_id: int, version: tuple, refs_dir: str
+) -> tuple[str, str]:
+    """(HTML, file name) of a stored session as ``account`` (``(id,)``; id None: the local
+    account) may see it; ``version`` (status, repetitions) keys the cache so a session
+    that grew is drawn again. The account is part of the key: a report drawn for one
+    account is never handed to another."""
     from coach.html_report import session_report_html
 
-    return session_report_html(_shared_store(url), session_id, refs_dir=refs_dir)
+    view = _shared_store(url).for_account(account[0])
+    return session_report_html(view, session_id, refs_dir=refs_dir)
 
 
-def render_export(rows: Sequence[SessionRow], names: Mapping[str, str]) -> None:
+def render_export(
+    rows: Sequence[SessionRow], names: Mapping[str, str], key: str = "export"
+) -> None:
     """Pick one of ``rows`` and download its self-contained HTML report."""
     if not rows:
         return
     by_id = {r.id: r for r in rows}
     sid = st.selectbox(
         "Session", list(by_id), format_func=lambda i: session_label(by_id[i], names),
-        key="export_session",
+        key=f"{key}_session",
     )  # fmt: skip
     row = by_id[sid]
     version = (row.status, row.repetition_count)
-    ready = st.session_state.get("export_ready") == (sid, version)
-    if not ready and st.button("Make the report", key="export_make"):
-        st.session_state["export_ready"] = (sid, version)
+    ready = st.session_state.get(f"{key}_ready") == (sid, version)
+    if not ready and st.button("Make the report", key=f"{key}_make"):
+        st.session_state[f"{key}_ready"] = (sid, version)
         ready = True
     if ready:
         try:
-            text, file_name = _report_html(database_url(), sid, version, str(references_dir()))
+            account = ui_account.current_account()
+            if account is None:
+                raise StoreError("sign in first")
+            text, file_name = _report_html(
+                database_url(), (account.id,), sid, version, str(references_dir())
+            )
         except (StoreError, StrokeError, ValueError) as exc:
-            st.warning(f"This session's report cannot be made: {exc}")
+            st.warning(md_text(f"This session's report cannot be made: {exc}"))
             return
         st.download_button(
             "Download the report (HTML)", text.encode("utf-8"), file_name, "text/html",
-            key="export_html", type="primary",
+            key=f"{key}_html", type="primary",
             help="One file with the pictures inside: send it to your instructor.",
         )  # fmt: skip
     st.caption(
@@ -424,16 +449,19 @@ def render_export(rows: Sequence[SessionRow], names: Mapping[str, str]) -> None:
 
 
 def progress_page() -> None:
-    """The whole Progress page."""
+    """The whole Progress page (after sign-in, where the server needs it)."""
+    ui_account.require_account(unscoped_store)
+    ui_account.account_sidebar()
     st.title("Progress")
     try:
         the_store = store()
         profiles = the_store.profiles()
     except StoreError as exc:
-        st.error(f"The session store cannot be opened: {exc}")
+        st.error(md_text(f"The session store cannot be opened: {exc}"))
         return
     if not profiles:
         st.info(NO_SESSIONS)
+        render_shared_with_me(the_store, stroke_names())
         return
     current = st.session_state.get("profile")
     profile = st.selectbox(
@@ -442,7 +470,7 @@ def progress_page() -> None:
     )  # fmt: skip
     rows = the_store.sessions(profile=profile, limit=None)
     if not rows:
-        st.info(f"No sessions yet for {profile}. " + NO_SESSIONS.split(". ", 1)[1])
+        st.info(f"No sessions yet for {md_text(profile)}. " + NO_SESSIONS.split(". ", 1)[1])
         return
     names = stroke_names()
     strokes = strokes_practised(rows)
@@ -454,7 +482,65 @@ def progress_page() -> None:
     recent = [r for r in rows if r.stroke_id == stroke_id][:RECENT_SESSIONS]
     st.dataframe(sessions_table(recent, names), hide_index=True, width="stretch")
     st.subheader("Report for your instructor")
-    render_export(recent, names)
+    render_export(recent, names, key="export")
+    render_sharing(the_store, recent, names)
+    render_shared_with_me(the_store, names)
+
+
+def render_sharing(the_store: Store, rows: Sequence[SessionRow], names) -> None:
+    """A signed-in trainee shows one session to an instructor account (or stops showing it)."""
+    from coach.accounts import instructors
+
+    account = ui_account.current_account()
+    if account is None or account.id is None or not rows:
+        return
+    try:
+        teachers = [a.name for a in instructors(unscoped_store()) if a.id != account.id]
+    except StoreError:
+        return
+    if not teachers:
+        return
+    with st.expander("Share a session with your instructor"):
+        by_id = {r.id: r for r in rows}
+        sid = st.selectbox(
+            "Session", list(by_id), format_func=lambda i: session_label(by_id[i], names),
+            key="share_session",
+        )  # fmt: skip
+        teacher = st.selectbox("Instructor", teachers, key="share_instructor")
+        try:
+            shared = the_store.shared_with(sid)
+        except StoreError as exc:
+            st.warning(md_text(exc))
+            return
+        if shared:
+            st.caption(md_text("Shared with " + ", ".join(shared)))
+        if teacher in shared:
+            if st.button("Stop sharing it", key="share_stop"):
+                the_store.unshare_session(sid, teacher)
+                st.rerun()
+        elif st.button("Share it", key="share_go"):
+            try:
+                the_store.share_session(sid, teacher)
+            except StoreError as exc:
+                st.warning(md_text(exc))
+            else:
+                st.rerun()
+
+
+def render_shared_with_me(the_store: Store, names) -> None:
+    """An instructor account: the sessions trainees shared with it, and their reports."""
+    account = ui_account.current_account()
+    if account is None or account.id is None or not account.is_instructor:
+        return
+    rows = the_store.shared_sessions()
+    st.subheader("Shared with you")
+    if not rows:
+        st.caption("No trainee has shared a session with you yet.")
+        return
+    table = sessions_table(rows, names)
+    table.insert(0, "Trainee", [md_text(r.owner or "") for r in rows])
+    st.dataframe(table, hide_index=True, width="stretch")
+    render_export(rows, names, key="shared_export")
 
 
 def render_progress(the_store: Store, profile: str, stroke_id: str, names) -> None:

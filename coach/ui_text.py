@@ -4,6 +4,7 @@ safety notes. Pure functions (no streamlit), so the wording is testable."""
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 from coach.types import RepetitionScore
@@ -55,6 +56,16 @@ class Card:
     verdict: str  # one friendly sentence
     good: tuple[str, ...]  # what went well
     change: tuple[str, ...]  # what to change, flags in plain words
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:^/='\"&])")
+
+
+def md_text(text: object) -> str:
+    """``text`` (a name, a label, a description from a shared file) for Streamlit Markdown,
+    shown as typed: every Markdown, HTML, maths (``$``) and directive (``:red[...]``)
+    character backslash-escaped, so a link or an image in it is never followed."""
+    return _MD_SPECIAL.sub(r"\\\1", str(text))
 
 
 def verdict_for(score: int) -> str:

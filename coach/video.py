@@ -79,10 +79,18 @@ def _check_file(path: Path) -> None:
         raise _fail(path, "permission denied")
 
 
+def file_url(path: str | os.PathLike) -> str:
+    """``path`` as an ffmpeg ``file:`` URL of its absolute path: a file whose name looks
+    like another protocol (``concat:a.mp4|b.mp4``, ``http://...``, ``pipe:0``) is still
+    read as that one plain file."""
+    return "file:" + os.fspath(Path(path).absolute())
+
+
 def _open_container(path: Path) -> av.container.InputContainer:
-    """Open ``path`` for demuxing, turning every ffmpeg failure into :class:`VideoError`."""
+    """Open ``path`` for demuxing, turning every ffmpeg failure into :class:`VideoError`.
+    Always through :func:`file_url`: ffmpeg never sees a protocol in a file name."""
     try:
-        return av.open(str(path), mode="r")
+        return av.open(file_url(path), mode="r")
     except av.error.InvalidDataError:
         raise _fail(
             path, "not a readable video (unknown format, or a damaged or truncated file)"
@@ -422,7 +430,7 @@ class VideoWriter:
         options = dict(spec.options if codec == spec.codecs[0] else _CODEC_OPTIONS.get(codec, {}))
         try:
             self._container = av.open(
-                str(self.path),
+                file_url(self.path),
                 mode="w",
                 format=spec.container,
                 options=dict(spec.container_options or {}),

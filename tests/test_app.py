@@ -343,18 +343,47 @@ def test_saved_reference_can_be_picked_as_the_stroke(data_dir) -> None:
     base = load_stroke("i-love-you")
     slow = replace(
         base,
-        id="annas-slow-ily",
+        id="anna-s-slow-i-love-you",
         name="Anna's slow I Love You",
         segments=tuple(replace(s, nominal_s=s.nominal_s * 1.5) for s in base.segments),
     )
     save_reference(Reference(slow, "i-love-you", "2026-11-23T07:00:00Z"), data_dir / "references")
     returning(data_dir)
     at = page()
-    assert "annas-slow-ily" in at.selectbox[0].options or any(
-        "Anna" in str(o) for o in at.selectbox[0].options
-    )
-    at.selectbox[0].select("annas-slow-ily").run()
-    assert live.load_settings(data_dir).stroke_id == "annas-slow-ily"
+    assert "Anna's slow I Love You" in at.selectbox[0].options
+    at.selectbox[0].select("anna-s-slow-i-love-you").run()
+    assert live.load_settings(data_dir).stroke_id == "anna-s-slow-i-love-you"
+
+
+def test_a_bad_reference_file_is_skipped_with_a_warning(data_dir) -> None:
+    # issue 12: a 400-digit number in a saved reference once broke every page load
+    refs = data_dir / "references"
+    refs.mkdir(parents=True)
+    (refs / "big.json").write_text('{"schema": "coach.reference/1", "x": ' + "9" * 400 + "}")
+    (refs / "deep.json").write_text("[" * 200_000)
+    returning(data_dir)
+    at = page()
+    assert not at.exception
+    warnings = "\n".join(w.value for w in at.warning).replace("\\", "")  # Markdown escapes
+    assert "big.json" in warnings and "deep.json" in warnings
+    assert "Live coach" in [t.label for t in at.tabs]
+
+
+def test_a_stroke_description_is_shown_as_text(data_dir) -> None:
+    # issue 12: descriptions were Markdown, so an image link made the browser fetch it
+    from dataclasses import replace
+
+    from coach.reference import Reference, save_reference
+
+    base = load_stroke("sun")
+    ref = replace(base, id="anna-s-sun", name="Anna's sun",
+                  description="![x](http://example.invalid/x.png) **bold**")  # fmt: skip
+    save_reference(Reference(ref, "sun", "2026-11-23T07:00:00Z"), data_dir / "references")
+    returning(data_dir, stroke_id="anna-s-sun")
+    at = page()
+    assert not at.exception
+    shown = [c.value for c in at.sidebar.caption]
+    assert r"\!\[x\]\(http\:\/\/example\.invalid\/x\.png\) \*\*bold\*\*" in shown
 
 
 # -- the frame handed to the VP8 encoder -----------------------------------------------------------

@@ -189,5 +189,5 @@ def test_sessions_list_and_export_html(tmp_path):
     html = out.read_text()
     assert html.startswith("<!DOCTYPE html>") or html.lstrip().lower().startswith("<!doctype html")
     assert "data:image/png;base64," in html and "https://" not in html
-    missing = run_cli("sessions", "export", "999", str(out), "--database", str(db))
+    missing = run_cli("sessions", "export", "999", str(tmp_path / "r2.html"), "--database", str(db))
     assert missing.returncode == 1 and "999" in missing.stderr

@@ -365,7 +365,11 @@ def test_export_writes_the_stored_session_atomically(store, tmp_path) -> None:
     assert len(png_images(page)) == 4
     assert [p.name for p in out_dir.iterdir()] == [path.name]  # no temporary file left
 
-    again = export_session_html(store, sid, path)  # an existing file is replaced
+    with pytest.raises(FileExistsError):  # an existing file is never replaced silently
+        export_session_html(store, sid, path)
+    assert path.read_text(encoding="utf-8") == page
+    assert [p.name for p in out_dir.iterdir()] == [path.name]
+    again = export_session_html(store, sid, path, overwrite=True)  # only when asked
     assert again == path and path.read_text(encoding="utf-8") == page
 
 
@@ -410,3 +414,12 @@ def test_repetitions_without_segment_details_leave_out_the_parts_table() -> None
     assert sorted(Parsed(page).rows) == [1, 2, 3]
     assert len(png_images(page)) == 4
     assert "Each part of the stroke" in session_html(make_report(), ILY)
+
+
+@pytest.mark.parametrize("label", ["$x^$", "$\\frac{1}{0}$", "a $ b $ c", "$$"])
+def test_dollar_signs_in_labels_are_text_not_maths(label) -> None:
+    # issue 12: a label with $...$ broke the export (matplotlib parsed it as maths text)
+    segments = tuple(dataclasses.replace(s, label=label) for s in ILY.segments)
+    stroke = dataclasses.replace(ILY, segments=segments)
+    page = session_html(make_report(profile="$\\alpha$"), stroke)
+    assert len(png_images(page)) == 4

@@ -458,6 +458,23 @@ HOSTILE = [
     ("id-empty", _set("stroke.id", ""), "stroke: id"),
     ("id-300-chars", _set("stroke.id", "x" * 300), "stroke: id"),
     ("id-built-in", _set("stroke.id", "sun"), "built-in stroke 'sun'"),
+    # issue 12: shared files are data
+    ("int-400-digits", b'{"schema": "coach.reference/1", "x": ' + b"9" * 400 + b"}", "400 char"),
+    ("int-400-digits-in-stroke", _set(f"{P0}.nominal_s", 10**400), "401 char"),
+    ("float-400-digits", b'{"x": 0.' + b"1" * 400 + b"}", "characters"),
+    ("deep-nesting-small", b"[" * 40 + b"]" * 40, "nested too deeply"),
+    ("label-escape", _set(f"{P0}.label", "ok\x1b[2J"), "printable"),
+    ("finish-text-newline", _set(f"{P0}.finish_text", "Well done\n"), "printable"),
+    ("description-line-separator", _set("stroke.description", "a\u2028b"), "printable"),
+    ("description-bidi", _set("stroke.description", "a\u202eb"), "printable"),
+    ("label-zero-width", _set(f"{P0}.label", "a\u200bb"), "printable"),
+    ("description-too-long", _set("stroke.description", "x" * 2001), "description"),
+    ("name-copies-built-in", _set("stroke.name", "Sun and Moon"), "built-in"),
+    ("name-lookalike-cyrillic", _set("stroke.name", "\u0405un"), "built-in"),
+    ("name-lookalike-greek", _set("stroke.name", "W\u03b1ter Wheel"), "built-in"),
+    ("name-lookalike-digit", _set("stroke.name", "1 Love You"), "built-in"),
+    ("name-fullwidth", _set("stroke.name", "\uff33\uff55\uff4e"), "built-in"),
+    ("id-not-matching-name", _set("stroke.id", "someone-else"), "expected 'anna-s-i-love-you'"),
 ]
 
 

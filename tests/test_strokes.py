@@ -387,8 +387,10 @@ def test_valid_definition_from_file(tmp_path):
     ("content", "message"),
     [
         ("{", "expected JSON, found a syntax error at line 1"),  # truncated JSON
-        ('{"x": NaN}', "expected JSON, found a syntax error"),  # NaN is not JSON
-        (b"\xff\xfe{}", "expected a UTF-8 JSON file"),  # not UTF-8
+        ('{"x": NaN}', "NaN is not a number JSON allows"),  # NaN is not JSON
+        (b"\xff\xfe{}", "expected UTF-8 JSON text"),  # not UTF-8
+        ('{"x": ' + "9" * 400 + "}", "a number of 400 characters"),  # would overflow later
+        ("[" * 100_000, "nested too deeply"),  # no RecursionError
         (" " * (MAX_FILE_BYTES + 1), f"at most {MAX_FILE_BYTES} bytes"),  # oversized file
     ],
 )

@@ -15,6 +15,9 @@ History:
 1. profiles, sessions, repetitions, schema_version.
 2. hints table; per-repetition smoothness, mean distance and segments; per-session
    detail (frames, detection rate, no-hand stretches) for the instructor report.
+3. accounts (sign-in for a shared server), ``profiles.account_id`` (NULL: the one
+   implicit local account, so every existing profile stays the local user's) and
+   ``session_shares`` (a trainee's session shown to an instructor account).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from sqlalchemy.engine import Connection
 
 VERSION_TABLE = "schema_version"
 #: Tables that only a Stroke Coach store has; used to tell "empty" from "someone else's".
-OWN_TABLES = ("profiles", "sessions", "repetitions", "hints")
+OWN_TABLES = ("profiles", "sessions", "repetitions", "hints", "accounts", "session_shares")
 
 
 def _add_column(conn: Connection, table: str, column: sa.Column) -> None:
@@ -124,8 +127,51 @@ def _v2(conn: Connection) -> None:
     _add_column(conn, "sessions", sa.Column("detail", sa.JSON))
 
 
+def _v3(conn: Connection) -> None:
+    """Accounts, profiles per account, sessions shared with an instructor account."""
+    md = sa.MetaData()
+    sa.Table("sessions", md, sa.Column("id", sa.Integer, primary_key=True))
+    accounts = sa.Table(
+        "accounts",
+        md,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("name", sa.String(40), nullable=False),
+        sa.Column("name_key", sa.String(40), nullable=False, unique=True),
+        sa.Column("role", sa.String(12), nullable=False),
+        sa.Column("password_hash", sa.String(200), nullable=False),
+        sa.Column("created_at", sa.DateTime, nullable=False),
+        sa.Column("failed_sign_ins", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("locked_until", sa.DateTime, nullable=True),
+        sa.CheckConstraint("role IN ('trainee', 'instructor')", name="ck_accounts_role"),
+    )
+    shares = sa.Table(
+        "session_shares",
+        md,
+        sa.Column(
+            "session_id",
+            sa.Integer,
+            sa.ForeignKey("sessions.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        sa.Column(
+            "account_id",
+            sa.Integer,
+            sa.ForeignKey("accounts.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        sa.Column("shared_at", sa.DateTime, nullable=False),
+        sa.Index("ix_session_shares_account", "account_id"),
+    )
+    accounts.create(conn, checkfirst=False)
+    shares.create(conn, checkfirst=False)
+    _add_column(conn, "profiles", sa.Column("account_id", sa.Integer))
+    conn.exec_driver_sql("CREATE INDEX ix_profiles_account ON profiles (account_id)")
+    if conn.dialect.name == "postgresql":  # account profiles' keys carry an "<id>:" prefix
+        conn.exec_driver_sql("ALTER TABLE profiles ALTER COLUMN name_key TYPE VARCHAR(80)")
+
+
 #: ``MIGRATIONS[k]`` upgrades version ``k`` to ``k + 1``.
-MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1, _v2)
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1, _v2, _v3)
 LATEST_VERSION = len(MIGRATIONS)
 
 
