@@ -130,6 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
     from coach.bench import add_arguments as add_bench_arguments
 
     add_bench_arguments(bench)
+    from coach.relay.cli import add_arguments as add_relay_arguments
+
+    add_relay_arguments(sub.add_parser("relay", help="class relay: run one (see docs/relay.md)"))
     return parser
 
 
@@ -347,6 +350,12 @@ def cmd_references(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def cmd_relay(args: argparse.Namespace) -> int:
+    from coach.relay.cli import run
+
+    return run(args)
+
+
 COMMANDS = {
     "score": cmd_score,
     "reference": cmd_reference,
@@ -356,6 +365,7 @@ COMMANDS = {
     "samples": cmd_samples,
     "bench": cmd_bench,
     "sessions": cmd_sessions,
+    "relay": cmd_relay,
 }
 
 

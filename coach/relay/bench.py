@@ -1,0 +1,231 @@
+"""``coach relay bench``: one instructor and N simulated parents on loopback.
+
+For each N and each set-up (one relay process in memory; two relay processes behind
+a private Redis, parents spread over both) it starts the relays as separate
+processes, opens a class, joins N parents (WebSocket clients in this process), lets
+the instructor send its path for ``--seconds`` at ``--rate`` messages a second (one
+point each, as the page does) and prints: messages delivered to parents a second,
+the share delivered, instructor-to-parent latency p50/p95/p99 (send to receive, same
+clock), the relays' CPU (percent of one core) and memory, and this process's CPU
+(the simulated parents share the machine: on 2 cores they compete with the relay).
+Bounded: at most ``--max-parents`` parents, ``--seconds`` at most 60.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import sys
+import time
+
+MAX_SECONDS = 60.0
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--parents", default="10,100,500", help="comma-separated counts (default 10,100,500)"
+    )
+    p.add_argument(
+        "--seconds", type=float, default=5.0, help="path sent this long per run (default 5)"
+    )
+    p.add_argument(
+        "--rate", type=float, default=30.0, help="instructor messages a second (default 30)"
+    )
+    p.add_argument(
+        "--setups", default="one,redis",
+        help="one (one relay, in memory), redis (two relays behind Redis); default both",
+    )  # fmt: skip
+    p.add_argument(
+        "--max-parents", type=int, default=1000, help="refuse larger counts (default 1000)"
+    )
+    p.add_argument("--json", dest="json_out", help="also write the results to this JSON file")
+
+
+def _check(args) -> tuple[list[int], list[str]] | str:
+    try:
+        counts = [int(x) for x in args.parents.split(",") if x.strip()]
+    except ValueError:
+        return f"--parents: expected counts like 10,100,500, found {args.parents!r}"
+    if not counts or any(not 1 <= n <= args.max_parents for n in counts):
+        return f"--parents: expected counts 1..{args.max_parents}, found {args.parents!r}"
+    if not 0.5 <= args.seconds <= MAX_SECONDS:
+        return f"--seconds: expected 0.5..{MAX_SECONDS:g}, found {args.seconds}"
+    if not 1 <= args.rate <= 60:
+        return f"--rate: expected 1..60 messages a second, found {args.rate}"
+    setups = [s.strip() for s in args.setups.split(",") if s.strip()]
+    if not setups or any(s not in ("one", "redis") for s in setups):
+        return f"--setups: expected one and/or redis, found {args.setups!r}"
+    return counts, setups
+
+
+async def _parent(url: str, code: str, lat: list, counts: list, ready: asyncio.Event, i: int,
+                  go_at: list) -> None:  # fmt: skip
+    from websockets.asyncio.client import connect
+
+    async with connect(url, max_size=65536, open_timeout=30, ping_interval=None) as ws:
+        await ws.send(json.dumps({"type": "join", "code": code, "name": f"Parent {i}"}))
+        async for raw in ws:
+            m = json.loads(raw)
+            kind = m.get("type")
+            if kind == "welcome":
+                counts[1] += 1
+                if counts[1] >= counts[2]:
+                    ready.set()
+            elif kind == "path":
+                now = time.time()
+                counts[0] += 1
+                if go_at[0] and now >= go_at[0]:
+                    lat.append(now - m["points"][0][0])
+            elif kind in ("ended", "error"):
+                if kind == "error":
+                    counts[3] += 1
+                    if counts[1] + counts[3] >= counts[2]:
+                        ready.set()
+                if kind == "ended":
+                    return
+
+
+async def _one_run(urls: list[str], n: int, seconds: float, rate: float) -> dict:
+    from websockets.asyncio.client import connect
+
+    lat: list[float] = []
+    counts = [0, 0, n, 0]  # received paths, welcomed, expected, errors
+    ready = asyncio.Event()
+    go_at = [0.0]
+    async with connect(urls[0], open_timeout=30, ping_interval=None) as teacher:
+        await teacher.send(json.dumps({"type": "open", "name": "Bench", "stroke_id": "i-love-you"}))
+        opened = json.loads(await teacher.recv())
+        if opened.get("type") != "opened":
+            raise RuntimeError(f"open failed: {opened}")
+        code = opened["code"]
+        await teacher.recv()  # welcome
+        tasks = []
+        for i in range(n):
+            tasks.append(asyncio.create_task(
+                _parent(urls[i % len(urls)], code, lat, counts, ready, i, go_at)))  # fmt: skip
+            if i % 50 == 49:
+                await asyncio.sleep(0.05)
+        try:
+            await asyncio.wait_for(ready.wait(), 60)
+        except TimeoutError:
+            raise RuntimeError(f"only {counts[1]} of {n} parents joined in 60 s") from None
+        if counts[3]:
+            raise RuntimeError(f"{counts[3]} of {n} parents could not join")
+        drain = asyncio.create_task(_drain(teacher))
+        await asyncio.sleep(0.5)
+        t0 = time.time()
+        go_at[0] = t0 + 0.5  # latency after half a second of warm-up
+        sent, k = 0, 0
+        start = time.monotonic()
+        while time.monotonic() - start < seconds:
+            k += 1
+            msg = {"type": "path", "points": [[time.time(), 0.1, 0.2]], "segment": 0,
+                   "label": "I", "repetition": 0}  # fmt: skip
+            await teacher.send(json.dumps(msg))
+            sent += 1
+            delay = start + k / rate - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+        sending_s = time.time() - t0
+        await asyncio.sleep(1.0)  # let the last messages arrive
+        await teacher.send('{"type":"close"}')
+        await asyncio.sleep(0.3)
+        drain.cancel()
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    import numpy as np
+
+    arr = np.array(lat) * 1000.0 if lat else np.array([np.nan])
+    return {
+        "parents": n, "sent": sent, "received": counts[0],
+        "delivered_share": counts[0] / max(1, sent * n),
+        "messages_per_s": counts[0] / max(1e-9, sending_s),
+        "latency_ms_p50": float(np.percentile(arr, 50)),
+        "latency_ms_p95": float(np.percentile(arr, 95)),
+        "latency_ms_p99": float(np.percentile(arr, 99)),
+        "sending_s": sending_s,
+    }  # fmt: skip
+
+
+async def _drain(ws) -> None:
+    with contextlib.suppress(Exception):
+        async for _ in ws:
+            pass
+
+
+def bench_setup(setup: str, n: int, seconds: float, rate: float) -> dict:
+    from coach.relay.local_redis import LocalRedis
+    from coach.relay.process import RelayProcess, proc_cpu_s, proc_rss_mb
+
+    limits = ("--client-joins-per-minute", "1000000", "--class-joins-per-minute", "1000000")
+    redis = LocalRedis().start() if setup == "redis" else None
+    relays: list[RelayProcess] = []
+    try:
+        count = 2 if redis else 1
+        for _ in range(count):
+            relays.append(RelayProcess(redis.url if redis else None, extra_args=limits).start())
+        cpu0 = [r.cpu_s() for r in relays]
+        rcpu0 = proc_cpu_s(redis.proc.pid) if redis else 0.0
+        me0, wall0 = os.times(), time.monotonic()
+        result = asyncio.run(_one_run([r.url for r in relays], n, seconds, rate))
+        wall = time.monotonic() - wall0
+        me1 = os.times()
+        result.update(
+            setup="one relay, in memory" if not redis else "two relays + Redis",
+            relay_cpu_pct=[100 * (r.cpu_s() - c) / wall for r, c in zip(relays, cpu0, strict=True)],
+            relay_rss_mb=[r.rss_mb() for r in relays],
+            redis_cpu_pct=100 * (proc_cpu_s(redis.proc.pid) - rcpu0) / wall if redis else None,
+            redis_rss_mb=proc_rss_mb(redis.proc.pid) if redis else None,
+            bench_client_cpu_pct=100 * ((me1.user - me0.user) + (me1.system - me0.system)) / wall,
+        )
+        return result
+    finally:
+        for r in relays:
+            r.stop()
+        if redis:
+            redis.stop()
+
+
+def run(args: argparse.Namespace) -> int:
+    checked = _check(args)
+    if isinstance(checked, str):
+        print(f"coach relay bench: {checked}", file=sys.stderr)
+        return 2
+    counts, setups = checked
+    results = []
+    print(f"coach relay bench: instructor sends {args.rate:g} messages/s for {args.seconds:g} s; "
+          f"{os.cpu_count()} CPU cores", flush=True)  # fmt: skip
+    head = (f"{'set-up':<22}{'parents':>8}{'msg/s':>10}{'deliv':>7}{'p50 ms':>9}{'p95 ms':>9}"
+            f"{'p99 ms':>9}{'relay CPU %':>14}{'relay MB':>12}{'redis CPU %':>12}"
+            f"{'client CPU %':>13}")  # fmt: skip
+    print(head, flush=True)
+    for setup in setups:
+        if setup == "redis":
+            from coach.relay.local_redis import find_server
+
+            if find_server() is None:
+                print("two relays + Redis: skipped (no redis-server; `make redis-deps`)")
+                continue
+        for n in counts:
+            try:
+                r = bench_setup(setup, n, args.seconds, args.rate)
+            except (RuntimeError, OSError) as exc:
+                print(f"{setup:<22}{n:>8}  failed: {exc}", flush=True)
+                results.append({"setup": setup, "parents": n, "error": str(exc)})
+                continue
+            results.append(r)
+            cpu = "+".join(f"{c:.0f}" for c in r["relay_cpu_pct"])
+            mem = "+".join(f"{m:.0f}" for m in r["relay_rss_mb"])
+            rc = "-" if r["redis_cpu_pct"] is None else f"{r['redis_cpu_pct']:.0f}"
+            print(f"{r['setup']:<22}{n:>8}{r['messages_per_s']:>10.0f}{r['delivered_share']:>7.0%}"
+                  f"{r['latency_ms_p50']:>9.1f}{r['latency_ms_p95']:>9.1f}{r['latency_ms_p99']:>9.1f}"
+                  f"{cpu:>14}{mem:>12}{rc:>12}{r['bench_client_cpu_pct']:>13.0f}",
+                  flush=True)  # fmt: skip
+    if args.json_out:
+        with open(args.json_out, "w") as f:
+            json.dump(results, f, indent=2)
+    return 0
