@@ -494,3 +494,44 @@ def test_a_class_without_its_instructor_expires() -> None:
         assert got[0]["error"] == "ended"
 
     run(go())
+
+
+def test_a_seat_opened_again_ends_the_older_connection() -> None:
+    async def go():
+        relay, _ = make()
+        teacher, code, key = await open_class(relay)
+        ann, w = await join(relay, code, "Ann")
+        again = relay.connect("10.0.1.1")  # a reloaded page
+        got = await say(relay, again, type="seat", code=code, token=w["token"])
+        assert got[0]["type"] == "welcome"
+        assert [m["type"] for m in out(ann)][-2:] == ["ended", "<close>"]
+        await relay.disconnect(ann)  # the old one going away leaves the seat online
+        rows = (await say(relay, teacher, type="ping"))[-1]["rows"]
+        assert rows[0]["online"]
+        # The instructor too.
+        t2 = relay.connect("10.0.0.1")
+        await say(relay, t2, type="instructor", code=code, key=key)
+        assert [m["type"] for m in out(teacher)][-2:] == ["ended", "<close>"]
+
+    run(go())
+
+
+@pytest.mark.parametrize(
+    "report,later_s,status",
+    [
+        # (what the parent reported, seconds later the board is read, status shown)
+        ({"status": "tracking"}, 1.0, "tracking"),  # fresh
+        ({"status": "tracking"}, 5.0, "camera_off"),  # no video report for over 4 s
+        ({"last_score": 50}, 5.0, "joined"),  # never started the video: still "joined"
+    ],
+)
+def test_camera_off_when_status_reports_stop(report, later_s, status) -> None:
+    async def go():
+        relay, clock = make(RelayConfig(status_stale_s=4.0, away_after_s=15.0))
+        teacher, code, _ = await open_class(relay)
+        ann, _ = await join(relay, code, "Ann")
+        await say(relay, ann, type="report", row=report)
+        clock.t += later_s
+        assert (await say(relay, teacher, type="ping"))[-1]["rows"][0]["status"] == status
+
+    run(go())

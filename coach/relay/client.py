@@ -54,6 +54,7 @@ class Snapshot:
     relayed: int  # instructor points received since the start
     connects: int  # successful hellos (1 + reconnects)
     last_error: str
+    error: str  # the relay's word for the last error (e.g. "no_class"), or ""
     ended_why: str
 
 
@@ -72,6 +73,7 @@ class _Known:
     relayed: int = 0
     connects: int = 0
     last_error: str = ""
+    error: str = ""
     ended_why: str = ""
 
 
@@ -191,7 +193,8 @@ class RelayClient:
                 None if k.seat is None else dict(k.seat),
                 tuple(dict(r) for _, r in sorted(k.board.items())),
                 tuple(self._points), k.segment, k.label, k.repetition,
-                self._clock() - k.path_at, k.relayed, k.connects, k.last_error, k.ended_why,
+                self._clock() - k.path_at, k.relayed, k.connects, k.last_error, k.error,
+                k.ended_why,
             )  # fmt: skip
 
     # -- the loop --------------------------------------------------------------------------------
@@ -238,23 +241,35 @@ class RelayClient:
         while not self._out.empty():  # nothing from before the loss goes out late
             self._out.get_nowait()
         await ws.send(json.dumps(self._hello))
-        sender = asyncio.create_task(self._sender(ws))
+        tasks = {
+            asyncio.create_task(self._receiver(ws)),
+            asyncio.create_task(self._sender(ws)),
+        }
         stopper = asyncio.create_task(self._stop.wait())
-        try:
-            async for raw in ws:
-                m = json.loads(raw)
-                self._handle(m)
-                if self._state != CONNECTED and m.get("type") != "opened":
-                    break  # ended, failed, or a hello to try again (seat gone, busy, limited)
-                if self._stop.is_set():
-                    break
-                if self._state == CONNECTED and self._resend:
-                    self._resend = False
-                    if self._last_report:
-                        await ws.send(json.dumps({"type": "report", "row": self._last_report}))
-        finally:
-            sender.cancel()
-            stopper.cancel()
+        done, _ = await asyncio.wait(tasks | {stopper}, return_when=asyncio.FIRST_COMPLETED)
+        for t in tasks | {stopper}:
+            t.cancel()
+        await asyncio.gather(*tasks, stopper, return_exceptions=True)
+        if stopper in done:  # stopped: what was queued (e.g. "leave") goes out first
+            with contextlib.suppress(Exception):
+                while not self._out.empty():
+                    await ws.send(self._out.get_nowait())
+                await ws.close()
+            return
+        for t in done:
+            if not t.cancelled() and t.exception() is not None:
+                raise t.exception()
+
+    async def _receiver(self, ws) -> None:
+        async for raw in ws:
+            m = json.loads(raw)
+            self._handle(m)
+            if self._state != CONNECTED and m.get("type") != "opened":
+                return  # ended, failed, or a hello to try again (seat gone, busy, limited)
+            if self._state == CONNECTED and self._resend:
+                self._resend = False
+                if self._last_report:
+                    await ws.send(json.dumps({"type": "report", "row": self._last_report}))
 
     async def _sender(self, ws) -> None:
         last_ping = self._clock()
@@ -263,9 +278,6 @@ class RelayClient:
                 text = await asyncio.wait_for(self._out.get(), timeout=self.ping_every_s)
             except TimeoutError:
                 text = None
-            if self._stop.is_set():
-                await ws.close()
-                return
             now = self._clock()
             if text is not None:
                 await ws.send(text)
@@ -295,7 +307,7 @@ class RelayClient:
                     k.board = {r["number"]: r for r in m["board"]}
                 self._state = CONNECTED
                 self._resend = k.role == "parent" and bool(self._last_report)
-                k.last_error = ""
+                k.last_error = k.error = ""
             elif kind == "path":
                 pts = [tuple(p) for p in m.get("points", [])]
                 self._points.extend(pts)
@@ -328,7 +340,7 @@ class RelayClient:
 
     def _error(self, word: str, message: str) -> None:
         """An error from the relay (lock held)."""
-        self._k.last_error = message
+        self._k.last_error, self._k.error = message, word
         if self._state == CONNECTED and word != "seat_gone":
             return  # e.g. a dropped message: the connection goes on
         if word == "seat_gone" and self._name and self._k.code:

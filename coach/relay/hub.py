@@ -28,6 +28,7 @@ import itertools
 import logging
 import secrets
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -44,6 +45,7 @@ class RelayConfig:
     class_ttl_s: float = 7200.0  # a class with no sign of its instructor this long ends
     ended_remember_s: float = 3600.0  # an ended code answers "ended" this long, never reused
     away_after_s: float = 15.0  # a seat not heard from this long shows as away
+    status_stale_s: float = 4.0  # no status report this long (video stopped): "camera_off"
     max_classes: int = 1000
     max_classes_per_client: int = 3
     max_seats: int = 1000
@@ -132,13 +134,16 @@ def new_code() -> str:
     return "".join(secrets.choice(p.CODE_ALPHABET) for _ in range(p.CODE_LENGTH))
 
 
-def public_row(row: dict, now: float, away_after_s: float) -> dict:
-    """The row as shown: without the seen time; offline or silent seats are "away"."""
-    out = {k: v for k, v in row.items() if k != "seen_at"}
+def public_row(row: dict, now: float, away_after_s: float, status_stale_s: float) -> dict:
+    """The row as shown, without times: offline or silent seats are "away", a seat whose
+    video reports stopped is "camera_off"."""
+    out = {k: v for k, v in row.items() if k not in ("seen_at", "status_at")}
     online = bool(row.get("online")) and now - float(row.get("seen_at", 0)) <= away_after_s
     out["online"] = online
     if not online:
         out["status"] = "away"
+    elif out.get("status") != "joined" and now - float(row.get("status_at", 0)) > status_stale_s:
+        out["status"] = "camera_off"
     return out
 
 
@@ -151,7 +156,9 @@ class Relay:
         self.config = config or RelayConfig()
         self.clock = clock
         self._local: dict[str, set[Session]] = {}
-        self.stats = {"messages_in": 0, "messages_out": 0, "dropped": 0, "errors": 0}
+        self.id = uuid.uuid4().hex[:12]  # tells this relay's connections from another's
+        self.stats = {"messages_in": 0, "messages_out": 0, "dropped": 0, "errors": 0,
+                      "bytes_in": 0, "largest_in_bytes": 0, "binary_in": 0}  # fmt: skip
 
     # -- connection life -------------------------------------------------------------------------
 
@@ -174,7 +181,13 @@ class Relay:
 
     async def handle(self, s: Session, raw: object) -> None:
         """One frame from the client; never raises for anything the client sends."""
-        self.stats["messages_in"] += 1
+        st = self.stats
+        st["messages_in"] += 1
+        if isinstance(raw, str | bytes | bytearray):
+            size = len(raw)
+            st["bytes_in"] += size
+            st["largest_in_bytes"] = max(st["largest_in_bytes"], size)
+            st["binary_in"] += not isinstance(raw, str)
         if s.closed:
             return
         if self._messages_exceeded(s):
@@ -303,6 +316,7 @@ class Relay:
             return
         await self.state.touch_class(rec.code, self.config.class_ttl_s)
         await self._enter_instructor(s, rec, rejoined=True)
+        await self._take_over(s, "instructor")
 
     async def _enter_instructor(self, s: Session, rec: ClassRecord, rejoined: bool) -> None:
         s.role, s.code = "instructor", rec.code
@@ -351,6 +365,7 @@ class Relay:
         row.update(online=True, seen_at=self.clock(), rejoins=int(row.get("rejoins", 0)) + 1)
         await self.state.put_row(rec.code, seat_id, row)
         await self._enter_parent(s, rec, seat_id, row, token=None, rejoined=True)
+        await self._take_over(s, seat_id)
 
     async def _enter_parent(self, s, rec, seat_id, row, token, rejoined) -> None:
         s.role, s.code, s.seat_id, s.number = "parent", rec.code, seat_id, row["number"]
@@ -362,6 +377,14 @@ class Relay:
             welcome["token"] = token
         s.send(welcome)
         await self._publish_row(rec.code, seat_id, row)
+
+    async def _take_over(self, s: Session, who: str) -> None:
+        """The same seat (or the instructor's place) opened again, e.g. a reloaded page:
+        the older connections end, so a seat has one live connection."""
+        event = {"to": "takeover", "who": who, "conn": f"{self.id}:{s.id}",
+                 "msg": {"type": "ended", "why": "this class was opened again in another "
+                                                 "window; this one has left it"}}  # fmt: skip
+        await self.state.publish(s.code, event)
 
     # -- in class --------------------------------------------------------------------------------
 
@@ -407,6 +430,8 @@ class Relay:
             fields["flags"] = list(fields["flags"])
         row.update(fields)
         row.update(seen_at=self.clock(), online=True)
+        if "status" in fields:
+            row["status_at"] = row["seen_at"]
         await self.state.put_row(s.code, s.seat_id, row)
         await self._publish_row(s.code, s.seat_id, row)
 
@@ -427,7 +452,8 @@ class Relay:
     # -- fan-out ---------------------------------------------------------------------------------
 
     def _public(self, row: dict) -> dict:
-        return public_row(row, self.clock(), self.config.away_after_s)
+        cfg = self.config
+        return public_row(row, self.clock(), cfg.away_after_s, cfg.status_stale_s)
 
     async def _board(self, code: str) -> list[dict]:
         rows = await self.state.rows(code)
@@ -461,6 +487,15 @@ class Relay:
             return
         to, msg = event.get("to"), event["msg"]
         text = p.dumps(msg)
+        if to == "takeover":
+            for s in list(sessions):
+                who = "instructor" if s.role == "instructor" else s.seat_id
+                if who == event.get("who") and f"{self.id}:{s.id}" != event.get("conn"):
+                    s.push(text)
+                    s.push(CLOSE)
+                    sessions.discard(s)
+                    s.role = None  # its disconnect must not mark the seat offline
+            return
         ended = msg.get("type") == "ended"
         for s in list(sessions):
             if (

@@ -363,3 +363,7 @@ def report(row: object) -> Report:
 def dumps(message: dict) -> str:
     """A relay message as compact JSON text."""
     return json.dumps(message, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def valid_stroke_id(value: object) -> bool:
+    return isinstance(value, str) and bool(_STROKE_ID_RE.match(value))

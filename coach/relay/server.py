@@ -84,7 +84,12 @@ def create_app(state: ClassState, config: RelayConfig | None = None) -> Starlett
 
     async def health(_: Request) -> JSONResponse:
         return JSONResponse(
-            {"ok": True, "backend": type(state).__name__, "connections": connections["n"]}
+            {
+                "ok": True,
+                "backend": type(state).__name__,
+                "connections": connections["n"],
+                **relay.stats,
+            }  # fmt: skip
         )
 
     @contextlib.asynccontextmanager

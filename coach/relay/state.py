@@ -58,6 +58,7 @@ def new_row(number: int, name: str, stroke_id: str, now: float) -> dict:
         "flags": [],
         "repetitions": 0,
         "seen_at": now,
+        "status_at": now,
         "online": True,
         "rejoins": 0,
     }
