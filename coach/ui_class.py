@@ -27,7 +27,7 @@ import json
 import math
 import os
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import streamlit as st
 
@@ -146,6 +146,7 @@ def page() -> None:
         parent_view(st.session_state[SEAT])
     else:
         lobby()
+    keep_cookie()  # last on the page: an element added above the camera would restart it
 
 
 def remembered() -> dict:
@@ -154,10 +155,20 @@ def remembered() -> dict:
         raw = st.context.cookies.get(COOKIE)
     except Exception:  # noqa: BLE001 - no cookies here (e.g. under AppTest)
         raw = None
+    return parse_cookie(raw)
+
+
+def cookie_value(data: dict) -> str:
+    return quote(json.dumps(data, separators=(",", ":")), safe="")
+
+
+def parse_cookie(raw: object) -> dict:
+    """:func:`cookie_value` back to the dict; {} for anything else (it is the browser's
+    data: never trusted, every field is checked again where it is used)."""
     if not isinstance(raw, str) or not raw or len(raw) > 2000:
         return {}
     try:
-        data = json.loads(raw)
+        data = json.loads(unquote(raw))
     except ValueError:
         return {}
     return data if isinstance(data, dict) else {}
@@ -247,16 +258,14 @@ def leave_class() -> None:
 
 
 def keep_cookie() -> None:
-    """Write (or forget) the class cookie once after it changed."""
+    """The class cookie as it should be (rendered on every run with the same content
+    while nothing changes, so the browser runs its script only after a change)."""
     want = st.session_state.get("class_cookie", "unset")
-    if want == "unset" or st.session_state.get("class_cookie_written") == want:
-        return
-    remember_in_browser(want)
-    st.session_state.class_cookie_written = want
+    if want != "unset":
+        remember_in_browser(want)
 
 
 def lobby() -> None:
-    keep_cookie()
     notice = st.session_state.pop(NOTICE, None)
     if notice:
         st.warning(notice)
@@ -339,7 +348,6 @@ def client_or_none():
 
 
 def instructor_view(session: cr.ClassSession) -> None:
-    keep_cookie()
     st.markdown(code_html(session.code), unsafe_allow_html=True)
     where = (
         f"the relay <code>{html.escape(session.relay)}</code>"
@@ -428,7 +436,6 @@ def instructor_panel() -> None:
 
 
 def parent_view(seat: cr.Seat) -> None:
-    keep_cookie()
     client = client_or_none()
     if client is None or class_ended(client):
         st.rerun()

@@ -644,6 +644,24 @@ def test_the_relay_address_is_saved_from_the_lobby(server, tmp_path) -> None:
     assert cr.load_relay_address(tmp_path / "data") == "ws://127.0.0.1:9/class"
 
 
+@pytest.mark.parametrize(
+    ("raw", "want"),
+    [
+        # (cookie as the browser sends it, what the page reads)
+        (ui_class.cookie_value({"role": "parent", "code": "ABCDE", "secret": "t" * 32}),
+         {"role": "parent", "code": "ABCDE", "secret": "t" * 32}),  # what the page wrote
+        (ui_class.cookie_value({"name": "Zoë; x=1"}), {"name": "Zoë; x=1"}),  # ; and non-ASCII
+        ("%7Bnot json", {}),  # damaged
+        ("%5B1%2C2%5D", {}),  # JSON, not an object
+        ("x" * 3000, {}),  # far too long
+        (None, {}),  # no cookie
+    ],
+)  # fmt: skip
+def test_the_class_cookie_round_trip(raw, want) -> None:
+    assert ui_class.parse_cookie(raw) == want
+    assert ";" not in ui_class.cookie_value({"name": "a;b"})  # one cookie, whatever the name
+
+
 def test_relay_html_says_the_connection_state() -> None:
     assert 'data-coach-relay="connected"' in ui_class.relay_html("connected")
     lost = ui_class.relay_html("reconnecting")

@@ -214,7 +214,8 @@ def run(args: argparse.Namespace) -> int:
             try:
                 r = bench_setup(setup, n, args.seconds, args.rate)
             except (RuntimeError, OSError) as exc:
-                print(f"{setup:<22}{n:>8}  failed: {exc}", flush=True)
+                label = "one relay, in memory" if setup == "one" else "two relays + Redis"
+                print(f"{label:<22}{n:>8}  failed: {exc}", flush=True)
                 results.append({"setup": setup, "parents": n, "error": str(exc)})
                 continue
             results.append(r)

@@ -336,9 +336,9 @@ class Relay:
         rec = await self._class(s, msg.code)
         if rec is None:
             return
-        seats = await self.state.rows(rec.code)
-        if len(seats) >= cfg.max_seats:
-            self._error(s, "full", f"Class {rec.code} is full ({len(seats)} parents)")
+        seats = await self.state.row_count(rec.code)
+        if seats >= cfg.max_seats:
+            self._error(s, "full", f"Class {rec.code} is full ({seats} parents)")
             return
         number = await self.state.incr(rec.code, "seat")
         ordinal = await self.state.incr(rec.code, "name:" + digest(msg.name.casefold())[:24])

@@ -190,6 +190,10 @@ class RedisState(ClassState):
         return bool(await self.r.hdel(self._k("rows", code), seat_id))
 
     @_unavailable
+    async def row_count(self, code: str) -> int:
+        return int(await self.r.hlen(self._k("rows", code)))
+
+    @_unavailable
     async def hit(self, key: str, limit: int, window_s: float) -> bool:
         window = int(self._clock() // window_s)
         k = f"{PREFIX}rl:{key}:{window}"

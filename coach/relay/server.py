@@ -150,7 +150,10 @@ class EmbeddedRelay:
         if not self.port:
             self.port = free_port(self.host)
         self.app = create_app(MemoryState(), self.config)
-        self._server = uvicorn.Server(uvicorn_config(self.app, self.host, self.port))
+        # log_config=None: the host program's logging is left as it is (uvicorn's own
+        # loggers are set to warnings only).
+        config = uvicorn_config(self.app, self.host, self.port, log_config=None)
+        self._server = uvicorn.Server(config)
         self._server.install_signal_handlers = lambda: None  # not the main thread
         self._thread = threading.Thread(target=self._server.run, name="class-relay", daemon=True)
         self._thread.start()

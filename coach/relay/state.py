@@ -116,6 +116,9 @@ class ClassState(ABC):
     async def remove_row(self, code: str, seat_id: str) -> bool: ...
 
     @abstractmethod
+    async def row_count(self, code: str) -> int: ...
+
+    @abstractmethod
     async def hit(self, key: str, limit: int, window_s: float) -> bool:
         """Count one event under ``key``; False once more than ``limit`` fall in the current
         fixed window of ``window_s`` seconds (a rate limit shared by every relay)."""
@@ -249,6 +252,9 @@ class MemoryState(ClassState):
         if self._live(code) is None:
             return False
         return self._rows[code].pop(seat_id, None) is not None
+
+    async def row_count(self, code: str) -> int:
+        return 0 if self._live(code) is None else len(self._rows[code])
 
     async def hit(self, key: str, limit: int, window_s: float) -> bool:
         self._sweep()
