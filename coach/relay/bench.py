@@ -88,7 +88,15 @@ async def _parent(url: str, code: str, lat: list, counts: list, ready: asyncio.E
                     return
 
 
-async def _one_run(urls: list[str], n: int, seconds: float, rate: float) -> dict:
+def _cpu_now(pids: list[int]) -> tuple[list[float], float, float]:
+    """CPU seconds of each process in ``pids``, of this process, and the wall clock."""
+    from coach.relay.process import proc_cpu_s
+
+    me = os.times()
+    return [proc_cpu_s(p) for p in pids], me.user + me.system, time.monotonic()
+
+
+async def _one_run(urls: list[str], n: int, seconds: float, rate: float, pids: list[int]) -> dict:
     from websockets.asyncio.client import connect
 
     lat: list[float] = []
@@ -103,6 +111,7 @@ async def _one_run(urls: list[str], n: int, seconds: float, rate: float) -> dict
         code = opened["code"]
         await teacher.recv()  # welcome
         tasks = []
+        join_started = time.time()
         for i in range(n):
             tasks.append(asyncio.create_task(
                 _parent(urls[i % len(urls)], code, lat, counts, ready, i, go_at)))  # fmt: skip
@@ -118,6 +127,7 @@ async def _one_run(urls: list[str], n: int, seconds: float, rate: float) -> dict
         await asyncio.sleep(0.5)
         t0 = time.time()
         go_at[0] = t0 + 0.5  # latency after half a second of warm-up
+        cpu_start = _cpu_now(pids)
         sent, k = 0, 0
         start = time.monotonic()
         while time.monotonic() - start < seconds:
@@ -130,6 +140,7 @@ async def _one_run(urls: list[str], n: int, seconds: float, rate: float) -> dict
             if delay > 0:
                 await asyncio.sleep(delay)
         sending_s = time.time() - t0
+        cpu_end = _cpu_now(pids)
         await asyncio.sleep(1.0)  # let the last messages arrive
         await teacher.send('{"type":"close"}')
         await asyncio.sleep(0.3)
@@ -148,6 +159,10 @@ async def _one_run(urls: list[str], n: int, seconds: float, rate: float) -> dict
         "latency_ms_p95": float(np.percentile(arr, 95)),
         "latency_ms_p99": float(np.percentile(arr, 99)),
         "sending_s": sending_s,
+        "join_s": t0 - join_started,
+        "cpu_pct": [100 * (b - a) / (cpu_end[2] - cpu_start[2])
+                    for a, b in zip(cpu_start[0], cpu_end[0], strict=True)],
+        "client_cpu_pct": 100 * (cpu_end[1] - cpu_start[1]) / (cpu_end[2] - cpu_start[2]),
     }  # fmt: skip
 
 
@@ -159,7 +174,7 @@ async def _drain(ws) -> None:
 
 def bench_setup(setup: str, n: int, seconds: float, rate: float) -> dict:
     from coach.relay.local_redis import LocalRedis
-    from coach.relay.process import RelayProcess, proc_cpu_s, proc_rss_mb
+    from coach.relay.process import RelayProcess, proc_rss_mb
 
     limits = ("--client-joins-per-minute", "1000000", "--class-joins-per-minute", "1000000")
     redis = LocalRedis().start() if setup == "redis" else None
@@ -168,19 +183,17 @@ def bench_setup(setup: str, n: int, seconds: float, rate: float) -> dict:
         count = 2 if redis else 1
         for _ in range(count):
             relays.append(RelayProcess(redis.url if redis else None, extra_args=limits).start())
-        cpu0 = [r.cpu_s() for r in relays]
-        rcpu0 = proc_cpu_s(redis.proc.pid) if redis else 0.0
-        me0, wall0 = os.times(), time.monotonic()
-        result = asyncio.run(_one_run([r.url for r in relays], n, seconds, rate))
-        wall = time.monotonic() - wall0
-        me1 = os.times()
+        pids = [r.proc.pid for r in relays] + ([redis.proc.pid] if redis else [])
+        result = asyncio.run(_one_run([r.url for r in relays], n, seconds, rate, pids))
+        cpu = result.pop("cpu_pct")
         result.update(
             setup="one relay, in memory" if not redis else "two relays + Redis",
-            relay_cpu_pct=[100 * (r.cpu_s() - c) / wall for r, c in zip(relays, cpu0, strict=True)],
+            relay_cpu_pct=cpu[: len(relays)],  # while the instructor sends
             relay_rss_mb=[r.rss_mb() for r in relays],
-            redis_cpu_pct=100 * (proc_cpu_s(redis.proc.pid) - rcpu0) / wall if redis else None,
+            redis_cpu_pct=cpu[-1] if redis else None,
             redis_rss_mb=proc_rss_mb(redis.proc.pid) if redis else None,
-            bench_client_cpu_pct=100 * ((me1.user - me0.user) + (me1.system - me0.system)) / wall,
+            bench_client_cpu_pct=result.pop("client_cpu_pct"),
+            load_average_1min=os.getloadavg()[0],
         )
         return result
     finally:
@@ -198,10 +211,11 @@ def run(args: argparse.Namespace) -> int:
     counts, setups = checked
     results = []
     print(f"coach relay bench: instructor sends {args.rate:g} messages/s for {args.seconds:g} s; "
-          f"{os.cpu_count()} CPU cores", flush=True)  # fmt: skip
+          f"{os.cpu_count()} CPU cores; CPU % of one core while sending; load: the machine's "
+          "1-minute load average (other work competes)", flush=True)  # fmt: skip
     head = (f"{'set-up':<22}{'parents':>8}{'msg/s':>10}{'deliv':>7}{'p50 ms':>9}{'p95 ms':>9}"
             f"{'p99 ms':>9}{'relay CPU %':>14}{'relay MB':>12}{'redis CPU %':>12}"
-            f"{'client CPU %':>13}")  # fmt: skip
+            f"{'client CPU %':>13}{'join s':>8}{'load':>6}")  # fmt: skip
     print(head, flush=True)
     for setup in setups:
         if setup == "redis":
@@ -224,8 +238,8 @@ def run(args: argparse.Namespace) -> int:
             rc = "-" if r["redis_cpu_pct"] is None else f"{r['redis_cpu_pct']:.0f}"
             print(f"{r['setup']:<22}{n:>8}{r['messages_per_s']:>10.0f}{r['delivered_share']:>7.0%}"
                   f"{r['latency_ms_p50']:>9.1f}{r['latency_ms_p95']:>9.1f}{r['latency_ms_p99']:>9.1f}"
-                  f"{cpu:>14}{mem:>12}{rc:>12}{r['bench_client_cpu_pct']:>13.0f}",
-                  flush=True)  # fmt: skip
+                  f"{cpu:>14}{mem:>12}{rc:>12}{r['bench_client_cpu_pct']:>13.0f}"
+                  f"{r['join_s']:>8.1f}{r['load_average_1min']:>6.1f}", flush=True)  # fmt: skip
     if args.json_out:
         with open(args.json_out, "w") as f:
             json.dump(results, f, indent=2)
