@@ -535,3 +535,26 @@ def test_camera_off_when_status_reports_stop(report, later_s, status) -> None:
         assert (await say(relay, teacher, type="ping"))[-1]["rows"][0]["status"] == status
 
     run(go())
+
+
+def test_waiting_messages_go_out_as_one_batch() -> None:
+    async def go():
+        relay, _ = make()
+        s = relay.connect("10.0.0.1")
+        for i in range(3):
+            s.send({"type": "pong", "i": i})
+        one = json.loads(await s.take_batch())
+        assert one == {"type": "batch", "messages": [{"type": "pong", "i": i} for i in range(3)]}
+        s.send({"type": "pong"})
+        assert json.loads(await s.take_batch()) == {"type": "pong"}  # alone: as it is
+        for _ in range(3):
+            s.send({"type": "pong", "pad": "x" * 100})
+        first, second = [json.loads(await s.take_batch(max_bytes=300)) for _ in range(2)]
+        assert len(first["messages"]) == 2  # a batch stays under its size (3 would be ~420)
+        assert second["type"] == "pong"  # the rest, alone
+        s.send({"type": "pong"})
+        s.push(CLOSE)
+        assert json.loads(await s.take_batch()) == {"type": "pong"}  # e.g. "ended" goes first
+        assert await s.take_batch() is CLOSE  # then the close, never inside a batch
+
+    run(go())

@@ -315,3 +315,53 @@ def test_the_redis_password_is_never_printed(tmp_path) -> None:
         proc.kill()
         out, _ = proc.communicate()
     assert "hunter2" not in out and "127.0.0.1:9" in out
+
+
+def test_tls_with_a_certificate(tmp_path) -> None:
+    """--certfile/--keyfile: the relay speaks wss:// (a throwaway self-signed certificate)."""
+    import shutil
+    import ssl
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl not found: cannot make a test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    relay = RelayProcess(extra_args=("--certfile", str(cert), "--keyfile", str(key)))
+    relay.health = lambda: _tls_health(relay.port, cert)
+    with relay:
+        ctx = ssl.create_default_context(cafile=str(cert))
+        url = f"wss://127.0.0.1:{relay.port}/class"
+        teacher = RelayClient(url, {"type": "open", "name": "Mia", "stroke_id": "i-love-you"},
+                              ssl=ctx).start()  # fmt: skip
+        try:
+            assert teacher.wait_connected(15), teacher.snapshot()
+            assert len(teacher.snapshot().code) == 5
+        finally:
+            teacher.stop()
+        from websockets.exceptions import WebSocketException
+        from websockets.sync.client import connect
+
+        with (  # plain ws:// is refused
+            pytest.raises((OSError, WebSocketException, TimeoutError)),
+            connect(relay.url, open_timeout=5),
+        ):
+            pass
+
+
+def _tls_health(port: int, cert) -> dict | None:
+    import ssl
+    import urllib.request
+
+    try:
+        ctx = ssl.create_default_context(cafile=str(cert))
+        with urllib.request.urlopen(
+            f"https://127.0.0.1:{port}/health", timeout=1, context=ctx
+        ) as r:
+            return json.loads(r.read())
+    except (OSError, ValueError):
+        return None

@@ -65,27 +65,43 @@ async def _parent(url: str, code: str, lat: list, counts: list, ready: asyncio.E
                   go_at: list) -> None:  # fmt: skip
     from websockets.asyncio.client import connect
 
-    async with connect(url, max_size=65536, open_timeout=30, ping_interval=None) as ws:
-        await ws.send(json.dumps({"type": "join", "code": code, "name": f"Parent {i}"}))
-        async for raw in ws:
-            m = json.loads(raw)
-            kind = m.get("type")
-            if kind == "welcome":
-                counts[1] += 1
-                if counts[1] >= counts[2]:
-                    ready.set()
-            elif kind == "path":
-                now = time.time()
-                counts[0] += 1
-                if go_at[0] and now >= go_at[0]:
-                    lat.append(now - m["points"][0][0])
-            elif kind in ("ended", "error"):
-                if kind == "error":
-                    counts[3] += 1
-                    if counts[1] + counts[3] >= counts[2]:
-                        ready.set()
-                if kind == "ended":
-                    return
+    try:
+        async with connect(url, max_size=65536, open_timeout=30, ping_interval=None) as ws:
+            await ws.send(json.dumps({"type": "join", "code": code, "name": f"Parent {i}"}))
+            async for raw in ws:
+                for m in _unbatch(raw):
+                    if _parent_message(m, lat, counts, ready, go_at):
+                        return
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - counted and said, not hidden
+        counts[4].append(f"{type(exc).__name__}: {exc}"[:120])
+        if not counts[1] + counts[3] + len(counts[4]) < counts[2]:
+            ready.set()
+
+
+def _unbatch(raw) -> list[dict]:
+    m = json.loads(raw)
+    return m["messages"] if m.get("type") == "batch" else [m]
+
+
+def _parent_message(m: dict, lat: list, counts: list, ready, go_at: list) -> bool:
+    """One message for a simulated parent; True when the class ended."""
+    kind = m.get("type")
+    if kind == "welcome":
+        counts[1] += 1
+        if counts[1] + counts[3] + len(counts[4]) >= counts[2]:
+            ready.set()
+    elif kind == "path":
+        now = time.time()
+        counts[0] += 1
+        if go_at[0] and now >= go_at[0]:
+            lat.append(now - m["points"][0][0])
+    elif kind == "error":
+        counts[3] += 1
+        if counts[1] + counts[3] + len(counts[4]) >= counts[2]:
+            ready.set()
+    return kind == "ended"
 
 
 def _cpu_now(pids: list[int]) -> tuple[list[float], float, float]:
@@ -100,16 +116,17 @@ async def _one_run(urls: list[str], n: int, seconds: float, rate: float, pids: l
     from websockets.asyncio.client import connect
 
     lat: list[float] = []
-    counts = [0, 0, n, 0]  # received paths, welcomed, expected, errors
+    counts = [0, 0, n, 0, []]  # received paths, welcomed, expected, errors, failures
     ready = asyncio.Event()
     go_at = [0.0]
     async with connect(urls[0], open_timeout=30, ping_interval=None) as teacher:
         await teacher.send(json.dumps({"type": "open", "name": "Bench", "stroke_id": "i-love-you"}))
-        opened = json.loads(await teacher.recv())
-        if opened.get("type") != "opened":
-            raise RuntimeError(f"open failed: {opened}")
-        code = opened["code"]
-        await teacher.recv()  # welcome
+        got = _unbatch(await teacher.recv())
+        if got[0].get("type") != "opened":
+            raise RuntimeError(f"open failed: {got[0]}")
+        code = got[0]["code"]
+        if len(got) == 1:
+            await teacher.recv()  # the welcome
         tasks = []
         join_started = time.time()
         for i in range(n):
@@ -121,8 +138,9 @@ async def _one_run(urls: list[str], n: int, seconds: float, rate: float, pids: l
             await asyncio.wait_for(ready.wait(), 60)
         except TimeoutError:
             raise RuntimeError(f"only {counts[1]} of {n} parents joined in 60 s") from None
-        if counts[3]:
-            raise RuntimeError(f"{counts[3]} of {n} parents could not join")
+        if counts[3] or counts[4]:
+            why = f" (first: {counts[4][0]})" if counts[4] else ""
+            raise RuntimeError(f"{counts[3] + len(counts[4])} of {n} parents could not join{why}")
         drain = asyncio.create_task(_drain(teacher))
         await asyncio.sleep(0.5)
         t0 = time.time()

@@ -263,9 +263,10 @@ class RelayClient:
     async def _receiver(self, ws) -> None:
         async for raw in ws:
             m = json.loads(raw)
-            self._handle(m)
-            if self._state != CONNECTED and m.get("type") != "opened":
-                return  # ended, failed, or a hello to try again (seat gone, busy, limited)
+            for one in m.get("messages", []) if m.get("type") == "batch" else [m]:
+                self._handle(one)
+                if self._state != CONNECTED and one.get("type") != "opened":
+                    return  # ended, failed, or a hello to try again (seat gone, busy, limited)
             if self._state == CONNECTED and self._resend:
                 self._resend = False
                 if self._last_report:

@@ -38,6 +38,7 @@ from coach.relay.state import ClassRecord, ClassState, StateUnavailable, digest,
 log = logging.getLogger("coach.relay")
 
 CLOSE = None  # what Session.take returns when the connection should be closed
+BATCH_MAX_BYTES = 16_384  # a batch of waiting messages sent as one frame
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,24 @@ class Session:
 
     async def take(self) -> str | None:
         return await self._queue.get()
+
+    async def take_batch(self, max_bytes: int = BATCH_MAX_BYTES) -> str | None:
+        """The next frame to send: one message, or, when several are waiting (a slow
+        client, a busy relay), up to ``max_bytes`` of them as one ``batch`` message, so a
+        backlog costs fewer frames. :data:`CLOSE` when the connection should close."""
+        first = await self._queue.get()
+        if first is CLOSE or self._queue.empty():
+            return first
+        batch, size = [first], len(first)
+        while not self._queue.empty():
+            nxt = self._queue._queue[0]  # peek: a CLOSE or a big message waits for next time
+            if nxt is CLOSE or size + len(nxt) + 1 > max_bytes:
+                break
+            batch.append(self._queue.get_nowait())
+            size += len(nxt) + 1
+        if len(batch) == 1:
+            return first
+        return '{"type":"batch","messages":[' + ",".join(batch) + "]}"
 
     def pending(self) -> list[str | None]:
         """Everything queued now, without waiting (tests)."""

@@ -32,6 +32,7 @@ gone        ←     instructor: seat ``number`` left
 ended       ←     ``why``: the class ended
 error       ←     ``error`` (a word), ``message`` (one line)
 pong        ←
+batch       ←     ``messages``: several of the above at once (sent when they queued up)
 ==========  ====  ==============================================================================
 """
 

@@ -49,7 +49,7 @@ def create_app(state: ClassState, config: RelayConfig | None = None) -> Starlett
 
     async def writer(ws: WebSocket, s) -> None:
         while True:
-            text = await s.take()
+            text = await s.take_batch()
             if text is CLOSE:
                 with contextlib.suppress(Exception):
                     await ws.close(1000)
