@@ -98,7 +98,7 @@ def _parent_message(m: dict, lat: list, counts: list, ready, go_at: list) -> boo
         if go_at[0] and now >= go_at[0]:
             lat.append(now - m["points"][0][0])
     elif kind == "error":
-        counts[3] += 1
+        counts[4].append(f"the relay said {m.get('error')}: {m.get('message')}"[:160])
         if counts[1] + counts[3] + len(counts[4]) >= counts[2]:
             ready.set()
     return kind == "ended"

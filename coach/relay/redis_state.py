@@ -56,13 +56,18 @@ def _unavailable(fn):
 
 
 class RedisState(ClassState):
-    def __init__(self, url: str, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, url: str, clock: Callable[[], float] = time.time, max_connections: int = 32
+    ) -> None:
         self.url = url
         self._clock = clock
-        self.r = aioredis.Redis.from_url(
-            url, decode_responses=True, socket_timeout=3.0, socket_connect_timeout=3.0,
-            retry_on_timeout=False, health_check_interval=10,
+        # A bounded pool that waits for a free connection (a burst of joins queues up
+        # instead of opening hundreds of connections and timing out).
+        pool = aioredis.BlockingConnectionPool.from_url(
+            url, max_connections=max_connections, timeout=10.0, decode_responses=True,
+            socket_timeout=5.0, socket_connect_timeout=5.0, health_check_interval=10,
         )  # fmt: skip
+        self.r = aioredis.Redis(connection_pool=pool)
         self._ttl_s = 7200.0
         self._handlers: dict[str, EventHandler] = {}
         self._pubsub = None
