@@ -42,6 +42,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--max-parents", type=int, default=1000, help="refuse larger counts (default 1000)"
     )
     p.add_argument("--json", dest="json_out", help="also write the results to this JSON file")
+    p.add_argument("--frame-cost", action="store_true",
+                   help="instead: one parent's processing time a frame in a class (the "
+                        "instructor simulated through a relay) against the same practice "
+                        "alone, side by side (needs the hand model)")  # fmt: skip
 
 
 def _check(args) -> tuple[list[int], list[str]] | str:
@@ -221,7 +225,90 @@ def bench_setup(setup: str, n: int, seconds: float, rate: float) -> dict:
             redis.stop()
 
 
+def frame_cost(rounds: int = 3, frames: int = 150) -> dict:
+    """Per-frame processing time of a parent's coach in a class vs alone (alternating
+    runs on the same rendered frames; the first 10 frames of each run are left out)."""
+    import statistics
+    import threading
+
+    import numpy as np
+
+    from coach import classroom as cr
+    from coach.live import LiveCoach
+    from coach.relay.server import EmbeddedRelay
+    from coach.synth import Sample
+
+    sample = Sample("i-love-you", repetitions=2, size=(640, 480), fps=15.0)
+    clip = [(f, t) for f, t in sample.frames(0, frames)]
+    bf = sample.truth.body_frame()
+    relay = EmbeddedRelay().start()
+    session, teacher = cr.open_class(relay.url, "Bench", "i-love-you")
+    stop = threading.Event()
+
+    def instructor() -> None:  # 30 points a second along a wavy line
+        t0, k = time.time(), 0
+        while not stop.is_set():
+            k += 1
+            teacher.send_path(time.time() - t0, (0.3 + 0.2 * np.sin(k / 10), 0.5), segment=0)
+            time.sleep(1 / 30)
+
+    def one(kind: str) -> list[float]:
+        client = None
+        if kind == "alone":
+            coach = LiveCoach(sample.stroke, bf)
+        else:
+            _, client = cr.join_class(relay.url, session.code, "Parent")
+            coach = cr.ClassLiveCoach(sample.stroke, bf, link=cr.ParentLink(client))
+        ms = []
+        for f, t in clip:
+            a = time.perf_counter()
+            coach.process(f, t)
+            ms.append(1000 * (time.perf_counter() - a))
+        coach.close()
+        if client is not None:
+            if client.snapshot().relayed == 0:
+                raise RuntimeError("no instructor point reached the simulated parent")
+            client.stop()
+        return ms[10:]
+
+    threading.Thread(target=instructor, daemon=True).start()
+    out: dict[str, list[float]] = {"alone": [], "class": []}
+    try:
+        for r in range(rounds):
+            for kind in ("alone", "class") if r % 2 == 0 else ("class", "alone"):
+                out[kind] += one(kind)
+    finally:
+        stop.set()
+        teacher.stop()
+        relay.stop()
+    stats = {
+        k: {"frames": len(v), "median_ms": statistics.median(v), "mean_ms": statistics.mean(v),
+            "p95_ms": float(np.percentile(v, 95))}
+        for k, v in out.items()
+    }  # fmt: skip
+    stats["class_over_alone_mean"] = stats["class"]["mean_ms"] / stats["alone"]["mean_ms"]
+    stats["class_over_alone_median"] = stats["class"]["median_ms"] / stats["alone"]["median_ms"]
+    return stats
+
+
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "frame_cost", False):
+        try:
+            r = frame_cost()
+        except (RuntimeError, OSError) as exc:
+            print(f"coach relay bench: {exc}", file=sys.stderr)
+            return 1
+        for k in ("alone", "class"):
+            v = r[k]
+            print(f"{k:<6} {v['frames']} frames: median {v['median_ms']:.1f} ms, "
+                  f"mean {v['mean_ms']:.1f} ms, p95 {v['p95_ms']:.1f} ms")  # fmt: skip
+        load = os.getloadavg()[0]
+        print(f"class / alone: mean {r['class_over_alone_mean']:.3f}, "
+              f"median {r['class_over_alone_median']:.3f}; load {load:.1f}")  # fmt: skip
+        if args.json_out:
+            with open(args.json_out, "w") as f:
+                json.dump(r, f, indent=2)
+        return 0
     checked = _check(args)
     if isinstance(checked, str):
         print(f"coach relay bench: {checked}", file=sys.stderr)

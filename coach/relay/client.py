@@ -86,7 +86,7 @@ class RelayClient:
         ping_every_s: float = 5.0,
         backoff_min_s: float = 0.25,
         backoff_max_s: float = 8.0,
-        keep_points: int = 600,
+        keep_points: int = 240,  # 8 s at 30 points a second: more than the overlay shows
         ssl=None,
         on_message: Callable[[dict], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
