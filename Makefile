@@ -32,7 +32,7 @@ run: setup
 lint: $(STAMP)
 	$(PY) -m ruff check .
 
-test: setup browser-deps postgres-deps lint
+test: setup browser-deps postgres-deps redis-deps lint
 	$(PY) -m pytest
 
 bench: setup
@@ -46,3 +46,4 @@ clean:
 
 -include mk/browser.mk
 -include mk/postgres.mk
+-include mk/redis.mk

@@ -164,6 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
     from coach.bench import add_arguments as add_bench_arguments
 
     add_bench_arguments(bench)
+    from coach.relay.cli import add_arguments as add_relay_arguments
+
+    add_relay_arguments(sub.add_parser("relay", help="class relay: run one (see docs/relay.md)"))
     return parser
 
 
@@ -523,6 +526,12 @@ def cmd_references(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def cmd_relay(args: argparse.Namespace) -> int:
+    from coach.relay.cli import run
+
+    return run(args)
+
+
 COMMANDS = {
     "score": cmd_score,
     "reference": cmd_reference,
@@ -533,6 +542,7 @@ COMMANDS = {
     "bench": cmd_bench,
     "sessions": cmd_sessions,
     "accounts": cmd_accounts,
+    "relay": cmd_relay,
 }
 
 

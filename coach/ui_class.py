@@ -1,15 +1,19 @@
 """Streamlit pieces of the class page (``pages/4_Class.py``).
 
 An instructor opens a class and shares its code; parents join with the code and
-their name. Each browser session runs its own :class:`coach.classroom.ClassLiveCoach`
-on its own webcam (the same pipeline as the main page). Between sessions only
-small things travel, through :data:`coach.classroom.CLASSROOM`: the instructor's
-tracked point (body frame) to the parents, each parent's status and last score to
-the instructor's board. Never video.
+their name. Everyone runs this page on their own Stroke Coach: the webcam goes to
+their own computer only, where their own :class:`coach.classroom.ClassLiveCoach`
+tracks and scores. Between participants only small things travel, through a class
+relay (:mod:`coach.relay`): the instructor's tracked point (body frame) to the
+parents, each parent's status and last score to the instructor's board. Never video.
 
-A reload keeps you in the class: the page writes ``?role=parent&class=CODE&name=NAME``
-(or ``?role=instructor&class=CODE&key=KEY``) into the address and, in a fresh browser
-session, joins again with it (same seat, same board row).
+The relay address is a setting (remembered in the data folder); empty means the relay
+built into this Stroke Coach (loopback). The page shows the connection state and keeps
+coaching locally while the relay is away.
+
+A reload keeps you in the class: the address holds only ``?role=...&class=CODE``; the
+seat's token (or the instructor's key) is kept in a browser cookie of this Stroke Coach
+(never in the address, never in a log), and a fresh browser session resumes with it.
 
 The live parts refresh with ``st.fragment(run_every=...)``; ``webrtc_streamer``
 cannot run under ``AppTest``, so, like the main page, the page asks
@@ -18,11 +22,12 @@ cannot run under ``AppTest``, so, like the main page, the page asks
 
 from __future__ import annotations
 
-import contextlib
 import html
+import json
 import math
 import os
 from pathlib import Path
+from urllib.parse import quote, unquote
 
 import streamlit as st
 
@@ -30,6 +35,7 @@ from coach import classroom as cr
 from coach import live as live_mod
 from coach import ui_live
 from coach.bodyframe import BodyFrame
+from coach.relay.client import CONNECTED, ENDED, FAILED
 from coach.strokes import StrokeError, list_strokes, load_stroke
 from coach.ui_text import FLAG_LABEL, SAFETY_NOTES
 
@@ -42,6 +48,8 @@ FOLLOW_HEX = "#{:02X}{:02X}{:02X}".format(*cr.FollowStyle().colour)
 SESSION = "class_session"  # coach.classroom.ClassSession of the instructor
 SEAT = "class_seat"  # coach.classroom.Seat of a parent
 LIVE = "class_live"  # this browser session's ClassLiveCoach
+CLIENT = "class_client"  # this browser session's coach.relay.client.RelayClient
+COOKIE = "coach_class"  # browser cookie: role, code, key or token, name, relay address
 VIEW = "class_view"  # coach.live.LiveView folded from its events
 NOTICE = "class_notice"  # a message for the lobby (class ended, bad address)
 
@@ -103,8 +111,22 @@ def stroke_named(stroke_id: str):
         return load_stroke("i-love-you")
 
 
-def registry() -> cr.Classroom:
-    return cr.CLASSROOM
+def saved_relay_address() -> str:
+    """The relay address the user chose ("" = the built-in relay); COACH_RELAY_URL is the
+    default when none was saved (a deployment's or a test harness's relay)."""
+    saved = cr.load_relay_address(data_dir())
+    if saved:
+        return saved
+    try:
+        return cr.check_relay_address(os.environ.get("COACH_RELAY_URL", ""))
+    except cr.ClassError:
+        return ""
+
+
+def relay_url(address: str | None = None) -> str:
+    """The address to connect to: the chosen relay or the built-in one."""
+    address = saved_relay_address() if address is None else address
+    return address or cr.embedded_relay_url()
 
 
 # -- the page -------------------------------------------------------------------------------------
@@ -114,8 +136,8 @@ def page() -> None:
     st.title("Class")
     st.caption(
         "Practise together with an instructor: the instructor's hand path appears over your "
-        'own doll as a green "follow me" line. Only that path and your scores are shared, '
-        "never anyone's video."
+        'own doll as a green "follow me" line. Only that path and your scores are shared '
+        "through the class relay, never anyone's video: your camera stays on this computer."
     )
     restore_from_address()
     if st.session_state.get(SESSION) is not None:
@@ -124,10 +146,37 @@ def page() -> None:
         parent_view(st.session_state[SEAT])
     else:
         lobby()
+    keep_cookie()  # last on the page: an element added above the camera would restart it
+
+
+def remembered() -> dict:
+    """The class this browser was in (the cookie written at join), or {}."""
+    try:
+        raw = st.context.cookies.get(COOKIE)
+    except Exception:  # noqa: BLE001 - no cookies here (e.g. under AppTest)
+        raw = None
+    return parse_cookie(raw)
+
+
+def cookie_value(data: dict) -> str:
+    return quote(json.dumps(data, separators=(",", ":")), safe="")
+
+
+def parse_cookie(raw: object) -> dict:
+    """:func:`cookie_value` back to the dict; {} for anything else (it is the browser's
+    data: never trusted, every field is checked again where it is used)."""
+    if not isinstance(raw, str) or not raw or len(raw) > 2000:
+        return {}
+    try:
+        data = json.loads(unquote(raw))
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def restore_from_address() -> None:
-    """A fresh browser session with class details in the address: join again."""
+    """A fresh browser session with class details in the address: resume with the key or
+    token this browser kept; without them, back to the lobby with the code filled in."""
     if st.session_state.get(SESSION) is not None or st.session_state.get(SEAT) is not None:
         return
     if st.session_state.get("class_restored"):
@@ -137,25 +186,61 @@ def restore_from_address() -> None:
     role, code = qp.get("role"), qp.get("class")
     if not code or role not in ("parent", "instructor"):
         return
+    kept = remembered()
     try:
+        same = kept.get("role") == role and cr.normalise_code(kept.get("code", "")) == (
+            cr.normalise_code(code)
+        )
+        if not same:
+            raise cr.SeatNotFound(
+                f"Class {code[:8]}: this browser holds no seat in it; join with the code"
+            )
+        url = relay_url(cr.check_relay_address(kept.get("relay", "")))
         if role == "instructor":
-            enter_as_instructor(registry().resume(code, qp.get("key", "")))
+            enter_as_instructor(*cr.resume_instructor(url, code, kept.get("secret", "")))
         else:
-            enter_as_parent(registry().join(code, qp.get("name", "")))
+            enter_as_parent(*cr.resume_seat(url, code, kept.get("secret", ""),
+                                            str(kept.get("name", ""))))  # fmt: skip
     except cr.ClassError as exc:
         st.session_state[NOTICE] = str(exc)
-        st.session_state.class_code_prefill = code if role == "parent" else ""
+        st.session_state.class_code_prefill = code[:12] if role == "parent" else ""
         st.query_params.clear()
 
 
-def enter_as_instructor(session: cr.ClassSession) -> None:
+def remember_in_browser(data: dict | None) -> None:
+    """Keep the class's key or token in a cookie of this Stroke Coach's address (a session
+    cookie: gone when the browser closes); None forgets it."""
+    import streamlit.components.v1 as components
+
+    if data is None:
+        cookie = f"{COOKIE}=; path=/; max-age=0; SameSite=Strict"
+    else:
+        cookie = (
+            f"{COOKIE}={quote(json.dumps(data, separators=(',', ':')))}; path=/; SameSite=Strict"
+        )
+    script = (
+        "<script>try{window.parent.document.cookie=" + json.dumps(cookie) + "}"
+        "catch(e){document.cookie=" + json.dumps(cookie) + "}</script>"
+    )
+    components.html(script, height=0)
+
+
+def enter_as_instructor(session: cr.ClassSession, client) -> None:
     st.session_state[SESSION] = session
-    st.query_params.update({"role": "instructor", "class": session.code, "key": session.token})
+    st.session_state[CLIENT] = client
+    st.session_state.class_cookie = {"role": "instructor", "code": session.code,
+                                     "secret": session.token, "relay": session.relay}  # fmt: skip
+    st.query_params.clear()
+    st.query_params.update({"role": "instructor", "class": session.code})
 
 
-def enter_as_parent(seat: cr.Seat) -> None:
+def enter_as_parent(seat: cr.Seat, client) -> None:
     st.session_state[SEAT] = seat
-    st.query_params.update({"role": "parent", "class": seat.code, "name": seat.name})
+    st.session_state[CLIENT] = client
+    st.session_state.class_cookie = {"role": "parent", "code": seat.code, "secret": seat.token,
+                                     "name": seat.joined_as, "relay": seat.relay}  # fmt: skip
+    st.query_params.clear()
+    st.query_params.update({"role": "parent", "class": seat.code})
 
 
 def leave_class() -> None:
@@ -163,9 +248,21 @@ def leave_class() -> None:
     if live is not None:
         live.link = None
         live.close()  # frees the hand landmarker; a late frame just passes through
+    client = st.session_state.pop(CLIENT, None)
+    if client is not None:
+        client.stop(2.0)
     for key in (SESSION, SEAT, VIEW):
         st.session_state.pop(key, None)
+    st.session_state.class_cookie = None
     st.query_params.clear()
+
+
+def keep_cookie() -> None:
+    """The class cookie as it should be (rendered on every run with the same content
+    while nothing changes, so the browser runs its script only after a change)."""
+    want = st.session_state.get("class_cookie", "unset")
+    if want != "unset":
+        remember_in_browser(want)
 
 
 def lobby() -> None:
@@ -177,9 +274,34 @@ def lobby() -> None:
         join_form()
     else:
         open_form()
+    relay_setting()
     with st.expander("Before you start: safety notes"):
         for note in SAFETY_NOTES:
             st.markdown(f"- {note}")
+
+
+def relay_setting() -> None:
+    with st.expander("Class relay"):
+        st.markdown(
+            "The class relay passes the instructor's path and the parents' scores between "
+            "computers (never video). Leave it empty to use the relay built into this Stroke "
+            "Coach (everyone on this computer). For a class across computers, everyone enters "
+            "the address of the same relay, e.g. `wss://relay.example.org/class` "
+            "(see docs/relay.md)."
+        )
+        current = saved_relay_address()
+        with st.form("class_relay_form"):
+            text = st.text_input("Relay address", value=current, key="class_relay_address",
+                                 max_chars=cr.RELAY_ADDRESS_MAX_CHARS,
+                                 placeholder="empty: built into this Stroke Coach")  # fmt: skip
+            go = st.form_submit_button("Use this relay")
+        if go:
+            try:
+                kept = cr.save_relay_address(data_dir(), text)
+            except (cr.ClassError, OSError) as exc:
+                st.error(str(exc))
+                return
+            st.success(f"Class relay: {kept or 'built into this Stroke Coach'}")
 
 
 def join_form() -> None:
@@ -190,16 +312,15 @@ def join_form() -> None:
         )  # fmt: skip
         name = st.text_input(
             "Your name", max_chars=cr.NAME_MAX_CHARS,
-            help="Join again with the same name to get your place back.",
+            help="Shown on the instructor's board. Your seat is yours on this browser.",
         )  # fmt: skip
         go = st.form_submit_button("Join the class", type="primary")
     if go:
         try:
-            seat = registry().join(code, name)
+            enter_as_parent(*cr.join_class(relay_url(), code, name))
         except cr.ClassError as exc:
             st.error(str(exc))
             return
-        enter_as_parent(seat)
         st.rerun()
 
 
@@ -212,12 +333,15 @@ def open_form() -> None:
         go = st.form_submit_button("Open a class", type="primary")
     if go:
         try:
-            session = registry().open(name, sid)
+            enter_as_instructor(*cr.open_class(relay_url(), name, sid))
         except cr.ClassError as exc:
             st.error(str(exc))
             return
-        enter_as_instructor(session)
         st.rerun()
+
+
+def client_or_none():
+    return st.session_state.get(CLIENT)
 
 
 # -- instructor -----------------------------------------------------------------------------------
@@ -225,23 +349,29 @@ def open_form() -> None:
 
 def instructor_view(session: cr.ClassSession) -> None:
     st.markdown(code_html(session.code), unsafe_allow_html=True)
-    st.caption(
-        "Parents open the **Class** page of this Stroke Coach and join with this code. "
-        "Start your camera: your hand's path (not your video) goes to every parent."
+    where = (
+        f"the relay <code>{html.escape(session.relay)}</code>"
+        if session.relay and session.relay != cr.embedded_relay_running()
+        else "the relay built into this Stroke Coach (this computer only)"
+    )
+    st.markdown(
+        f"Parents open the <b>Class</b> page of their own Stroke Coach, set {where}, and join "
+        "with this code. Start your camera: your hand's path (not your video) goes to every "
+        "parent.",
+        unsafe_allow_html=True,
     )
     left, right = st.columns([3, 2], gap="large")
+    client = client_or_none()
     with left:
-        live = class_coach(
-            "instructor", session.stroke_id, lambda: cr.InstructorLink(registry(), session)
-        )
+        live = class_coach("instructor", session.stroke_id, lambda: cr.InstructorLink(client))
         camera("class-instructor", live)
         stroke_picker(session, live)
         calibration_controls(live)
     with right:
         instructor_panel()
         if st.button("Close the class"):
-            with contextlib.suppress(cr.ClassError):
-                registry().close(session.code, session.token)
+            if client is not None:
+                client.close_class()
             leave_class()
             st.session_state[NOTICE] = f"Class {session.code} is closed."
             st.rerun()
@@ -254,32 +384,40 @@ def stroke_picker(session: cr.ClassSession, live: cr.ClassLiveCoach) -> None:
     sid = st.selectbox("Stroke", ids, index=ids.index(current),
                        format_func=lambda i: all_strokes[i].name, key="class_stroke")  # fmt: skip
     if sid != live.stroke.id:
-        try:
-            registry().set_stroke(session.code, session.token, sid)
-        except cr.ClassError as exc:
-            st.error(str(exc))
-            return
+        client = client_or_none()
+        if client is not None:
+            client.set_stroke(sid)
         live.set_stroke(all_strokes[sid])
         st.session_state[SESSION] = cr.ClassSession(
-            session.code, session.instructor, sid, session.token
+            session.code, session.instructor, sid, session.token, session.relay
         )
+
+
+def class_ended(client) -> bool:
+    """The class ended (closed, expired, or this browser's place in it is gone): back to
+    the lobby with the reason."""
+    if client is None or client.state not in (ENDED, FAILED):
+        return False
+    snap = client.snapshot()
+    leave_class()
+    st.session_state[NOTICE] = snap.ended_why or snap.last_error or "The class has ended."
+    if "ended" not in st.session_state[NOTICE] and snap.ended_why:
+        st.session_state[NOTICE] = f"The class has ended ({snap.ended_why})."
+    return True
 
 
 @st.fragment(run_every=REFRESH_S)
 def instructor_panel() -> None:
     session: cr.ClassSession | None = st.session_state.get(SESSION)
     live = st.session_state.get(LIVE)
-    if session is None or live is None:
+    client = client_or_none()
+    if session is None or live is None or client is None:
         return
-    reg = registry()
-    try:
-        reg.heartbeat(session.code, session.token)
-        rows = reg.board(session.code)
-    except cr.ClassNotFound as exc:
-        leave_class()
-        st.session_state[NOTICE] = str(exc)
+    if class_ended(client):
         st.rerun(scope="app")
         return
+    st.markdown(relay_html(client.state), unsafe_allow_html=True)
+    rows = cr.board(client)
     st.subheader(f"Parents ({len(rows)})")
     st.markdown(board_html(rows), unsafe_allow_html=True)
     link = live.link
@@ -298,28 +436,24 @@ def instructor_panel() -> None:
 
 
 def parent_view(seat: cr.Seat) -> None:
-    reg = registry()
-    try:
-        guide = reg.guide(seat.code)
-    except cr.ClassNotFound as exc:
-        leave_class()
-        st.session_state[NOTICE] = str(exc)
+    client = client_or_none()
+    if client is None or class_ended(client):
         st.rerun()
         return
+    snap = client.snapshot()
     welcome = "Welcome back" if seat.rejoined else "Welcome"
     st.markdown(f"**{welcome}, {html.escape(seat.name)}**: class **{seat.code}** with "
-                f"**{html.escape(guide.instructor)}**, seat {seat.number}.")  # fmt: skip
+                f"**{html.escape(snap.instructor)}**, seat {seat.number}.")  # fmt: skip
     left, right = st.columns([3, 2], gap="large")
     with left:
-        live = class_coach("parent", guide.stroke_id, lambda: cr.ParentLink(registry(), seat))
+        live = class_coach("parent", snap.stroke_id, lambda: cr.ParentLink(client))
         camera("class-parent", live)
         st.markdown(legend_html(), unsafe_allow_html=True)
         calibration_controls(live)
     with right:
         parent_panel()
         if st.button("Leave the class"):
-            with contextlib.suppress(cr.ClassError):
-                reg.leave(seat.code, seat.token)
+            client.leave()
             leave_class()
             st.rerun()
 
@@ -328,27 +462,18 @@ def parent_view(seat: cr.Seat) -> None:
 def parent_panel() -> None:
     seat: cr.Seat | None = st.session_state.get(SEAT)
     live = st.session_state.get(LIVE)
-    if seat is None or live is None:
+    client = client_or_none()
+    if seat is None or live is None or client is None:
         return
-    reg = registry()
-    try:
-        reg.heartbeat(seat.code, seat.token)
-        guide = reg.guide(seat.code)
-    except cr.SeatNotFound:
-        seat = reg.join(seat.code, seat.name)  # the seat expired while away: sit down again
-        enter_as_parent(seat)
-        if live.link is not None:
-            live.link.seat = seat
-        guide = reg.guide(seat.code)
-    except cr.ClassNotFound as exc:
-        leave_class()
-        st.session_state[NOTICE] = str(exc)
+    if class_ended(client):
         st.rerun(scope="app")
         return
-    if guide.stroke_id != live.stroke.id:
-        live.set_stroke(stroke_named(guide.stroke_id))
-    relayed = getattr(live.link, "relayed", 0)
-    st.markdown(follow_html(guide, relayed), unsafe_allow_html=True)
+    snap = client.snapshot()
+    st.markdown(relay_html(client.state), unsafe_allow_html=True)
+    if snap.stroke_id and snap.stroke_id != live.stroke.id:
+        live.set_stroke(stroke_named(snap.stroke_id))
+    guide = cr.guide_from(snap)
+    st.markdown(follow_html(guide, snap.relayed), unsafe_allow_html=True)
     v = fold_events(live)
     ui_live.render_hint(st.empty(), v.hint)
     ui_live.render_status(st.empty(), v)
@@ -460,6 +585,24 @@ def board_html(rows: list[cr.Row]) -> str:
     return (
         f'<table data-coach-board="{len(rows)}" style="border-collapse:collapse;width:100%;'
         f'font-size:0.95rem"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+    )
+
+
+RELAY_WORDS = {
+    CONNECTED: ("#1B7F3B", "Class relay: connected"),
+    "connecting": ("#8A6D00", "Class relay: connecting..."),
+    "reconnecting": ("#B34700", "Class relay: lost, reconnecting. Coaching goes on here; "
+                                "the class picks up again when the relay is back."),
+    ENDED: ("#888", "Class relay: the class has ended"),
+    FAILED: ("#888", "Class relay: not in the class"),
+}  # fmt: skip
+
+
+def relay_html(state: str) -> str:
+    colour, words = RELAY_WORDS.get(state, ("#888", f"Class relay: {state}"))
+    return (
+        f'<p data-coach-relay="{html.escape(state)}" style="font-size:0.9rem;color:{colour}">'
+        f"{html.escape(words)}</p>"
     )
 
 

@@ -1,4 +1,5 @@
-"""Class mode in real browsers: one instructor and two parents on one server.
+"""Class mode in real browsers: one instructor and two parents, each on their own Stroke
+Coach server (three servers, as on three laptops), joined through a class relay.
 
 Debian's chromium + Playwright in a private network namespace (the harness of
 ``tests/browser``), three browser contexts (three Streamlit sessions), each with the
@@ -63,10 +64,11 @@ def test_class_with_an_instructor_and_two_parents(browser_ready, tmp_path: Path)
         )
     result = json.loads(out.read_text())
     (ARTIFACTS / "browser-class.json").write_text(json.dumps(result, indent=2))
-    log = out.with_suffix(".server.log")
-    assert result["ok"], result.get("traceback", result) + (
-        "\n--- server log ---\n" + log.read_text()[-4000:] if log.exists() else ""
+    logs = "".join(
+        f"\n--- {p.name} ---\n" + p.read_text()[-2000:]
+        for p in sorted(tmp_path.glob("class.*.log"))
     )
+    assert result["ok"], result.get("traceback", result) + logs
     before, after = result["before"], result["after"]
     # The instructor's path reached both parents' videos, drawn in the follow-me colour.
     assert before["published"] and before["published"] > 0, before
@@ -81,5 +83,10 @@ def test_class_with_an_instructor_and_two_parents(browser_ready, tmp_path: Path)
     assert [r["seat"] for r in after["board"]] == ["1", "2"], after["board"]
     assert after["board"][1]["score"], after["board"]  # the row kept its last score
     assert after["relayed"] > 0, after  # the follow-me path reaches the reloaded page
+    # Only small JSON messages reached the relay: no frame of video, nothing binary.
+    relay = result["relay"]
+    assert relay["binary_in"] == 0 and 0 < relay["largest_in_bytes"] <= 8192, relay
+    assert relay["bytes_in"] < 2_000_000, relay  # a minute of even tiny video is more
+    assert len(set(result["servers"])) == 3  # every participant on their own server
     assert (ARTIFACTS / "class-instructor.png").exists()
     assert (ARTIFACTS / "class-parent-1-video.png").exists()

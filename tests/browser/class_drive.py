@@ -5,18 +5,23 @@ Usage (re-executes itself under ``unshare --net``, like drive.py)::
     python tests/browser/class_drive.py --app app.py --video clip.y4m --out result.json \
         [--shots DIR] [--env COACH_DATA_DIR=...] [--timeout 150]
 
-One Streamlit server; one Chromium with three browser contexts (separate cookie
-jars, separate Streamlit sessions), all fed by the same fake webcam. The
-instructor opens a class on ``/Class``; the parents join with its code; everyone
-starts their camera. Then it waits until both parents' pages count relayed
+A class relay (``python -m coach.relay``, in memory) and three Stroke Coach servers,
+one for each participant, as on three laptops: each page's webcam goes to its own
+server only, and the servers share nothing but the relay (``COACH_RELAY_URL``). One
+Chromium with three browser contexts (separate cookie jars), all fed by the same fake
+webcam. The instructor opens a class on ``/Class``; the parents join with its code;
+everyone starts their camera. Then it waits until both parents' pages count relayed
 instructor points and the instructor's board shows a score for both, takes
 screenshots, reloads the second parent's page (the address rejoins the class),
-starts its camera again and reads the board once more. Writes what it saw as JSON.
+starts its camera again and reads the board once more. At the end it reads the
+relay's counters (bytes and frames received: only small JSON messages, never video).
+Writes what it saw as JSON.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -218,19 +223,20 @@ def wait_until_scored(teacher: Session, parents: list[Session], shots: Path, tim
     return relayed, best_px, rows, False
 
 
-def scenario(ctxs, url: str, args) -> dict:
+def scenario(ctxs, urls: list[str], args) -> dict:
     shots = Path(args.shots)
     shots.mkdir(parents=True, exist_ok=True)
     t0 = time.monotonic()
     timeline: dict[str, float] = {}
     mark = lambda what: timeline.__setitem__(what, round(time.monotonic() - t0, 1))  # noqa: E731
 
-    page, code = open_class(ctxs[0], url)
+    page, code = open_class(ctxs[0], urls[0])
     teacher = Session("instructor", page, t0)
     mark("class_opened")
     start_camera(teacher.page)
     parents = [
-        Session(n, join_class(c, url, code, n), t0) for c, n in zip(ctxs[1:], PARENTS, strict=True)
+        Session(n, join_class(c, u, code, n), t0)
+        for c, u, n in zip(ctxs[1:], urls[1:], PARENTS, strict=True)
     ]
     mark("parents_joined")
     for s in parents:
@@ -288,28 +294,41 @@ def scenario(ctxs, url: str, args) -> dict:
 def run(args) -> dict:
     from playwright.sync_api import sync_playwright
 
+    from coach.relay.process import RelayProcess
+
     harness.setup_private_network()
     env = dict(kv.split("=", 1) for kv in args.env)
     log = Path(args.out).with_suffix(".server.log")
-    with (
-        harness.streamlit_server(Path(args.app), env=env, log=log) as url,
-        sync_playwright() as pw,
-        tempfile.TemporaryDirectory(prefix="coach-chromium-bin-") as bindir,
-    ):
-        browser = pw.chromium.launch(
-            executable_path=harness.chromium_executable(Path(bindir)), headless=True,
-            args=harness.chromium_args(Path(args.video)),
-        )  # fmt: skip
-        try:
-            ctxs = [
-                browser.new_context(
-                    viewport={"width": 1280, "height": 1000}, permissions=["camera"]
-                )
-                for _ in range(1 + len(PARENTS))
-            ]
-            return scenario(ctxs, url, args)
-        finally:
-            browser.close()
+    relay = RelayProcess(log_path=log.with_suffix(".relay.log")).start()
+    env["COACH_RELAY_URL"] = relay.url
+    try:
+        with contextlib.ExitStack() as stack:
+            urls = [
+                stack.enter_context(harness.streamlit_server(
+                    Path(args.app), env=env, log=log.with_suffix(f".{i}.log")))
+                for i in range(1 + len(PARENTS))
+            ]  # fmt: skip
+            pw = stack.enter_context(sync_playwright())
+            bindir = stack.enter_context(tempfile.TemporaryDirectory(prefix="coach-chromium-bin-"))
+            browser = pw.chromium.launch(
+                executable_path=harness.chromium_executable(Path(bindir)), headless=True,
+                args=harness.chromium_args(Path(args.video)),
+            )  # fmt: skip
+            try:
+                ctxs = [
+                    browser.new_context(
+                        viewport={"width": 1280, "height": 1000}, permissions=["camera"]
+                    )
+                    for _ in range(1 + len(PARENTS))
+                ]
+                result = scenario(ctxs, urls, args)
+            finally:
+                browser.close()
+        result["relay"] = relay.health()
+        result["servers"] = urls
+        return result
+    finally:
+        relay.stop()
 
 
 def main(argv: list[str] | None = None) -> int:
