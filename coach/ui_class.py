@@ -33,7 +33,7 @@ import streamlit as st
 
 from coach import classroom as cr
 from coach import live as live_mod
-from coach import ui_live
+from coach import ui_account, ui_live, ui_progress
 from coach.bodyframe import BodyFrame
 from coach.relay.client import CONNECTED, ENDED, FAILED
 from coach.strokes import StrokeError, list_strokes, load_stroke
@@ -133,6 +133,9 @@ def relay_url(address: str | None = None) -> str:
 
 
 def page() -> None:
+    # A server others can reach asks every visitor to sign in first, as the other pages do.
+    ui_account.require_account(ui_progress.unscoped_store)
+    ui_account.account_sidebar()
     st.title("Class")
     st.caption(
         "Practise together with an instructor: the instructor's hand path appears over your "

@@ -22,6 +22,7 @@ from tests.test_store import REPS
 REPO = Path(__file__).resolve().parents[1]
 APP = str(REPO / "app.py")
 PROGRESS = str(REPO / "pages" / "2_Progress.py")
+CLASS = str(REPO / "pages" / "4_Class.py")
 
 
 @pytest.mark.parametrize(
@@ -83,7 +84,7 @@ def sign_in(at: AppTest, name: str, password: str) -> AppTest:
     return at.run()
 
 
-@pytest.mark.parametrize("script", [APP, PROGRESS])
+@pytest.mark.parametrize("script", [APP, PROGRESS, CLASS])
 def test_nothing_is_shown_before_signing_in(script, shared_server):
     at = AppTest.from_file(script, default_timeout=60)
     at.session_state["coach_no_webrtc"] = True
