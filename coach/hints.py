@@ -16,7 +16,16 @@ from dataclasses import dataclass, field, replace
 from coach.strokes import StrokeDefinition
 from coach.types import Hint, Progress, RepetitionScore, SegmentRecord
 
-PRIORITY = ("no_hand", "wrong_direction", "incomplete", "too_fast", "too_slow", "off_path", "good")
+PRIORITY = (
+    "no_hand",
+    "cant_follow",
+    "wrong_direction",
+    "incomplete",
+    "too_fast",
+    "too_slow",
+    "off_path",
+    "good",
+)
 
 
 @dataclass(frozen=True)
@@ -48,6 +57,7 @@ class HintSignals:
     progress: Progress | None
     completed: tuple[SegmentRecord, ...] = ()
     scored: tuple[RepetitionScore, ...] = ()
+    cant_follow: bool = False  # the hand moves but follows no part of the stroke
 
 
 @dataclass(frozen=True)
@@ -75,6 +85,10 @@ def hint_text(code: str, stroke: StrokeDefinition, segment: int | None = None) -
         "too_slow": "A little quicker: keep up with the guide dot.",
         "off_path": "Stay on the path drawn on the tummy.",
         "no_hand": "I can't see your hand: keep it in the picture.",
+        "cant_follow": (
+            "I can't follow your hand well: more light, the camera a little closer "
+            "and your whole hand in the picture will help."
+        ),
         "good": "Lovely, calm stroke. Keep that pace.",
         "jerky": "Keep the stroke flowing, one smooth movement.",
         "lifted": "Keep your hand on the tummy all the way round.",
@@ -169,6 +183,8 @@ def decide(
         for c, seg in holding.items()
         if t - since[c] >= policy.hold_s and _ready(c, sig, policy)
     }
+    if sig.cant_follow:
+        ready["cant_follow"] = hint_text("cant_follow", stroke)
     if lost_since is not None and t - lost_since >= policy.no_hand_s:
         ready["no_hand"] = hint_text("no_hand", stroke)
     for code, text, _ in events:

@@ -43,6 +43,13 @@ PATH_MEMORY_S = 90.0
 #: least this much of a repetition (nominal time weighted); less is a hand that went back
 #: to a start or rested as the recording ended.
 FINAL_MIN_COVERAGE = 0.4
+#: The hand moved about (its path over the last CANT_FOLLOW_WINDOW_S spans at least
+#: CANT_FOLLOW_EXTENT_BOX) while its recent travel along the reference stayed under
+#: CANT_FOLLOW_ACTIVITY_BOX, for CANT_FOLLOW_S: the coach says it cannot follow.
+CANT_FOLLOW_WINDOW_S = 4.0
+CANT_FOLLOW_EXTENT_BOX = 0.4
+CANT_FOLLOW_ACTIVITY_BOX = 0.1
+CANT_FOLLOW_S = 3.0
 #: A hand's recent stroking is its travel along the reference, forgotten with this time
 #: constant (one-hand strokes: the hand that strokes is told from a hand that rests).
 ACTIVITY_TAU_S = 3.0
@@ -213,6 +220,7 @@ class Coach:
         self.tracker.reset()
         self._lanes = self._make_lanes()
         self._active = self._lanes[0]
+        self._stuck_since: float | None = None
         self._main_role = self.stroke.segments[0].role
         self._repetitions: list[RepetitionScore] = []
         self._side_records: list[tuple[int, SegmentRecord]] = []  # (hand slot, record)
@@ -283,6 +291,7 @@ class Coach:
             progress=progress,
             completed=tuple(completed),
             scored=new_reps,
+            cant_follow=self._cannot_follow(t, track is not None),
         )
         self._hint_state, hint = hint_policy.decide(
             self._hint_state, sig, self.stroke, self._policy
@@ -360,6 +369,25 @@ class Coach:
             other = lane.activity.level_box
             if other > max(level * SWITCH_FACTOR, level + SWITCH_MARGIN_BOX):
                 self._active, level = lane, other
+
+    def _cannot_follow(self, t: float, seen: bool) -> bool:
+        """The followed hand has moved about (its last CANT_FOLLOW_WINDOW_S span at least
+        CANT_FOLLOW_EXTENT_BOX) without following any part of the stroke, for
+        CANT_FOLLOW_S: the coach cannot follow it (a dim, small or blurred picture, the
+        hand half out of view), or it does something else. Never silent while a hand
+        moves: the page and the report say so in plain words."""
+        lane = self._active
+        recent = [(u, v) for ts, u, v in lane.path if t - ts <= CANT_FOLLOW_WINDOW_S]
+        moving = False
+        if seen and len(recent) >= 2:
+            uv = np.asarray(recent)
+            moving = float(np.hypot(*np.ptp(uv, axis=0))) >= CANT_FOLLOW_EXTENT_BOX
+        if not moving or lane.activity.level_box >= CANT_FOLLOW_ACTIVITY_BOX:
+            self._stuck_since = None
+            return False
+        if self._stuck_since is None:
+            self._stuck_since = t
+        return t - self._stuck_since >= CANT_FOLLOW_S
 
     def _counts(self, lane: _Lane) -> bool:
         """Whether this lane's segments count: one-hand strokes count the followed hand's

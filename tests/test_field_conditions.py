@@ -89,5 +89,5 @@ def test_verdict_under_field_conditions(stroke, fault, condition, human):
     for rep in session.repetitions:
         assert set(rep.flags) & JUDGED == want, rep
     if fault == "none":
-        said = [h.code for h in session.hints if h.code in PACE_OR_DIRECTION]
+        said = [h.code for h in session.hints if h.code in PACE_OR_DIRECTION | {"cant_follow"}]
         assert said == []

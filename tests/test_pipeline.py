@@ -266,3 +266,32 @@ def test_an_unfinished_fragment_at_the_end_adds_no_repetition(segments, coverage
     session, _ = run(ILY, BodyFrame.from_box(BOX), whole + tail)
     assert len(session.repetitions) == (2 if kept else 1)
     assert session.repetitions[0].flags == ()
+
+
+def _wander(t: float) -> np.ndarray:
+    """Circles well away from the tummy (the calibration far off, or the hand elsewhere):
+    moving all the time, along no part of the stroke the coach can find."""
+    a = 2 * np.pi * t / 3.0
+    return np.array([2.0 + 0.3 * np.sin(a), -0.6 - 0.3 * np.cos(a)])
+
+
+@pytest.mark.parametrize(
+    ("path", "said"),
+    [
+        (_wander, True),  # moving, following nothing: the coach says it cannot follow
+        (lambda t: np.array([0.5, 0.5]), False),  # a hand lying still: nothing to say
+    ],
+)
+def test_a_hand_the_coach_cannot_follow_is_told_so(path, said):
+    bf = BodyFrame.from_box(BOX)
+    coach = Coach(ILY, bf)
+    for i in range(12 * 30):
+        t = i / 30
+        coach.update(observation([bf.to_xy(path(t))], t), t)
+    session = coach.finish()
+    codes = [h.code for h in session.hints]
+    assert ("cant_follow" in codes) is said
+    if said:
+        first = next(h for h in session.hints if h.code == "cant_follow")
+        assert "light" in first.text and "closer" in first.text
+        assert first.t_s <= 3.0 + 3.0 + 1.0  # extent reached within ~1 s, then CANT_FOLLOW_S
