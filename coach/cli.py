@@ -130,6 +130,10 @@ def build_parser() -> argparse.ArgumentParser:
     from coach.bench import add_arguments as add_bench_arguments
 
     add_bench_arguments(bench)
+
+    from coach.evaluation.suite import add_arguments as add_eval_arguments
+
+    add_eval_arguments(sub.add_parser("eval", help="evaluation suite: verdicts on field clips"))
     return parser
 
 
@@ -335,6 +339,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return run_from_args(args)
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    from coach.evaluation.suite import run_from_args
+
+    return run_from_args(args)
+
+
 def cmd_reference(args: argparse.Namespace) -> int:
     from coach.reference import cmd_reference as run
 
@@ -356,6 +366,7 @@ COMMANDS = {
     "samples": cmd_samples,
     "bench": cmd_bench,
     "sessions": cmd_sessions,
+    "eval": cmd_eval,
 }
 
 

@@ -1,0 +1,144 @@
+"""``coach eval``: render the evaluation clips, landmark them once, coach and judge them.
+
+Clips and their cached landmarks live in ``--cache`` (default ``samples/eval``, git-ignored);
+the report goes to ``--out`` as ``eval.json`` and ``eval.md``. Rendering and landmarking
+run in ``--jobs`` worker processes with a progress bar; coaching and judging replay the
+cached landmarks (seconds).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from multiprocessing import get_context
+from pathlib import Path
+
+from coach.evaluation import clips as clipmod
+from coach.evaluation.judge import ClipVerdict, aggregate, judge, to_markdown
+from coach.evaluation.runner import landmark_clip, load_observations, run_coach
+
+DEFAULT_CACHE = Path(__file__).resolve().parents[2] / "samples" / "eval"
+DEFAULT_OUT = Path(__file__).resolve().parents[2] / "samples" / "eval-report"
+
+
+def prepare(spec: clipmod.ClipSpec, cache_dir: str, num_hands: int | None) -> tuple[str, str]:
+    """Render (if needed) and landmark (if needed) one clip: (video path, landmarks path)."""
+    video = clipmod.render_clip(spec, Path(cache_dir))
+    obs = landmark_clip(video, num_hands)
+    return str(video), str(obs)
+
+
+def _bar(total: int, desc: str, enabled: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="clip", disable=not enabled, file=sys.stderr)
+
+
+def prepare_all(specs, cache_dir: Path, jobs: int, num_hands: int | None, progress: bool):
+    """Every clip rendered and landmarked; returns [(spec, video, obs)] in spec order."""
+    out: dict[int, tuple[str, str]] = {}
+    with _bar(len(specs), "clips", progress) as bar:
+        if jobs <= 1:
+            for i, s in enumerate(specs):
+                out[i] = prepare(s, str(cache_dir), num_hands)
+                bar.update()
+        else:
+            with ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as pool:
+                futs = {
+                    pool.submit(prepare, s, str(cache_dir), num_hands): i
+                    for i, s in enumerate(specs)
+                }
+                for fut in as_completed(futs):
+                    out[futs[fut]] = fut.result()
+                    bar.set_postfix_str(specs[futs[fut]].name[:40])
+                    bar.update()
+    return [(s, Path(out[i][0]), Path(out[i][1])) for i, s in enumerate(specs)]
+
+
+def evaluate_clip(video: Path, obs: Path) -> ClipVerdict:
+    """Coach one prepared clip from its cached landmarks and judge the session."""
+    info = json.loads(video.with_suffix(".eval.json").read_text())
+    records = load_observations(obs)
+    import numpy as np
+
+    with np.load(obs) as z:
+        size = (int(z["size"][0]), int(z["size"][1]))
+    session = run_coach(info, records, size)
+    return judge(
+        name=info["name"],
+        stroke=info["stroke"],
+        fault=info["fault"],
+        conditions=info["conditions"],
+        expected_flags=info["expected_flags"],
+        expected_reps=len(info["repetitions"]),
+        rep_flags=[r.flags for r in session.repetitions],
+        hints=[(h.t_s, h.code) for h in session.hints],
+        duration_s=info["duration_s"],
+        detection_rate=session.detection_rate,
+        score=session.score,
+    )
+
+
+def run_eval(
+    subset: str = "full",
+    out_dir: Path = DEFAULT_OUT,
+    cache_dir: Path = DEFAULT_CACHE,
+    jobs: int = 1,
+    num_hands: int | None = None,
+    progress: bool = True,
+    title: str | None = None,
+) -> dict:
+    """The whole evaluation; writes ``eval.json`` and ``eval.md`` into ``out_dir``."""
+    specs = clipmod.fast_subset() if subset == "fast" else clipmod.clip_set()
+    t0 = time.perf_counter()
+    prepared = prepare_all(specs, Path(cache_dir), jobs, num_hands, progress)
+    t1 = time.perf_counter()
+    verdicts = [evaluate_clip(v, o) for _s, v, o in prepared]
+    t2 = time.perf_counter()
+    rep = aggregate(verdicts)
+    rep["subset"] = subset
+    rep["num_hands"] = num_hands or "as coach score"
+    rep["timing_s"] = {"prepare": round(t1 - t0, 1), "coach_and_judge": round(t2 - t1, 1)}
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "eval.json").write_text(json.dumps(rep, indent=1) + "\n")
+    md = to_markdown(rep, title or f"Evaluation ({subset} set, {len(specs)} clips)")
+    (out / "eval.md").write_text(md)
+    return rep
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--subset", choices=("fast", "full"), default="full",
+                   help="fast: ~20 clips (make test); full: the whole set (make eval)")  # fmt: skip
+    p.add_argument("--out", default=str(DEFAULT_OUT), help="report folder (eval.json, eval.md)")
+    p.add_argument("--cache", default=str(DEFAULT_CACHE), help="clips and landmarks cache folder")
+    p.add_argument("--jobs", type=int, default=1, help="worker processes for render+landmarks")
+    p.add_argument("--num-hands", type=int, choices=(1, 2), default=None,
+                   help="hands MediaPipe looks for (default: as `coach score` does)")  # fmt: skip
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def run_from_args(args: argparse.Namespace) -> int:
+    if args.jobs < 1:
+        print(f"coach: --jobs: expected at least 1, found {args.jobs}", file=sys.stderr)
+        return 2
+    rep = run_eval(
+        args.subset,
+        Path(args.out),
+        Path(args.cache),
+        args.jobs,
+        args.num_hands,
+        progress=not args.no_progress,
+    )
+    o = rep["overall"]
+    fa = rep["false_alarm_hints"]
+    print(f"{o['right']}/{o['clips']} verdicts right")
+    for s, d in rep["per_stroke"].items():
+        print(f"  {s}: {d['right']}/{d['clips']}")
+    per_min = "-" if fa["per_min"] is None else f"{fa['per_min']:.2f}"
+    print(f"false-alarm hints per minute of good practice: {per_min}")
+    print(f"report: {Path(args.out) / 'eval.md'} and eval.json")
+    return 0
