@@ -184,8 +184,9 @@ def warp_frame(img: np.ndarray, hmat: np.ndarray) -> np.ndarray:
     m = to_idx @ hmat @ from_idx
     corners = np.array([img[0, 0], img[0, -1], img[-1, 0], img[-1, -1]], dtype=np.float64)
     fill = tuple(float(c) for c in np.median(corners, axis=0))
-    return cv2.warpPerspective(img, m, (w, h), flags=cv2.INTER_LINEAR,
-                               borderMode=cv2.BORDER_CONSTANT, borderValue=fill)  # fmt: skip
+    return cv2.warpPerspective(
+        img, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=fill
+    )
 
 
 def dim_frame(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -205,8 +206,14 @@ def blur_frame(img: np.ndarray, velocity_px: np.ndarray, exposure: float = 1.0) 
     kernel = np.zeros((n, n), np.float32)
     c = n // 2
     d = v / length * (n / 2.0 - 0.5)
-    cv2.line(kernel, (int(round(c - d[0])), int(round(c - d[1]))),
-             (int(round(c + d[0])), int(round(c + d[1]))), 1.0, 1, cv2.LINE_AA)  # fmt: skip
+    cv2.line(
+        kernel,
+        (int(round(c - d[0])), int(round(c - d[1]))),
+        (int(round(c + d[0])), int(round(c + d[1]))),
+        1.0,
+        1,
+        cv2.LINE_AA,
+    )
     kernel /= kernel.sum()
     return cv2.filter2D(img, -1, kernel, borderType=cv2.BORDER_REPLICATE)
 
@@ -293,8 +300,13 @@ def expected(spec: ClipSpec, truth: synth.SampleTruth, box, head: str) -> dict:
         "duration_s": truth.duration_s,
         "expected_flags": list(truth.expected_flags),
         "repetitions": [
-            {"index": r.index, "hand": r.hand, "start_s": r.start_s, "end_s": r.end_s,
-             "flags": list(r.flags)}  # fmt: skip
+            {
+                "index": r.index,
+                "hand": r.hand,
+                "start_s": r.start_s,
+                "end_s": r.end_s,
+                "flags": list(r.flags),
+            }
             for r in truth.repetitions
         ],
     }
@@ -346,8 +358,9 @@ def render_clip(spec: ClipSpec, cache_dir: Path) -> Path:
 
 def _velocity_px(sample: synth.Sample, uv: np.ndarray, i: int) -> np.ndarray:
     """Velocity of the fastest visible hand between frames i-1 and i (stored pixels)."""
-    frame = BodyFrame.from_box(sample.truth.tummy_box, sample.truth.head, sample.mirrored,
-                               sample.size)  # fmt: skip
+    frame = BodyFrame.from_box(
+        sample.truth.tummy_box, sample.truth.head, sample.mirrored, sample.size
+    )
     best = np.zeros(2)
     for k in range(uv.shape[1]):
         a, b = uv[i - 1, k], uv[i, k]

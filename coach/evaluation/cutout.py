@@ -58,7 +58,9 @@ def hand_length(lm: np.ndarray) -> float:
     return float(np.hypot(*(np.asarray(lm)[12] - np.asarray(lm)[0])))
 
 
-def cut_hand(image_rgb: np.ndarray, landmarks_px: np.ndarray, others_px: Sequence = ()) -> HandCutout:
+def cut_hand(
+    image_rgb: np.ndarray, landmarks_px: np.ndarray, others_px: Sequence = ()
+) -> HandCutout:
     """GrabCut one hand out of ``image_rgb`` around its landmarks (21, 2) in pixels; the
     other hands' landmarks (``others_px``) are marked as background."""
     lm = np.asarray(landmarks_px, dtype=np.float64)

@@ -21,8 +21,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 
 #: Flags judged per repetition (no_hand is a session finding).
-JUDGED_FLAGS = ("wrong_direction", "too_fast", "too_slow", "incomplete", "off_path", "jerky",
-                "lifted")  # fmt: skip
+JUDGED_FLAGS = (
+    "wrong_direction",
+    "too_fast",
+    "too_slow",
+    "incomplete",
+    "off_path",
+    "jerky",
+    "lifted",
+)
 PACE_DIRECTION = ("wrong_direction", "too_fast", "too_slow")
 
 
@@ -230,8 +237,13 @@ def to_markdown(rep: dict, title: str = "Evaluation") -> str:
     ]
     for s, d in rep["per_stroke"].items():
         lines.append(f"| {s} | {d['clips']} | {d['right']} | {_pct(d['accuracy'])} |")
-    lines += ["", "## Verdict accuracy per fault", "", "| fault | clips | right | accuracy |",
-              "| --- | ---: | ---: | ---: |"]  # fmt: skip
+    lines += [
+        "",
+        "## Verdict accuracy per fault",
+        "",
+        "| fault | clips | right | accuracy |",
+        "| --- | ---: | ---: | ---: |",
+    ]
     for s, d in rep["per_fault"].items():
         lines.append(f"| {s} | {d['clips']} | {d['right']} | {_pct(d['accuracy'])} |")
     flags = rep["flags"]
@@ -262,7 +274,10 @@ def to_markdown(rep: dict, title: str = "Evaluation") -> str:
     if not rep["worst"]:
         lines.append("Every verdict right.")
     else:
-        lines += ["| clip | what went wrong | expected | got | hints |", "| --- | --- | --- | --- | --- |"]
+        lines += [
+            "| clip | what went wrong | expected | got | hints |",
+            "| --- | --- | --- | --- | --- |",
+        ]
         for w in rep["worst"]:
             hints = ", ".join(w["hints"][:8]) + (" ..." if len(w["hints"]) > 8 else "")
             lines.append(

@@ -220,9 +220,7 @@ class RealMotion:
         self.rng = np.random.default_rng(seed)
         self.drift = float(drift)
         self.circles = [m for m in load_motion("circle", folder) if _good_circle(m)]
-        self.lines = [
-            m for g in LINE_GESTURES for m in load_motion(g, folder) if _good_line(m)
-        ]
+        self.lines = [m for g in LINE_GESTURES for m in load_motion(g, folder) if _good_line(m)]
         if not self.circles or not self.lines:
             raise ValueError("real motion: expected usable circle and line samples")
         self.used: list[str] = []

@@ -111,13 +111,22 @@ def run_eval(
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--subset", choices=("fast", "full"), default="full",
-                   help="fast: ~20 clips (make test); full: the whole set (make eval)")  # fmt: skip
+    p.add_argument(
+        "--subset",
+        choices=("fast", "full"),
+        default="full",
+        help="fast: ~20 clips (make test); full: the whole set (make eval)",
+    )
     p.add_argument("--out", default=str(DEFAULT_OUT), help="report folder (eval.json, eval.md)")
     p.add_argument("--cache", default=str(DEFAULT_CACHE), help="clips and landmarks cache folder")
     p.add_argument("--jobs", type=int, default=1, help="worker processes for render+landmarks")
-    p.add_argument("--num-hands", type=int, choices=(1, 2), default=None,
-                   help="hands MediaPipe looks for (default: as `coach score` does)")  # fmt: skip
+    p.add_argument(
+        "--num-hands",
+        type=int,
+        choices=(1, 2),
+        default=None,
+        help="hands MediaPipe looks for (default: as `coach score` does)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
