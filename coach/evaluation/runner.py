@@ -40,9 +40,13 @@ class LandmarkerSettings:
     model_sha256: str
     mediapipe: str
     min_confidence: float = 0.5
+    mode: str = "video"  # "video": coach score's landmarker; "live": the live page's
 
     def key(self, clip_sha256: str) -> str:
-        text = json.dumps({**self.__dict__, "clip": clip_sha256, "v": OBS_VERSION}, sort_keys=True)
+        d = dict(self.__dict__)
+        if d["mode"] == "video":  # keys made before live mode existed stay valid
+            d.pop("mode")
+        text = json.dumps({**d, "clip": clip_sha256, "v": OBS_VERSION}, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -54,17 +58,27 @@ def file_sha256(path: str | os.PathLike) -> str:
     return h.hexdigest()
 
 
-def settings_for(stroke: StrokeDefinition, num_hands: int | None = None) -> LandmarkerSettings:
-    from coach.models import find_model
+def settings_for(
+    stroke: StrokeDefinition, num_hands: int | None = None, mode: str = "video"
+) -> LandmarkerSettings:
+    from coach.models import ModelError, find_model
 
     try:
         mp_version = metadata.version("mediapipe")
     except metadata.PackageNotFoundError:  # pragma: no cover
         mp_version = "?"
+    if mode == "live":  # the live page: lite model (full when the lite one is missing)
+        try:
+            model = find_model(variant="lite")
+        except ModelError:
+            model = find_model(variant="full")
+    else:
+        model = find_model(variant="full")
     return LandmarkerSettings(
         num_hands=num_hands or landmarker_hands(stroke),
-        model_sha256=_model_sha(str(find_model(variant="full"))),
+        model_sha256=_model_sha(str(model)),
         mediapipe=mp_version,
+        mode=mode,
     )
 
 
@@ -78,7 +92,8 @@ def _model_sha(path: str) -> str:
 
 
 def obs_path(clip: Path, settings: LandmarkerSettings) -> Path:
-    return clip.with_name(f"{clip.stem}.obs-{settings.key(file_sha256(clip))}.npz")
+    kind = "obs" if settings.mode == "video" else f"{settings.mode}-obs"
+    return clip.with_name(f"{clip.stem}.{kind}-{settings.key(file_sha256(clip))}.npz")
 
 
 class RecordingLandmarker:
@@ -159,6 +174,39 @@ def landmark_clip(clip: Path, num_hands: int | None = None, landmarker=None) -> 
             inner.close()
     size = (int(report["video"]["width"]), int(report["video"]["height"]))
     save_observations(out, rec.records, size)
+    return out
+
+
+def landmark_clip_live(clip: Path) -> Path:
+    """Landmarks of ``clip`` as the live page sees them (cached): every frame through
+    :class:`coach.live.LiveCoach` (its landmarker: MediaPipe finds the hand, the lite
+    landmark network follows it), the observations recorded on the way."""
+    from coach.live import LiveCoach, default_landmarker_factory
+    from coach.video import open_video
+
+    info = json.loads(clip.with_suffix(".eval.json").read_text())
+    stroke = load_stroke(info["stroke"])
+    # LiveCoach asks for as many hands as the stroke needs (LiveCoach._get_landmarker)
+    settings = settings_for(stroke, landmarker_hands(stroke), mode="live")
+    out = obs_path(clip, settings)
+    if out.is_file():
+        return out
+    made: list[RecordingLandmarker] = []
+
+    def factory(num_hands: int) -> RecordingLandmarker:
+        made.append(RecordingLandmarker(default_landmarker_factory(num_hands)))
+        return made[-1]
+
+    with open_video(clip) as reader:
+        size = (reader.info.width, reader.info.height)
+        live = LiveCoach(stroke, body_frame_for(info)(size), landmarker_factory=factory)
+        try:
+            for frame in reader:
+                live.process(frame.image, frame.timestamp_s)
+            live.finish()
+        finally:
+            live.close()
+    save_observations(out, made[-1].records if made else [], size)
     return out
 
 

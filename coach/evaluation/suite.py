@@ -18,17 +18,26 @@ from pathlib import Path
 
 from coach.evaluation import clips as clipmod
 from coach.evaluation.judge import ClipVerdict, aggregate, judge, to_markdown
-from coach.evaluation.runner import landmark_clip, load_observations, run_coach
+from coach.evaluation.runner import (
+    landmark_clip,
+    landmark_clip_live,
+    load_observations,
+    run_coach,
+)
 
 DEFAULT_CACHE = Path(__file__).resolve().parents[2] / "samples" / "eval"
 DEFAULT_OUT = Path(__file__).resolve().parents[2] / "samples" / "eval-report"
 
 
-def prepare(spec: clipmod.ClipSpec, cache_dir: str, num_hands: int | None) -> tuple[str, str]:
-    """Render (if needed) and landmark (if needed) one clip: (video path, landmarks path)."""
+def prepare(
+    spec: clipmod.ClipSpec, cache_dir: str, num_hands: int | None, live: bool = False
+) -> tuple[str, str, str | None]:
+    """Render (if needed) and landmark (if needed) one clip: (video, landmarks, live
+    landmarks or None)."""
     video = clipmod.render_clip(spec, Path(cache_dir))
     obs = landmark_clip(video, num_hands)
-    return str(video), str(obs)
+    live_obs = str(landmark_clip_live(video)) if live else None
+    return str(video), str(obs), live_obs
 
 
 def _bar(total: int, desc: str, enabled: bool):
@@ -37,25 +46,30 @@ def _bar(total: int, desc: str, enabled: bool):
     return tqdm(total=total, desc=desc, unit="clip", disable=not enabled, file=sys.stderr)
 
 
-def prepare_all(specs, cache_dir: Path, jobs: int, num_hands: int | None, progress: bool):
-    """Every clip rendered and landmarked; returns [(spec, video, obs)] in spec order."""
-    out: dict[int, tuple[str, str]] = {}
+def prepare_all(
+    specs, cache_dir: Path, jobs: int, num_hands: int | None, progress: bool, live: bool = False
+):
+    """Every clip rendered and landmarked; returns [(spec, video, obs, live obs)] in order."""
+    out: dict[int, tuple[str, str, str | None]] = {}
     with _bar(len(specs), "clips", progress) as bar:
         if jobs <= 1:
             for i, s in enumerate(specs):
-                out[i] = prepare(s, str(cache_dir), num_hands)
+                out[i] = prepare(s, str(cache_dir), num_hands, live)
                 bar.update()
         else:
             with ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as pool:
                 futs = {
-                    pool.submit(prepare, s, str(cache_dir), num_hands): i
+                    pool.submit(prepare, s, str(cache_dir), num_hands, live): i
                     for i, s in enumerate(specs)
                 }
                 for fut in as_completed(futs):
                     out[futs[fut]] = fut.result()
                     bar.set_postfix_str(specs[futs[fut]].name[:40])
                     bar.update()
-    return [(s, Path(out[i][0]), Path(out[i][1])) for i, s in enumerate(specs)]
+    return [
+        (s, Path(out[i][0]), Path(out[i][1]), None if out[i][2] is None else Path(out[i][2]))
+        for i, s in enumerate(specs)
+    ]
 
 
 def evaluate_clip(video: Path, obs: Path) -> ClipVerdict:
@@ -90,13 +104,15 @@ def run_eval(
     num_hands: int | None = None,
     progress: bool = True,
     title: str | None = None,
+    live: bool = False,
 ) -> dict:
-    """The whole evaluation; writes ``eval.json`` and ``eval.md`` into ``out_dir``."""
+    """The whole evaluation; writes ``eval.json`` and ``eval.md`` into ``out_dir`` (and
+    ``eval-live.json``, ``eval-live.md`` for the live-style run when ``live``)."""
     specs = clipmod.fast_subset() if subset == "fast" else clipmod.clip_set()
     t0 = time.perf_counter()
-    prepared = prepare_all(specs, Path(cache_dir), jobs, num_hands, progress)
+    prepared = prepare_all(specs, Path(cache_dir), jobs, num_hands, progress, live)
     t1 = time.perf_counter()
-    verdicts = [evaluate_clip(v, o) for _s, v, o in prepared]
+    verdicts = [evaluate_clip(v, o) for _s, v, o, _lo in prepared]
     t2 = time.perf_counter()
     rep = aggregate(verdicts)
     rep["subset"] = subset
@@ -107,6 +123,13 @@ def run_eval(
     (out / "eval.json").write_text(json.dumps(rep, indent=1) + "\n")
     md = to_markdown(rep, title or f"Evaluation ({subset} set, {len(specs)} clips)")
     (out / "eval.md").write_text(md)
+    if live:
+        live_rep = aggregate([evaluate_clip(v, lo) for _s, v, _o, lo in prepared])
+        live_rep["subset"] = subset
+        (out / "eval-live.json").write_text(json.dumps(live_rep, indent=1) + "\n")
+        live_title = f"Evaluation, live-style ({subset} set: LiveCoach's landmarker, lite model)"
+        (out / "eval-live.md").write_text(to_markdown(live_rep, live_title))
+        rep["live_overall"] = live_rep["overall"]
     return rep
 
 
@@ -128,6 +151,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="hands MediaPipe looks for (default: as `coach score` does)",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--live",
+        action="store_true",
+        help="also run each clip live-style (the live page's landmarker): eval-live.md",
+    )
 
 
 def run_from_args(args: argparse.Namespace) -> int:
@@ -141,6 +169,7 @@ def run_from_args(args: argparse.Namespace) -> int:
         args.jobs,
         args.num_hands,
         progress=not args.no_progress,
+        live=args.live,
     )
     o = rep["overall"]
     fa = rep["false_alarm_hints"]
@@ -149,5 +178,8 @@ def run_from_args(args: argparse.Namespace) -> int:
         print(f"  {s}: {d['right']}/{d['clips']}")
     per_min = "-" if fa["per_min"] is None else f"{fa['per_min']:.2f}"
     print(f"false-alarm hints per minute of good practice: {per_min}")
+    if "live_overall" in rep:
+        lo = rep["live_overall"]
+        print(f"live-style: {lo['right']}/{lo['clips']} verdicts right (eval-live.md)")
     print(f"report: {Path(args.out) / 'eval.md'} and eval.json")
     return 0
