@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
-from coach.evaluation.judge import aggregate, extra_flags, judge, precision_recall, to_markdown
+from coach.evaluation.judge import (
+    aggregate,
+    diagnose,
+    extra_flags,
+    judge,
+    precision_recall,
+    to_markdown,
+    tracking_stats,
+)
 
 
 def _v(
@@ -114,3 +123,47 @@ def test_aggregate_and_markdown():
     assert "split or spurious" in rep["worst"][0]["problems"][0]
     md = to_markdown(rep, "T")
     assert md.startswith("# T") and "| c |" in md and "2/3 verdicts right" in md
+
+
+def test_tracking_stats_by_hand():
+    # 10 frames, two hands: hand 0 strokes in frames 0-7, hand 1 rests at (0.2, 0.8)
+    truth = np.zeros((10, 2, 2))
+    truth[:, 0] = np.stack([np.linspace(0.1, 0.9, 10), np.full(10, 0.5)], axis=1)
+    truth[:, 1] = (0.2, 0.8)
+    stroker = np.array([0] * 8 + [-1, -1])
+    track = truth[:, 0] + (0.0, 0.1)  # the stroking hand, 0.1 box low
+    track[5:7] = (0.21, 0.79)  # two frames on the resting hand
+    track[7] = np.nan  # one frame lost
+    s = tracking_stats(track, truth, stroker)
+    assert s["stroking_frames"] == 8
+    assert s["followed_stroker"] == pytest.approx(5 / 8)
+    assert s["followed_other_hand"] == pytest.approx(2 / 8)
+    assert s["lost"] == pytest.approx(1 / 8)
+    assert s["bias_box"] == pytest.approx(0.1)  # a constant offset: bias, no spread
+    assert s["jitter_box"] == pytest.approx(0.0, abs=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("fault", "got", "counts", "tracking", "says"),
+    [
+        # the resting hand followed half the time, one repetition missed
+        (
+            "none",
+            1,
+            {},
+            {"followed_other_hand": 0.5},
+            ["followed the other hand 50%", "repetition(s) missed"],
+        ),
+        # a good stroke split in three, flagged too fast
+        ("none", 3, {"too_fast": 1}, {}, ["split or spurious", "pace or direction flag"]),
+        # the hand lost most of the time, fingertips 0.2 box off
+        ("fast", 2, {}, {"lost": 0.6, "bias_box": 0.2}, ["no hand tracked 60%", "off by 0.20 box"]),
+        # nothing stands out
+        ("none", 2, {}, {"followed_stroker": 1.0}, []),
+    ],
+)
+def test_diagnose(fault, got, counts, tracking, says):
+    out = diagnose(fault, 2, got, counts, tracking)
+    assert len(out) == len(says)
+    for text, want in zip(out, says, strict=True):
+        assert want in text

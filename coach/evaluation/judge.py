@@ -20,6 +20,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 
+import numpy as np
+
 #: Flags judged per repetition (no_hand is a session finding).
 JUDGED_FLAGS = (
     "wrong_direction",
@@ -50,6 +52,8 @@ class ClipVerdict:
     score: int
     ok: bool
     problems: tuple[str, ...] = field(default=())
+    tracking: dict = field(default_factory=dict)  # see :func:`tracking_stats`
+    diagnosis: tuple[str, ...] = field(default=())  # likely causes, see :func:`diagnose`
 
     @property
     def good(self) -> bool:
@@ -85,6 +89,7 @@ def judge(
     duration_s: float = 0.0,
     detection_rate: float = 1.0,
     score: int = 0,
+    tracking: dict | None = None,
 ) -> ClipVerdict:
     """The verdict on one clip from its truth and the coach's repetitions' flags."""
     counts: dict[str, int] = defaultdict(int)
@@ -120,7 +125,69 @@ def judge(
         score=int(score),
         ok=not problems,
         problems=tuple(problems),
+        tracking=dict(tracking or {}),
+        diagnosis=tuple(diagnose(fault, int(expected_reps), got, counts, tracking or {})),
     )
+
+
+def tracking_stats(
+    track_uv: np.ndarray, truth_uv: np.ndarray, stroker: np.ndarray, near_box: float = 0.35
+) -> dict:
+    """Which hand the coach followed while a hand was stroking, and how far off it was.
+
+    ``track_uv`` (n, 2): the coach's contact point per frame (NaN when none);
+    ``truth_uv`` (n, hands, 2): every rendered hand's true contact point; ``stroker`` (n,):
+    the index of the stroking hand, -1 when no hand strokes. Over stroking frames: the
+    fraction following the stroking hand (nearest, within ``near_box``), another hand, or
+    nothing (lost); while following the stroking hand, the median offset (bias, box
+    widths) and the spread of the offset (jitter and smoothing lag: root of the summed
+    variances of u and v)."""
+    moving = stroker >= 0
+    n = int(moving.sum())
+    if n == 0:
+        return {}
+    t = track_uv[moving]
+    truth = truth_uv[moving]
+    k = stroker[moving]
+    seen = np.all(np.isfinite(t), axis=1)
+    dist = np.linalg.norm(t[:, None, :] - truth, axis=2)  # (m, hands)
+    dist = np.where(np.isfinite(dist), dist, np.inf)
+    nearest = np.argmin(dist, axis=1)
+    close = dist[np.arange(len(t)), nearest] < near_box
+    on_stroker = seen & close & (nearest == k)
+    on_other = seen & close & (nearest != k)
+    out = {
+        "stroking_frames": n,
+        "followed_stroker": round(float(on_stroker.mean()), 3),
+        "followed_other_hand": round(float(on_other.mean()), 3),
+        "lost": round(float((~seen).mean()), 3),
+    }
+    if on_stroker.sum() >= 5:
+        res = t[on_stroker] - truth[on_stroker, k[on_stroker]]
+        out["bias_box"] = round(float(np.linalg.norm(np.median(res, axis=0))), 3)
+        out["jitter_box"] = round(float(np.sqrt(np.sum(np.var(res, axis=0)))), 3)
+    return out
+
+
+def diagnose(fault: str, expected_reps: int, got: int, counts: dict, tracking: dict) -> list[str]:
+    """Plain-words likely causes of a wrong verdict (empty when nothing stands out)."""
+    out = []
+    other = tracking.get("followed_other_hand", 0.0)
+    if other > 0.25:
+        out.append(f"followed the other hand {100 * other:.0f}% of the stroking time")
+    if tracking.get("lost", 0.0) > 0.25:
+        out.append(f"no hand tracked {100 * tracking['lost']:.0f}% of the stroking time")
+    if got > expected_reps:
+        out.append("split or spurious repetition")
+    elif got < expected_reps:
+        out.append("repetition(s) missed")
+    if fault == "none" and any(counts.get(f, 0) for f in PACE_DIRECTION):
+        out.append("pace or direction flag on a good stroke")
+    if tracking.get("bias_box", 0.0) > 0.15:
+        out.append(f"contact point off by {tracking['bias_box']:.2f} box")
+    if tracking.get("jitter_box", 0.0) > 0.08:
+        out.append(f"contact point offset spread (jitter, lag) {tracking['jitter_box']:.2f} box")
+    return out
 
 
 def extra_flags(v: ClipVerdict) -> list[str]:
@@ -194,6 +261,7 @@ def aggregate(verdicts: Sequence[ClipVerdict], worst: int = 25) -> dict:
             {
                 "name": v.name,
                 "problems": list(v.problems),
+                "diagnosis": list(v.diagnosis),
                 "expected": f"{v.expected_reps} reps, flags {list(v.expected_flags) or 'none'}",
                 "got": f"{v.got_reps} reps, flags per rep {[list(f) for f in v.rep_flags]}",
                 "hints": [f"{t:.1f}s {c}" for t, c in v.hints],
@@ -275,13 +343,14 @@ def to_markdown(rep: dict, title: str = "Evaluation") -> str:
         lines.append("Every verdict right.")
     else:
         lines += [
-            "| clip | what went wrong | expected | got | hints |",
-            "| --- | --- | --- | --- | --- |",
+            "| clip | what went wrong | likely cause | expected | got | hints |",
+            "| --- | --- | --- | --- | --- | --- |",
         ]
         for w in rep["worst"]:
             hints = ", ".join(w["hints"][:8]) + (" ..." if len(w["hints"]) > 8 else "")
             lines.append(
-                f"| {w['name']} | {'; '.join(w['problems'])} | {w['expected']} | {w['got']} "
+                f"| {w['name']} | {'; '.join(w['problems'])} | {'; '.join(w['diagnosis'])} "
+                f"| {w['expected']} | {w['got']} "
                 f"| {hints} |"
             )
     lines += [

@@ -214,8 +214,18 @@ def run_coach(
     info: dict, records: list[tuple[float, HandObservation | None]], size: tuple[int, int]
 ) -> SessionResult:
     """The coaching pipeline over recorded observations (what ``Coach.process`` does)."""
+    return run_coach_tracked(info, records, size)[0]
+
+
+def run_coach_tracked(
+    info: dict, records: list[tuple[float, HandObservation | None]], size: tuple[int, int]
+) -> tuple[SessionResult, np.ndarray]:
+    """:func:`run_coach`, and the coach's contact point per frame ((n, 2) uv, NaN if none)."""
     stroke = load_stroke(info["stroke"])
     coach = Coach(stroke, body_frame_for(info)(size))
-    for t, obs in records:
-        coach.update(obs, t)
-    return coach.finish()
+    uv = np.full((len(records), 2), np.nan)
+    for i, (t, obs) in enumerate(records):
+        res = coach.update(obs, t)
+        if res.track is not None:
+            uv[i] = res.track.uv
+    return coach.finish(), uv

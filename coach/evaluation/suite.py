@@ -17,12 +17,12 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from coach.evaluation import clips as clipmod
-from coach.evaluation.judge import ClipVerdict, aggregate, judge, to_markdown
+from coach.evaluation.judge import ClipVerdict, aggregate, judge, to_markdown, tracking_stats
 from coach.evaluation.runner import (
     landmark_clip,
     landmark_clip_live,
     load_observations,
-    run_coach,
+    run_coach_tracked,
 )
 
 DEFAULT_CACHE = Path(__file__).resolve().parents[2] / "samples" / "eval"
@@ -80,7 +80,7 @@ def evaluate_clip(video: Path, obs: Path) -> ClipVerdict:
 
     with np.load(obs) as z:
         size = (int(z["size"][0]), int(z["size"][1]))
-    session = run_coach(info, records, size)
+    session, track_uv = run_coach_tracked(info, records, size)
     return judge(
         name=info["name"],
         stroke=info["stroke"],
@@ -93,7 +93,24 @@ def evaluate_clip(video: Path, obs: Path) -> ClipVerdict:
         duration_s=info["duration_s"],
         detection_rate=session.detection_rate,
         score=session.score,
+        tracking=_tracking(video, track_uv),
     )
+
+
+def _tracking(video: Path, track_uv) -> dict:
+    """:func:`coach.evaluation.judge.tracking_stats` against the clip's synth truth."""
+    import numpy as np
+
+    from coach.synth import SampleTruth, truth_path
+
+    truth = SampleTruth.load(truth_path(video))
+    n = min(len(track_uv), truth.frames)
+    stroker = np.full(n, -1)
+    t = truth.timestamps_s[:n]
+    for rep in truth.repetitions:
+        for seg in rep.segments:
+            stroker[(t >= seg.start_s) & (t <= seg.end_s)] = seg.hand
+    return tracking_stats(track_uv[:n], truth.contact_uv[:n], stroker)
 
 
 def run_eval(
