@@ -75,3 +75,30 @@ def test_replay_is_exactly_what_coach_score_said(model_path, tmp_path):
     assert replay.repetitions == session.repetitions
     assert replay.hints == session.hints
     assert len(session.repetitions) == 2  # the clip was scored at all
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("stroke_id", ["sun", "sun-moon"])  # one hand, two hands
+def test_cache_asks_for_as_many_hands_as_coach_score(model_path, tmp_path, monkeypatch, stroke_id):
+    """The cache key says how many hands MediaPipe looked for (landmarker_hands); it must be
+    what coach score's own loop uses, or cached landmarks would not be coach score's."""
+    import coach.landmarks
+    from coach.cli import score_video
+    from coach.evaluation.runner import landmarker_hands
+    from coach.strokes import load_stroke
+    from coach.synth import render_sample
+
+    asked = []
+
+    class Spy(coach.landmarks.HandLandmarker):  # the real landmarker, its num_hands noted
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            asked.append(self.num_hands)
+
+    monkeypatch.setattr(coach.landmarks, "HandLandmarker", Spy)
+    video = tmp_path / "c.mp4"
+    truth = render_sample(stroke_id, video, size=(160, 120), fps=10, duration_s=0.5)
+    stroke = load_stroke(stroke_id)
+    frame = truth.body_frame
+    score_video(str(video), stroke, lambda size: frame())
+    assert asked == [landmarker_hands(stroke)]
