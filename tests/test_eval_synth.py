@@ -139,3 +139,30 @@ def test_clip_set_covers_the_conditions():
         "off_path",
     }
     assert 15 <= len(clips.fast_subset()) <= 22
+
+
+def test_perturbations_move_whole_hands_in_box_units():
+    from coach.bodyframe import BodyFrame
+    from coach.types import HandObservation
+
+    frame = BodyFrame.from_box((0.25, 0.25, 0.75, 0.75), "up", False, (400, 400))
+    lm = np.zeros((2, 21, 3))
+    lm[:, :, :2] = 0.5
+    recs = [(0.0, HandObservation(0.0, lm, np.ones(2), (400, 400))), (0.1, None)]
+    out = clips.perturb_observations(recs, "bias-0.20-feet", frame, seed=1)
+    # head up: the feet are down the picture; 0.2 box of a box half the frame = 0.1 frame
+    assert out[0][1].landmarks[:, :, 1] == pytest.approx(0.6)
+    assert out[0][1].landmarks[:, :, 0] == pytest.approx(0.5)
+    assert out[1][1] is None
+    side = clips.perturb_observations(recs, "bias-0.25-side", frame, seed=1)
+    # u runs from the baby's right to its left: on screen (head up) from left to right
+    assert np.abs(side[0][1].landmarks[:, :, 0] - 0.5) == pytest.approx(0.125)
+    jit = clips.perturb_observations(recs * 200, "jitter-0.10", frame, seed=1)
+    dx = np.array([o.landmarks[0, 0, 0] - 0.5 for _, o in jit if o is not None])
+    assert dx.std() == pytest.approx(0.05, rel=0.15)  # 0.1 box = 0.05 frame
+    again = clips.perturb_observations(recs * 200, "jitter-0.10", frame, seed=1)
+    assert all(
+        np.array_equal(a[1].landmarks, b[1].landmarks)
+        for a, b in zip(jit, again, strict=True)
+        if a[1] is not None
+    )  # deterministic

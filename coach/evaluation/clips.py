@@ -91,6 +91,7 @@ class ClipSpec:
     calib: str = "ok"  # "ok" | "big" | "small" | "shift-x" | "shift-y"
     repetitions: int = 2
     seed: int = 0
+    perturb: str | None = None  # tracking noise added to the cached landmarks: PERTURBATIONS
     conditions: tuple[str, ...] = field(default=())
 
     def with_tags(self) -> ClipSpec:
@@ -98,14 +99,22 @@ class ClipSpec:
 
     @property
     def name(self) -> str:
+        if self.perturb is not None:  # the same clip, noise added to its landmarks
+            return f"{self.base().name}+{self.perturb}"
         parts = [self.stroke, self.fault, *[c for c in self.conditions if c != "baseline"]]
         base = "-".join(p.replace(":", "_") for p in parts)
         digest = hashlib.sha256(self.key().encode()).hexdigest()[:6]
         return f"{base}-s{self.seed}-{digest}"
 
+    def base(self) -> ClipSpec:
+        """The rendered clip (without the landmark perturbation)."""
+        return replace(self, perturb=None).with_tags()
+
     def key(self) -> str:
         d = asdict(self)
         d.pop("conditions")
+        if d["perturb"] is None:
+            d.pop("perturb")
         d["clips_version"] = CLIPS_VERSION
         d["generator_version"] = synth.GENERATOR_VERSION
         return json.dumps(d, sort_keys=True)
@@ -142,7 +151,49 @@ def tags(spec: ClipSpec) -> list[str]:
         out.append(f"tilt:{spec.tilt_deg:g}")
     if spec.calib != "ok":
         out.append(f"calib:{spec.calib}")
+    if spec.perturb is not None:
+        out.append(f"noise:{spec.perturb}")
     return out or ["baseline"]
+
+
+#: Tracking noise and bias added to every hand's landmarks (issue 10 point 2: jitter up to
+#: 0.15 box standard deviation, a constant bias up to 0.25 box in any direction). Jitter is
+#: independent per frame and per axis (standard deviation in box widths), bias a constant
+#: (du, dv) in box widths (v towards the feet).
+PERTURBATIONS: dict[str, dict] = {
+    "jitter-0.10": {"jitter_box": 0.10},
+    "jitter-0.15": {"jitter_box": 0.15},
+    "bias-0.20-feet": {"bias_uv": (0.0, 0.20)},
+    "bias-0.25-head": {"bias_uv": (0.0, -0.25)},
+    "bias-0.25-side": {"bias_uv": (0.25, 0.0)},
+    "jitter-0.10+bias-0.20-feet": {"jitter_box": 0.10, "bias_uv": (0.0, 0.20)},
+}
+
+
+def perturb_observations(records, perturb: str, body_frame, seed: int):
+    """``records`` [(t, HandObservation | None)] with :data:`PERTURBATIONS` ``[perturb]``
+    applied to every hand (all 21 landmarks of a hand move together), deterministic by
+    ``seed``."""
+    from coach.types import HandObservation
+
+    p = PERTURBATIONS[perturb]
+    rng = np.random.default_rng(seed)
+    origin = body_frame.to_xy(np.array([0.5, 0.5]))
+    du = body_frame.to_xy(np.array([1.5, 0.5])) - origin  # one box width along u, normalised
+    dv = body_frame.to_xy(np.array([0.5, 1.5])) - origin
+    bias = np.asarray(p.get("bias_uv", (0.0, 0.0)), dtype=np.float64)
+    sigma = float(p.get("jitter_box", 0.0))
+    out = []
+    for t, obs in records:
+        if obs is None:
+            out.append((t, None))
+            continue
+        noise = bias + sigma * rng.standard_normal((obs.n_hands, 2))
+        shift = noise[:, :1] * du + noise[:, 1:] * dv  # (hands, 2) normalised image
+        lm = obs.landmarks.copy()
+        lm[:, :, :2] += shift[:, None, :]
+        out.append((t, HandObservation(obs.timestamp_s, lm, obs.scores, obs.image_size)))
+    return out
 
 
 # =================================================================================================
@@ -313,13 +364,14 @@ def expected(spec: ClipSpec, truth: synth.SampleTruth, box, head: str) -> dict:
 
 
 def clip_paths(spec: ClipSpec, cache_dir: Path) -> tuple[Path, Path]:
-    video = Path(cache_dir) / f"{spec.name}.mp4"
+    video = Path(cache_dir) / f"{spec.base().name}.mp4"
     return video, video.with_suffix(".eval.json")
 
 
 def render_clip(spec: ClipSpec, cache_dir: Path) -> Path:
     """Render ``spec`` into ``cache_dir`` unless it is there already; returns the video path.
     Written under temporary names and renamed when complete."""
+    spec = spec.base()
     video, info = clip_paths(spec, cache_dir)
     if video.is_file() and info.is_file():
         return video
@@ -448,6 +500,13 @@ def clip_set() -> list[ClipSpec]:
     for f in ("none", "reversed", "fast", "slow", "incomplete"):
         add("water-wheel", f, repetitions=1)
     add("water-wheel", "none", size=(320, 240), repetitions=1)
+    # tracking noise and bias on the landmarks of clean clips (no extra rendering)
+    for s in one_hand:
+        for f in ("none", "reversed", "fast", "slow"):
+            for p in PERTURBATIONS:
+                if f == "none" or p in ("jitter-0.15", "bias-0.20-feet"):
+                    add(s, f, perturb=p)
+        add(s, "none", motion="real", seed=1, perturb="jitter-0.10+bias-0.20-feet")
     names = [s.name for s in specs]
     assert len(names) == len(set(names)), "duplicate evaluation clips"
     return specs
@@ -475,6 +534,8 @@ FAST_NAMES_WANTED: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("i-love-you", "none", ("baseline",)),
     ("i-love-you", "fast", ("baseline",)),
     ("i-love-you", "fast", ("rest:doll",)),
+    ("sun", "none", ("noise:jitter-0.15",)),
+    ("i-love-you", "none", ("noise:bias-0.20-feet",)),
 )
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from coach.evaluation import clips as clipmod
 from coach.evaluation.judge import ClipVerdict, aggregate, judge, to_markdown, tracking_stats
 from coach.evaluation.runner import (
+    body_frame_for,
     landmark_clip,
     landmark_clip_live,
     load_observations,
@@ -72,20 +73,41 @@ def prepare_all(
     ]
 
 
-def evaluate_clip(video: Path, obs: Path) -> ClipVerdict:
-    """Coach one prepared clip from its cached landmarks and judge the session."""
-    info = json.loads(video.with_suffix(".eval.json").read_text())
-    records = load_observations(obs)
+def _unique_clips(specs):
+    """Specs whose rendered clips differ (perturbed variants share their base clip)."""
+    seen, out = set(), []
+    for s in specs:
+        b = s.base()
+        if b.name not in seen:
+            seen.add(b.name)
+            out.append(b)
+    return out
+
+
+def evaluate_clip(video: Path, obs: Path, spec: clipmod.ClipSpec | None = None) -> ClipVerdict:
+    """Coach one prepared clip from its cached landmarks (perturbed when ``spec`` says so)
+    and judge the session."""
+    import zlib
+
     import numpy as np
 
+    info = json.loads(video.with_suffix(".eval.json").read_text())
+    records = load_observations(obs)
     with np.load(obs) as z:
         size = (int(z["size"][0]), int(z["size"][1]))
+    name, conditions = info["name"], info["conditions"]
+    if spec is not None and spec.perturb is not None:
+        name, conditions = spec.name, list(spec.conditions)
+        frame = body_frame_for(info)(size)
+        records = clipmod.perturb_observations(
+            records, spec.perturb, frame, zlib.crc32(name.encode())
+        )
     session, track_uv = run_coach_tracked(info, records, size)
     return judge(
-        name=info["name"],
+        name=name,
         stroke=info["stroke"],
         fault=info["fault"],
-        conditions=info["conditions"],
+        conditions=conditions,
         expected_flags=info["expected_flags"],
         expected_reps=len(info["repetitions"]),
         rep_flags=[r.flags for r in session.repetitions],
@@ -127,9 +149,11 @@ def run_eval(
     ``eval-live.json``, ``eval-live.md`` for the live-style run when ``live``)."""
     specs = clipmod.fast_subset() if subset == "fast" else clipmod.clip_set()
     t0 = time.perf_counter()
-    prepared = prepare_all(specs, Path(cache_dir), jobs, num_hands, progress, live)
+    rendered = prepare_all(_unique_clips(specs), Path(cache_dir), jobs, num_hands, progress, live)
+    paths = {s.name: (v, o, lo) for s, v, o, lo in rendered}
+    prepared = [(s, *paths[s.base().name]) for s in specs]
     t1 = time.perf_counter()
-    verdicts = [evaluate_clip(v, o) for _s, v, o, _lo in prepared]
+    verdicts = [evaluate_clip(v, o, s) for s, v, o, _lo in prepared]
     t2 = time.perf_counter()
     rep = aggregate(verdicts)
     rep["subset"] = subset
@@ -141,7 +165,7 @@ def run_eval(
     md = to_markdown(rep, title or f"Evaluation ({subset} set, {len(specs)} clips)")
     (out / "eval.md").write_text(md)
     if live:
-        live_rep = aggregate([evaluate_clip(v, lo) for _s, v, _o, lo in prepared])
+        live_rep = aggregate([evaluate_clip(v, lo, s) for s, v, _o, lo in prepared])
         live_rep["subset"] = subset
         (out / "eval-live.json").write_text(json.dumps(live_rep, indent=1) + "\n")
         live_title = f"Evaluation, live-style ({subset} set: LiveCoach's landmarker, lite model)"
