@@ -1205,11 +1205,14 @@ class Sample:
         rest: RestingHand | None = None,
         palette: dict | None = None,
         hand_painter: Callable[..., None] | None = None,
+        hand_turn_deg: float = 4.0,
     ) -> None:
         # motion, rest, palette and hand_painter (evaluation clips: coach/evaluation) leave
         # the default clip unchanged when not given. ``hand_painter(img, hand, landmarks_px,
         # skin_rgb, sleeve_rgb)`` draws hand ``hand`` instead of :func:`draw_hand`.
+        # ``hand_turn_deg``: how far the hand turns to and fro about its contact point.
         self.hand_painter = hand_painter
+        self.hand_turn_deg = float(hand_turn_deg)
         self.stroke = (
             stroke_id if isinstance(stroke_id, StrokeDefinition) else load_stroke(stroke_id)
         )
@@ -1292,7 +1295,7 @@ class Sample:
         angle = (
             self._plan.angles_deg[hand]
             + _HEAD_ANGLE_DEG[self.head]
-            + 4.0 * math.sin(2 * math.pi * 0.23 * t_s + self._wobble_angle[hand])
+            + self.hand_turn_deg * math.sin(2 * math.pi * 0.23 * t_s + self._wobble_angle[hand])
         )
         length = HAND_LENGTH_BOX * self.scene.box_px * (1.0 + LIFT_SCALE * lift)
         return hand_landmarks_px(

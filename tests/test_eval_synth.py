@@ -126,6 +126,8 @@ def test_clip_set_covers_the_conditions():
         "calib:big",
         "calib:small",
         "calib:shift-x",
+        "turn:30",
+        "noise:jitter-0.15",
         "skin:dark",
     ):
         assert want in tags, want

@@ -92,6 +92,7 @@ class ClipSpec:
     repetitions: int = 2
     seed: int = 0
     perturb: str | None = None  # tracking noise added to the cached landmarks: PERTURBATIONS
+    turn_deg: float = 4.0  # the hand turns to and fro about its contact point by this much
     conditions: tuple[str, ...] = field(default=())
 
     def with_tags(self) -> ClipSpec:
@@ -113,11 +114,16 @@ class ClipSpec:
     def key(self) -> str:
         d = asdict(self)
         d.pop("conditions")
-        if d["perturb"] is None:
-            d.pop("perturb")
+        for name, default in _LATER_FIELDS.items():  # keys made before they existed stay
+            if d[name] == default:
+                d.pop(name)
         d["clips_version"] = CLIPS_VERSION
         d["generator_version"] = synth.GENERATOR_VERSION
         return json.dumps(d, sort_keys=True)
+
+
+#: Fields added after the first clips were cached, with their defaults.
+_LATER_FIELDS = {"perturb": None, "turn_deg": 4.0}
 
 
 def tags(spec: ClipSpec) -> list[str]:
@@ -151,6 +157,8 @@ def tags(spec: ClipSpec) -> list[str]:
         out.append(f"tilt:{spec.tilt_deg:g}")
     if spec.calib != "ok":
         out.append(f"calib:{spec.calib}")
+    if spec.turn_deg != 4.0:
+        out.append(f"turn:{spec.turn_deg:g}")
     if spec.perturb is not None:
         out.append(f"noise:{spec.perturb}")
     return out or ["baseline"]
@@ -333,6 +341,7 @@ def make_sample(spec: ClipSpec, cache_dir: Path) -> synth.Sample:
         rest=rest,
         palette=PALETTES[spec.palette],
         hand_painter=painter,
+        hand_turn_deg=spec.turn_deg,
     )
 
 
@@ -488,6 +497,8 @@ def clip_set() -> list[ClipSpec]:
         for calib in ("big", "small"):
             add(s, "reversed", calib=calib)
         add(s, "none", fps=30.0)
+        for f in ("none", "reversed"):
+            add(s, f, turn_deg=30.0)
         # the field cases, combined
         add(s, "none", palette="pale", hand="cutout", rest="doll", seed=5)
         add(s, "none", palette="dark", skin="dark", motion="real", seed=6)
