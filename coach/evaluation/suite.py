@@ -126,6 +126,10 @@ def _tracking(video: Path, track_uv) -> dict:
     from coach.synth import SampleTruth, truth_path
 
     truth = SampleTruth.load(truth_path(video))
+    from coach.strokes import load_stroke
+
+    if load_stroke(truth.stroke).hands > 1:  # both hands stroke: "the other hand" means nothing
+        return {}
     n = min(len(track_uv), truth.frames)
     stroker = np.full(n, -1)
     t = truth.timestamps_s[:n]
@@ -133,6 +137,14 @@ def _tracking(video: Path, track_uv) -> dict:
         for seg in rep.segments:
             stroker[(t >= seg.start_s) & (t <= seg.end_s)] = seg.hand
     return tracking_stats(track_uv[:n], truth.contact_uv[:n], stroker)
+
+
+def evaluate_all(items, jobs: int) -> list[ClipVerdict]:
+    """:func:`evaluate_clip` over ``[(video, obs, spec)]``, in order. In this process: about
+    20 s of CPU for the full set; worker processes (spawned, each loading numba's compiled
+    matcher) were measured slower on this 2-core machine."""
+    del jobs
+    return [evaluate_clip(*it) for it in items]
 
 
 def run_eval(
@@ -153,7 +165,7 @@ def run_eval(
     paths = {s.name: (v, o, lo) for s, v, o, lo in rendered}
     prepared = [(s, *paths[s.base().name]) for s in specs]
     t1 = time.perf_counter()
-    verdicts = [evaluate_clip(v, o, s) for s, v, o, _lo in prepared]
+    verdicts = evaluate_all([(v, o, s) for s, v, o, _lo in prepared], jobs)
     t2 = time.perf_counter()
     rep = aggregate(verdicts)
     rep["subset"] = subset
@@ -165,7 +177,7 @@ def run_eval(
     md = to_markdown(rep, title or f"Evaluation ({subset} set, {len(specs)} clips)")
     (out / "eval.md").write_text(md)
     if live:
-        live_rep = aggregate([evaluate_clip(v, lo, s) for s, v, _o, lo in prepared])
+        live_rep = aggregate(evaluate_all([(v, lo, s) for s, v, _o, lo in prepared], jobs))
         live_rep["subset"] = subset
         (out / "eval-live.json").write_text(json.dumps(live_rep, indent=1) + "\n")
         live_title = f"Evaluation, live-style ({subset} set: LiveCoach's landmarker, lite model)"
