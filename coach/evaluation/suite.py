@@ -156,10 +156,15 @@ def run_eval(
     progress: bool = True,
     title: str | None = None,
     live: bool = False,
+    only: str | None = None,
 ) -> dict:
     """The whole evaluation; writes ``eval.json`` and ``eval.md`` into ``out_dir`` (and
     ``eval-live.json``, ``eval-live.md`` for the live-style run when ``live``)."""
     specs = clipmod.fast_subset() if subset == "fast" else clipmod.clip_set()
+    if only:  # e.g. "rest_doll" or "i-love-you-none": clips whose name holds it
+        specs = [s for s in specs if only in s.name]
+        if not specs:
+            raise ValueError(f"--only: expected part of a clip name, found {only!r}")
     t0 = time.perf_counter()
     rendered = prepare_all(_unique_clips(specs), Path(cache_dir), jobs, num_hands, progress, live)
     paths = {s.name: (v, o, lo) for s, v, o, lo in rendered}
@@ -204,6 +209,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="hands MediaPipe looks for (default: as `coach score` does)",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--only", metavar="TEXT", help="only the clips whose name contains TEXT")
     p.add_argument(
         "--live",
         action="store_true",
@@ -215,15 +221,20 @@ def run_from_args(args: argparse.Namespace) -> int:
     if args.jobs < 1:
         print(f"coach: --jobs: expected at least 1, found {args.jobs}", file=sys.stderr)
         return 2
-    rep = run_eval(
-        args.subset,
-        Path(args.out),
-        Path(args.cache),
-        args.jobs,
-        args.num_hands,
-        progress=not args.no_progress,
-        live=args.live,
-    )
+    try:
+        rep = run_eval(
+            args.subset,
+            Path(args.out),
+            Path(args.cache),
+            args.jobs,
+            args.num_hands,
+            progress=not args.no_progress,
+            live=args.live,
+            only=args.only,
+        )
+    except ValueError as exc:
+        print(f"coach: {exc}", file=sys.stderr)
+        return 2
     o = rep["overall"]
     fa = rep["false_alarm_hints"]
     print(f"{o['right']}/{o['clips']} verdicts right")
