@@ -7,6 +7,7 @@ import pytest
 
 from coach.evaluation.judge import (
     aggregate,
+    compare_markdown,
     diagnose,
     extra_flags,
     judge,
@@ -167,3 +168,12 @@ def test_diagnose(fault, got, counts, tracking, says):
     assert len(out) == len(says)
     for text, want in zip(out, says, strict=True):
         assert want in text
+
+
+def test_compare_lists_the_verdicts_that_changed():
+    before = aggregate([_v(name="a"), _v(got=((),), name="b")])  # b: a repetition missed
+    after = aggregate([_v(name="a"), _v(name="b")])  # b fixed
+    md = compare_markdown(before, after, "T")
+    assert "| all clips | 1/2 (50%) | 2/2 (100%) |" in md
+    assert "| b | 1 repetitions, expected 2 (missed) | right |" in md
+    assert "| a |" not in md  # unchanged verdicts are not listed

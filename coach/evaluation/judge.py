@@ -363,3 +363,45 @@ def to_markdown(rep: dict, title: str = "Evaluation") -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def compare_markdown(before: dict, after: dict, title: str = "Before and after") -> str:
+    """Two ``coach.eval/1`` reports side by side: overall, per stroke, per condition, false
+    alarms, and every clip whose verdict changed (by name)."""
+
+    def acc(d: dict | None) -> str:
+        if not d or not d.get("clips"):
+            return "-"
+        return f"{d['right']}/{d['clips']} ({_pct(d['accuracy'])})"
+
+    def fa(rep: dict) -> str:
+        f = rep["false_alarm_hints"]
+        return "-" if f["per_min"] is None else f"{f['count']} ({f['per_min']:.2f}/min)"
+
+    lines = [f"# {title}", "", "| | before | after |", "| --- | --- | --- |"]
+    lines.append(f"| all clips | {acc(before['overall'])} | {acc(after['overall'])} |")
+    lines.append(f"| false-alarm hints | {fa(before)} | {fa(after)} |")
+    for key, label in (
+        ("per_stroke", "stroke"),
+        ("per_fault", "fault"),
+        ("per_condition", "condition"),
+    ):
+        names = sorted(set(before.get(key, {})) | set(after.get(key, {})))
+        lines += ["", f"| {label} | before | after |", "| --- | --- | --- |"]
+        for n in names:
+            lines.append(f"| {n} | {acc(before[key].get(n))} | {acc(after[key].get(n))} |")
+    old = {v["name"]: v for v in before.get("verdicts", [])}
+    new = {v["name"]: v for v in after.get("verdicts", [])}
+    changed = [n for n in sorted(set(old) & set(new)) if old[n]["ok"] != new[n]["ok"]]
+    lines += ["", "## Verdicts that changed", ""]
+    if not changed:
+        lines.append("None.")
+    else:
+        lines += ["| clip | before | after |", "| --- | --- | --- |"]
+        for n in changed:
+            a, b = old[n], new[n]
+            lines.append(
+                f"| {n} | {'right' if a['ok'] else '; '.join(a['problems'])} | "
+                f"{'right' if b['ok'] else '; '.join(b['problems'])} |"
+            )
+    return "\n".join(lines) + "\n"

@@ -17,7 +17,14 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from coach.evaluation import clips as clipmod
-from coach.evaluation.judge import ClipVerdict, aggregate, judge, to_markdown, tracking_stats
+from coach.evaluation.judge import (
+    ClipVerdict,
+    aggregate,
+    compare_markdown,
+    judge,
+    to_markdown,
+    tracking_stats,
+)
 from coach.evaluation.runner import (
     body_frame_for,
     landmark_clip,
@@ -211,6 +218,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--only", metavar="TEXT", help="only the clips whose name contains TEXT")
     p.add_argument(
+        "--compare",
+        metavar="JSON",
+        help="an earlier eval.json (e.g. docs/eval-baseline.json): writes compare.md beside",
+    )
+    p.add_argument(
         "--live",
         action="store_true",
         help="also run each clip live-style (the live page's landmarker): eval-live.md",
@@ -242,6 +254,19 @@ def run_from_args(args: argparse.Namespace) -> int:
         print(f"  {s}: {d['right']}/{d['clips']}")
     per_min = "-" if fa["per_min"] is None else f"{fa['per_min']:.2f}"
     print(f"false-alarm hints per minute of good practice: {per_min}")
+    if args.compare:
+        try:
+            before = json.loads(Path(args.compare).read_text())
+        except (OSError, ValueError) as exc:
+            print(
+                f"coach: --compare: expected an eval.json, found {args.compare} ({exc})",
+                file=sys.stderr,
+            )
+            return 1
+        cmp_path = Path(args.out) / "compare.md"
+        cmp_path.write_text(compare_markdown(before, rep, f"{args.compare} -> this run"))
+        b = before["overall"]
+        print(f"before: {b['right']}/{b['clips']} verdicts right ({cmp_path})")
     if "live_overall" in rep:
         lo = rep["live_overall"]
         print(f"live-style: {lo['right']}/{lo['clips']} verdicts right (eval-live.md)")
