@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 MODEL  := models/hand_landmarker.task
 LITE   := models/hand_landmarker_lite.task
 
-.PHONY: setup run test lint bench samples clean browser-deps
+.PHONY: setup run test lint bench samples eval clean browser-deps
 
 setup: $(STAMP) $(MODEL) $(LITE)
 
@@ -40,6 +40,9 @@ bench: setup
 
 samples: setup
 	$(PY) -m coach samples make
+
+eval: setup  # the full evaluation set (docs/eval-baseline.md); clips cached in samples/eval
+	$(PY) -m coach eval --subset full --jobs 2
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -167,6 +167,10 @@ def build_parser() -> argparse.ArgumentParser:
     from coach.relay.cli import add_arguments as add_relay_arguments
 
     add_relay_arguments(sub.add_parser("relay", help="class relay: run one (see docs/relay.md)"))
+
+    from coach.evaluation.suite import add_arguments as add_eval_arguments
+
+    add_eval_arguments(sub.add_parser("eval", help="evaluation suite: verdicts on field clips"))
     return parser
 
 
@@ -514,6 +518,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return run_from_args(args)
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    from coach.evaluation.suite import run_from_args
+
+    return run_from_args(args)
+
+
 def cmd_reference(args: argparse.Namespace) -> int:
     from coach.reference import cmd_reference as run
 
@@ -543,6 +553,7 @@ COMMANDS = {
     "sessions": cmd_sessions,
     "accounts": cmd_accounts,
     "relay": cmd_relay,
+    "eval": cmd_eval,
 }
 
 

@@ -30,7 +30,7 @@ import itertools
 import json
 import math
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -300,7 +300,7 @@ class _Move:
     t1_s: float
     path: np.ndarray  # (n, 2) uv; n == 1 holds still
     touching: bool
-    profile: str = "linear"  # "linear" | "jerky" | "ease"
+    profile: str = "linear"  # "linear" | "jerky" | "ease" | "timed" (points evenly spaced in time)
     cycles: int = 0  # jerky: number of stop-and-go cycles
     visible: bool = True
     lifted: bool = False  # off the tummy: drawn slightly larger (closer to the camera)
@@ -394,6 +394,38 @@ def _along(path: np.ndarray, frac: np.ndarray) -> np.ndarray:
     return np.stack([np.interp(s, cum, path[:, 0]), np.interp(s, cum, path[:, 1])], axis=1)
 
 
+def _timed(path: np.ndarray, tau: np.ndarray) -> np.ndarray:
+    """Points of ``path`` (n, 2), whose points are evenly spaced in time, at normalised times
+    ``tau`` in [0, 1] (linear between points): a motion with its own speed profile."""
+    if len(path) == 1:
+        return np.repeat(path, np.size(tau), axis=0)
+    idx = np.asarray(tau, dtype=np.float64).reshape(-1) * (len(path) - 1)
+    k = np.arange(len(path))
+    return np.stack([np.interp(idx, k, path[:, 0]), np.interp(idx, k, path[:, 1])], axis=1)
+
+
+#: A motion model: ``motion(performed_path, duration_s, segment) -> (timed_path, duration_s)``;
+#: the returned points are evenly spaced in time (see :func:`_timed`), start at the performed
+#: path's first point and last ``duration_s`` (e.g. a real person's stroke mapped on the path).
+MotionModel = Callable[[np.ndarray, float, Segment], tuple[np.ndarray, float]]
+
+
+@dataclass(frozen=True)
+class RestingHand:
+    """A second hand that rests in contact while the other one strokes (one-hand strokes).
+
+    ``uv`` is where its contact point rests (tummy-box units: on the doll, beside it, on
+    its legs), ``angle_deg`` its finger direction (body frame, clockwise from the head).
+    ``swap_after``: after that many repetitions the hands swap roles (the resting hand
+    strokes, the first one rests at ``swap_uv``, default ``uv`` mirrored across the body).
+    """
+
+    uv: tuple[float, float] = (0.25, 0.75)
+    angle_deg: float = 20.0
+    swap_after: int | None = None
+    swap_uv: tuple[float, float] | None = None
+
+
 def _evaluate_track(
     starts: np.ndarray, moves: list[_Move], times_s: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -411,7 +443,10 @@ def _evaluate_track(
         if sl.start == sl.stop:
             continue
         tau = np.clip((times[sl] - m.t0_s) / max(m.t1_s - m.t0_s, 1e-9), 0.0, 1.0)
-        uv[sl] = _along(m.path, _progress(m.profile, tau, m.cycles))
+        if m.profile == "timed":
+            uv[sl] = _timed(m.path, tau)
+        else:
+            uv[sl] = _along(m.path, _progress(m.profile, tau, m.cycles))
         touching[sl], visible[sl] = m.touching, m.visible
         if m.lifted and len(m.path) == 1:
             lift[sl] = 1.0
@@ -496,9 +531,18 @@ class _Plan:
 class _Choreographer:
     """Turns a stroke definition and a fault into a :class:`_Plan`."""
 
-    def __init__(self, stroke: StrokeDefinition, fault: str, seed: int) -> None:
+    def __init__(
+        self,
+        stroke: StrokeDefinition,
+        fault: str,
+        seed: int,
+        motion: MotionModel | None = None,
+        rest: RestingHand | None = None,
+    ) -> None:
         self.stroke = stroke
         self.fault = fault
+        self.motion = motion
+        self.rest = rest
         self.rng = np.random.default_rng(seed)
         self.shift = off_path_shift(stroke) if fault == "off_path" else None
         self.factor = DURATION_FACTORS.get(fault, 1.0)
@@ -516,8 +560,13 @@ class _Choreographer:
     def transition(self) -> float:
         return float(self.rng.uniform(*TRANSITION_S))
 
-    def stroke_along(self, track: _Track, path: np.ndarray, duration_s: float) -> None:
-        if self.fault == "jerky":
+    def stroke_along(
+        self, track: _Track, path: np.ndarray, duration_s: float, seg: Segment | None = None
+    ) -> None:
+        if self.motion is not None and seg is not None:
+            timed, duration_s = self.motion(path, duration_s, seg)
+            track.follow(timed, duration_s, "timed")
+        elif self.fault == "jerky":
             track.follow(path, duration_s, "jerky", max(2, round(JERKY_HZ * duration_s)))
         else:
             track.follow(path, duration_s)
@@ -582,6 +631,12 @@ class _Choreographer:
         first = self.path(segs[0])
         track = _Track(first[0])
         plan = _Plan([track], ["right"], [-15.0])
+        rest = self.rest
+        if rest is not None:  # a second hand rests in contact (and may take over)
+            plan.tracks.append(_Track(np.asarray(rest.uv, dtype=np.float64)))
+            plan.sides.append("left")
+            plan.angles_deg.append(float(rest.angle_deg))
+            swap_uv = rest.swap_uv if rest.swap_uv is not None else (1.0 - rest.uv[0], rest.uv[1])
         n = repetitions if duration_s is None else 10**6
         if self.wants_gap(0, n):  # a single repetition: the gap comes first
             track.hold(0.3, True)
@@ -592,6 +647,14 @@ class _Choreographer:
                 break
             if rep > 0 and self.wants_gap(rep, n):
                 self.no_hand_gap(plan, track.t_s)
+            active = 0
+            if rest is not None and rest.swap_after is not None and rep >= rest.swap_after:
+                active = 1
+            if plan.tracks[active] is not track:  # swap roles: the stroking hand goes to rest
+                track.lift_to([np.asarray(swap_uv, dtype=np.float64)], 0.8)
+                track.hold(track.t_s + PAUSE_S, True)
+                plan.tracks[active].hold(track.t_s, True)
+                track = plan.tracks[active]
             done: list[SegmentTruth] = []
             for k, seg in enumerate(segs):
                 path = self.path(seg)
@@ -600,12 +663,14 @@ class _Choreographer:
                         track.lift_to([path[0]], self.transition())
                     track.hold(track.t_s + PAUSE_S, True)
                 t0 = track.t_s
-                self.stroke_along(track, path, self.duration(seg))
-                done.append(self.seg_truth(k, 0, t0, track.t_s))
+                self.stroke_along(track, path, self.duration(seg), seg)
+                done.append(self.seg_truth(k, active, t0, track.t_s))
                 if not continuous:
                     track.hold(track.t_s + PAUSE_S, True)
             plan.reps.append(self.rep_truth(rep, done))
         track.hold(track.t_s + TAIL_S, True)
+        for other in plan.tracks:  # the resting hand stays until the end
+            other.hold(track.t_s, True)
         return plan
 
     def relocate(self, track: _Track, target: np.ndarray, land_s: float, park: np.ndarray) -> None:
@@ -653,7 +718,7 @@ class _Choreographer:
                 self.relocate(tr, path[0], start - LAND_S * tempo, parks[h])
                 tr.hold(start, True)
                 t0 = tr.t_s
-                self.stroke_along(tr, path, self.duration(seg))
+                self.stroke_along(tr, path, self.duration(seg), seg)
                 done.append(self.seg_truth(k, h, t0, tr.t_s))
                 start = tr.t_s + 0.1  # the other hand starts just after this one ends
                 tr.hold(tr.t_s + PAUSE_S * tempo, True)
@@ -699,7 +764,7 @@ class _Choreographer:
                     sun.lift_to([path[0]], self.transition())
                     sun.hold(sun.t_s + PAUSE_S, True)
                 t0 = sun.t_s
-                self.stroke_along(sun, path, self.duration(segs[k]))
+                self.stroke_along(sun, path, self.duration(segs[k]), segs[k])
                 done.append(self.seg_truth(k, 0, t0, sun.t_s))
             trigger_t = self._trigger_time(sun, moon_first, t0)
             for k in other:
@@ -708,7 +773,7 @@ class _Choreographer:
                 self.relocate(moon, path[0], land, wait)
                 moon.hold(land + LAND_S * tempo, True)
                 m0 = moon.t_s
-                self.stroke_along(moon, path, self.duration(segs[k]))
+                self.stroke_along(moon, path, self.duration(segs[k]), segs[k])
                 done.append(self.seg_truth(k, 1, m0, moon.t_s))
                 moon.hold(moon.t_s + PAUSE_S * tempo, True)
             plan.reps.append(self.rep_truth(rep, done))
@@ -726,7 +791,10 @@ class _Choreographer:
         move = sun.moves[-1]
         centre = move.path[:-1].mean(axis=0) if len(move.path) > 2 else move.path[0]
         taus = np.linspace(0.0, 1.0, 721)
-        pts = _along(move.path, _progress(move.profile, taus, move.cycles))
+        if move.profile == "timed":
+            pts = _timed(move.path, taus)
+        else:
+            pts = _along(move.path, _progress(move.profile, taus, move.cycles))
         ang = np.arctan2(pts[:, 0] - centre[0], -(pts[:, 1] - centre[1]))  # clockwise from 12
         travel = np.sign(np.sum(np.angle(np.exp(1j * np.diff(np.unwrap(ang)))))) or 1.0
         m0 = moon_path[0]
@@ -791,9 +859,17 @@ class _Scene:
     DIAPER = (250, 250, 246)
     FEATURE = (150, 96, 90)
 
-    def __init__(self, size: tuple[int, int], head: HeadDirection) -> None:
+    def __init__(
+        self, size: tuple[int, int], head: HeadDirection, palette: dict | None = None
+    ) -> None:
         self.size = size
         self.head = head
+        for name, rgb in (palette or {}).items():  # e.g. {"DOLL": (90, 60, 50)}: other colours
+            if name not in ("BLANKET", "DOLL", "FABRIC", "DIAPER", "FEATURE"):
+                raise ValueError(
+                    f"palette: expected BLANKET, DOLL, FABRIC, DIAPER or FEATURE, found {name!r}"
+                )
+            setattr(self, name, tuple(int(c) for c in rgb))
         self.box_true, self.box_px = scene_layout(size, head)
         self.frame = BodyFrame.from_box(self.box_true, head, False, size)
 
@@ -1125,7 +1201,18 @@ class Sample:
         skin: str | Sequence[int] = "light",
         seed: int = 0,
         duration_s: float | None = None,
+        motion: MotionModel | None = None,
+        rest: RestingHand | None = None,
+        palette: dict | None = None,
+        hand_painter: Callable[..., None] | None = None,
+        hand_turn_deg: float = 4.0,
     ) -> None:
+        # motion, rest, palette and hand_painter (evaluation clips: coach/evaluation) leave
+        # the default clip unchanged when not given. ``hand_painter(img, hand, landmarks_px,
+        # skin_rgb, sleeve_rgb)`` draws hand ``hand`` instead of :func:`draw_hand`.
+        # ``hand_turn_deg``: how far the hand turns to and fro about its contact point.
+        self.hand_painter = hand_painter
+        self.hand_turn_deg = float(hand_turn_deg)
         self.stroke = (
             stroke_id if isinstance(stroke_id, StrokeDefinition) else load_stroke(stroke_id)
         )
@@ -1134,8 +1221,10 @@ class Sample:
         self.size, self.fps, self.seed = (w, h), float(fps), int(seed)
         self._rate = float(frame_rate(self.fps))  # exact: 29.97 is 30000/1001, as the writer has it
         self.skin_name, self.skin_rgb = _skin_rgb(skin)
-        self.scene = _Scene(self.size, head)
-        plan = _Choreographer(self.stroke, fault, self.seed).plan(int(repetitions), duration_s)
+        self.scene = _Scene(self.size, head, palette)
+        plan = _Choreographer(self.stroke, fault, self.seed, motion, rest).plan(
+            int(repetitions), duration_s
+        )
         self._plan = plan
         self._tracks = [tr.freeze() for tr in plan.tracks]
         end_s = max(tr.t_s for tr in plan.tracks)
@@ -1206,7 +1295,7 @@ class Sample:
         angle = (
             self._plan.angles_deg[hand]
             + _HEAD_ANGLE_DEG[self.head]
-            + 4.0 * math.sin(2 * math.pi * 0.23 * t_s + self._wobble_angle[hand])
+            + self.hand_turn_deg * math.sin(2 * math.pi * 0.23 * t_s + self._wobble_angle[hand])
         )
         length = HAND_LENGTH_BOX * self.scene.box_px * (1.0 + LIFT_SCALE * lift)
         return hand_landmarks_px(
@@ -1233,7 +1322,10 @@ class Sample:
         for k in sorted(range(len(lift)), key=lambda k: (lift[k], -k)):
             if self._visible[index, k]:
                 px = self._landmarks_px(k, self._uv[index, k], lift[k], t)
-                draw_hand(img, px, self.skin_rgb, _SLEEVES[k % len(_SLEEVES)])
+                if self.hand_painter is not None:
+                    self.hand_painter(img, k, px, self.skin_rgb, _SLEEVES[k % len(_SLEEVES)])
+                else:
+                    draw_hand(img, px, self.skin_rgb, _SLEEVES[k % len(_SLEEVES)])
         return np.ascontiguousarray(img[:, ::-1]) if self.mirrored else img
 
     # -- truth ------------------------------------------------------------------------------------

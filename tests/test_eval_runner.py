@@ -1,0 +1,104 @@
+"""The evaluation's landmark cache (coach/evaluation/runner.py): a replay of the cached
+observations gives exactly the session ``coach score`` gave."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from coach.evaluation import clips
+from coach.evaluation.runner import (
+    LandmarkerSettings,
+    RecordingLandmarker,
+    body_frame_for,
+    load_observations,
+    run_coach,
+    save_observations,
+)
+from coach.types import HandObservation
+
+
+def _obs(t, n):
+    lm = np.arange(n * 21 * 3, dtype=np.float64).reshape(n, 21, 3) / 1000.0 + t
+    return HandObservation(t, lm, np.full(n, 0.9), (320, 240))
+
+
+def test_observations_round_trip(tmp_path):
+    # frames with two hands, none, one: order, counts and values kept
+    records = [(0.0, _obs(0.0, 2)), (0.1, None), (0.2, _obs(0.2, 1))]
+    path = tmp_path / "x.npz"
+    save_observations(path, records, (320, 240))
+    back = load_observations(path)
+    assert [t for t, _ in back] == [0.0, 0.1, 0.2]
+    assert back[1][1] is None
+    for (_, a), (_, b) in zip(records, back, strict=True):
+        if a is not None:
+            assert np.array_equal(a.landmarks, b.landmarks)
+            assert np.array_equal(a.scores, b.scores) and b.image_size == (320, 240)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"num_hands": 2},  # MediaPipe asked for more hands
+        {"model_sha256": "other"},  # another model file
+        {"mediapipe": "9.9"},  # another MediaPipe
+        {"mode": "live"},  # the live page's landmarker
+    ],
+)
+def test_cache_key_follows_every_setting(change):
+    base = LandmarkerSettings(num_hands=1, model_sha256="m", mediapipe="1.2.2")
+    other = LandmarkerSettings(**{**base.__dict__, **change})
+    assert base.key("clip") != other.key("clip")
+    assert base.key("clip") != base.key("another clip")
+
+
+@pytest.mark.model
+def test_replay_is_exactly_what_coach_score_said(model_path, tmp_path):
+    from coach.cli import score_video
+    from coach.landmarks import HandLandmarker
+    from coach.strokes import load_stroke
+
+    spec = clips.ClipSpec("sun", "fast", size=(320, 240), repetitions=2).with_tags()
+    video = clips.render_clip(spec, tmp_path)
+    info = json.loads(video.with_suffix(".eval.json").read_text())
+    stroke = load_stroke("sun")
+    rec = RecordingLandmarker(HandLandmarker(num_hands=1))
+    try:
+        _report, session = score_video(str(video), stroke, body_frame_for(info), landmarker=rec)
+    finally:
+        rec.close()
+    save_observations(tmp_path / "o.npz", rec.records, (320, 240))
+    replay = run_coach(info, load_observations(tmp_path / "o.npz"), (320, 240))
+    assert replay.repetitions == session.repetitions
+    assert replay.hints == session.hints
+    assert len(session.repetitions) == 2  # the clip was scored at all
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("stroke_id", ["sun", "sun-moon"])  # one hand, two hands
+def test_cache_asks_for_as_many_hands_as_coach_score(model_path, tmp_path, monkeypatch, stroke_id):
+    """The cache key says how many hands MediaPipe looked for (landmarker_hands); it must be
+    what coach score's own loop uses, or cached landmarks would not be coach score's."""
+    import coach.landmarks
+    from coach.cli import score_video
+    from coach.evaluation.runner import landmarker_hands
+    from coach.strokes import load_stroke
+    from coach.synth import render_sample
+
+    asked = []
+
+    class Spy(coach.landmarks.HandLandmarker):  # the real landmarker, its num_hands noted
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            asked.append(self.num_hands)
+
+    monkeypatch.setattr(coach.landmarks, "HandLandmarker", Spy)
+    video = tmp_path / "c.mp4"
+    truth = render_sample(stroke_id, video, size=(160, 120), fps=10, duration_s=0.5)
+    stroke = load_stroke(stroke_id)
+    frame = truth.body_frame
+    score_video(str(video), stroke, lambda size: frame())
+    assert asked == [landmarker_hands(stroke)]
