@@ -157,9 +157,9 @@ def _landmarker(num_hands: int) -> Any:
     if lm is None:
         factory = _worker.get("factory")
         if factory is None:
-            from coach.landmarks import HandLandmarker
+            from coach.hand_tracker import offline_landmarker
 
-            lm = HandLandmarker(num_hands=num_hands)
+            lm = offline_landmarker()
         else:
             lm = factory()
         _worker[key] = lm

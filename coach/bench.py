@@ -3,7 +3,8 @@
 For each clip (a synthetic I Love You practice, 640x480 at 30 fps, short and long)
 one run measures, on the *same* file:
 
-* **MediaPipe alone**: decode + ``HandLandmarker.detect`` per frame (pass A);
+* **MediaPipe alone**: decode + the hand landmarker's ``detect`` per frame, the one
+  ``coach score`` uses (:func:`coach.hand_tracker.offline_landmarker`) (pass A);
 * **full pipeline**: exactly what ``coach score`` does per frame, decode +
   ``Coach.process`` (detect, tracker, matcher, scoring, hints), then ``finish()``
   and ``build_report`` (pass B);
@@ -596,7 +597,7 @@ def measure_clip(
     clip: BenchClip, *, chunk_frames: int = CHUNK_FRAMES, log: Log = _stderr
 ) -> dict[str, Any]:
     """Benchmark one clip: passes A and B interleaved, then the replays. Returns the numbers."""
-    from coach.landmarks import HandLandmarker
+    from coach.hand_tracker import offline_landmarker
     from coach.strokes import load_stroke
     from coach.types import HANDS_LOOKED_FOR
 
@@ -604,8 +605,8 @@ def measure_clip(
     hands = HANDS_LOOKED_FOR  # as `coach score` runs it
     load_before = os.getloadavg()
     with contextlib.ExitStack() as stack:
-        lm_a = stack.enter_context(HandLandmarker(num_hands=hands))
-        lm_b = stack.enter_context(HandLandmarker(num_hands=hands))
+        lm_a = stack.enter_context(offline_landmarker())  # as `coach score` runs it
+        lm_b = stack.enter_context(offline_landmarker())
         a = DetectPass(clip, lm_a)
         stack.callback(a.close)
         b = FullPass(clip, lm_b, stroke)

@@ -270,16 +270,15 @@ def score_video(
     ``on_result(FrameResult)`` for every frame (for per-frame charts).
     Raises :class:`coach.video.VideoError` for unreadable input.
     """
-    from coach.landmarks import HandLandmarker
+    from coach.hand_tracker import offline_landmarker
     from coach.pipeline import Coach
     from coach.report import build_report
-    from coach.types import HANDS_LOOKED_FOR
     from coach.video import open_video
 
     owns = landmarker is None
     with open_video(video_path) as reader:
         info = reader.info
-        lm = landmarker or HandLandmarker(num_hands=HANDS_LOOKED_FOR)
+        lm = landmarker or offline_landmarker()
         try:
             coach = Coach(stroke, body_frame_for((info.width, info.height)), lm)
             total = max(info.frames, 1)

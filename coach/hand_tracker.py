@@ -28,7 +28,7 @@ import numpy as np
 from coach.hand_roi import Roi, overlap, roi_from_landmarks
 from coach.landmark_model import LandmarkModel
 from coach.landmarks import HandLandmarker
-from coach.types import Frame, HandObservation
+from coach.types import HANDS_LOOKED_FOR, Frame, HandObservation
 
 #: Two boxes covering more than this of each other hold the same hand.
 DUPLICATE_OVERLAP = 0.5
@@ -37,6 +37,24 @@ DUPLICATE_OVERLAP = 0.5
 #: (the other hand, resting on the doll) is found within this time, and the frames in
 #: between cost one network run per followed hand.
 SEARCH_EVERY_S = 0.4
+
+
+#: Threads of the landmark network when scoring a recorded video (no browser to share
+#: the cores with): measured 75 against 57 frames/s with one.
+OFFLINE_THREADS = 2
+
+
+def offline_landmarker(model_path: str | os.PathLike | None = None) -> TrackingHandLandmarker:
+    """The landmarker that scores recorded videos (``coach score``, upload, batch, the
+    benchmark and the evaluation): the full model, looking for two hands (the other hand
+    may rest on the doll), found by MediaPipe and followed by the landmark network alone,
+    as MediaPipe's VIDEO mode does (landmarks within 0.2 px of it). MediaPipe's own VIDEO
+    mode set for two hands runs its palm detector on every frame while only one is in
+    view, which halves the frame rate; this one looks for the second hand every
+    SEARCH_EVERY_S."""
+    return TrackingHandLandmarker(
+        model_path, num_hands=HANDS_LOOKED_FOR, variant="full", num_threads=OFFLINE_THREADS
+    )
 
 
 def _same_hand_as_any(roi: Roi, others: list[Roi]) -> bool:

@@ -82,7 +82,7 @@ def test_replay_is_exactly_what_coach_score_said(model_path, tmp_path):
 def test_cache_asks_for_as_many_hands_as_coach_score(model_path, tmp_path, monkeypatch, stroke_id):
     """The cache key says how many hands MediaPipe looked for (landmarker_hands); it must be
     what coach score's own loop uses, or cached landmarks would not be coach score's."""
-    import coach.landmarks
+    import coach.hand_tracker
     from coach.cli import score_video
     from coach.evaluation.runner import landmarker_hands
     from coach.strokes import load_stroke
@@ -90,12 +90,12 @@ def test_cache_asks_for_as_many_hands_as_coach_score(model_path, tmp_path, monke
 
     asked = []
 
-    class Spy(coach.landmarks.HandLandmarker):  # the real landmarker, its num_hands noted
+    class Spy(coach.hand_tracker.TrackingHandLandmarker):  # the real one, num_hands noted
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
             asked.append(self.num_hands)
 
-    monkeypatch.setattr(coach.landmarks, "HandLandmarker", Spy)
+    monkeypatch.setattr(coach.hand_tracker, "TrackingHandLandmarker", Spy)
     video = tmp_path / "c.mp4"
     truth = render_sample(stroke_id, video, size=(160, 120), fps=10, duration_s=0.5)
     stroke = load_stroke(stroke_id)

@@ -23,15 +23,15 @@ import numpy as np
 from coach.bodyframe import BodyFrame
 from coach.pipeline import Coach, SessionResult
 from coach.strokes import StrokeDefinition, load_stroke
-from coach.types import HandObservation
+from coach.types import HANDS_LOOKED_FOR, HandObservation
 
-OBS_VERSION = 1
+OBS_VERSION = 2  # 2: coach score's landmarker is hand_tracker.offline_landmarker
 
 
 def landmarker_hands(stroke: StrokeDefinition) -> int:
     """How many hands ``coach score`` asks MediaPipe for on this stroke (as
-    :func:`coach.cli.score_video` does: keep the two in step)."""
-    return max(1, stroke.hands)
+    :func:`coach.cli.score_video` does: keep the two in step): two, whatever the stroke."""
+    return HANDS_LOOKED_FOR
 
 
 @dataclass(frozen=True)
@@ -157,7 +157,7 @@ def body_frame_for(info: dict):
 def landmark_clip(clip: Path, num_hands: int | None = None, landmarker=None) -> Path:
     """Landmarks of ``clip`` (cached): runs ``coach score``'s loop once when not cached."""
     from coach.cli import score_video
-    from coach.landmarks import HandLandmarker
+    from coach.hand_tracker import OFFLINE_THREADS, TrackingHandLandmarker
 
     info = json.loads(clip.with_suffix(".eval.json").read_text())
     stroke = load_stroke(info["stroke"])
@@ -165,7 +165,9 @@ def landmark_clip(clip: Path, num_hands: int | None = None, landmarker=None) -> 
     out = obs_path(clip, settings)
     if out.is_file():
         return out
-    inner = landmarker or HandLandmarker(num_hands=settings.num_hands)
+    inner = landmarker or TrackingHandLandmarker(
+        num_hands=settings.num_hands, variant="full", num_threads=OFFLINE_THREADS
+    )
     rec = RecordingLandmarker(inner)
     try:
         report, _session = score_video(str(clip), stroke, body_frame_for(info), landmarker=rec)
