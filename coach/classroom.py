@@ -51,6 +51,12 @@ NAME_MAX_CHARS = protocol.NAME_MAX_CHARS
 RELAY_ADDRESS_MAX_CHARS = 200
 CONNECT_TIMEOUT_S = 10.0
 SETTINGS_FILE = "class-relay.json"
+#: The relay address that means: the relay built into this Stroke Coach, open to the other
+#: computers of this network (an explicit choice; the built-in relay is loopback only).
+NETWORK = "network"
+#: The port the built-in relay listens on when it is open to the network (parents type it
+#: once); a free one when that is taken.
+NETWORK_PORT = 8765
 
 
 # =================================================================================================
@@ -147,13 +153,16 @@ def normalise_name(text: object, what: str = "Name") -> str:
 
 
 def check_relay_address(text: object) -> str:
-    """``""`` (the relay built into this Stroke Coach) or a ``ws://`` / ``wss://`` address
-    with a host; no user, password or query (secrets never go in an address)."""
+    """``""`` (the relay built into this Stroke Coach), ``"network"`` (the same, open to
+    this network's computers) or a ``ws://`` / ``wss://`` address with a host; no user,
+    password or query (secrets never go in an address)."""
     if not isinstance(text, str):
         raise BadRelayAddress(f"Relay address: expected text, found {type(text).__name__}")
     url = text.strip()
     if not url:
         return ""
+    if url.lower() == NETWORK:
+        return NETWORK
     if len(url) > RELAY_ADDRESS_MAX_CHARS or not url.isprintable() or " " in url:
         raise BadRelayAddress(
             f"Relay address: expected an address like wss://relay.example.org/class, "
@@ -223,6 +232,48 @@ def embedded_relay_running() -> str:
     """The built-in relay's address if it runs, else ""."""
     with _EMBEDDED_LOCK:
         return "" if _EMBEDDED is None else _EMBEDDED.url
+
+
+_NETWORK_RELAY = None
+
+
+def network_relay_url() -> str:
+    """The built-in relay opened to the other computers of this network (the instructor's
+    explicit choice, for a class in one home or one network with no set-up): it listens on
+    every interface, on NETWORK_PORT when free. Returns the address this Stroke Coach
+    itself uses (loopback); :func:`network_relay_addresses` gives the ones to share."""
+    global _NETWORK_RELAY
+    with _EMBEDDED_LOCK:
+        if _NETWORK_RELAY is None:
+            from coach.relay.server import EmbeddedRelay
+
+            for port in (NETWORK_PORT, 0):
+                try:
+                    _NETWORK_RELAY = EmbeddedRelay(host="0.0.0.0", port=port).start()
+                    break
+                except OSError as exc:
+                    if port == 0:
+                        raise RelayUnreachable(
+                            f"The built-in class relay could not open to the network: {exc}"
+                        ) from None
+        return f"ws://127.0.0.1:{_NETWORK_RELAY.port}/class"
+
+
+def network_relay_addresses() -> list[str]:
+    """The addresses parents on this network type to join the built-in relay opened to
+    the network (this computer's IPv4 addresses, looked up without sending anything)."""
+    import socket
+
+    with _EMBEDDED_LOCK:
+        if _NETWORK_RELAY is None:
+            return []
+        port = _NETWORK_RELAY.port
+    try:
+        infos = socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)
+    except OSError:
+        infos = []
+    hosts = sorted({i[4][0] for i in infos if not i[4][0].startswith("127.")})
+    return [f"ws://{h}:{port}/class" for h in hosts] or [f"ws://<this computer>:{port}/class"]
 
 
 # =================================================================================================

@@ -124,8 +124,11 @@ def saved_relay_address() -> str:
 
 
 def relay_url(address: str | None = None) -> str:
-    """The address to connect to: the chosen relay or the built-in one."""
+    """The address to connect to: the chosen relay or the built-in one (open to this
+    network when the chosen address is ``network``)."""
     address = saved_relay_address() if address is None else address
+    if address == cr.NETWORK:
+        return cr.network_relay_url()
     return address or cr.embedded_relay_url()
 
 
@@ -290,13 +293,19 @@ def relay_setting() -> None:
             "computers (never video). Leave it empty to use the relay built into this Stroke "
             "Coach (everyone on this computer). For a class across computers, everyone enters "
             "the address of the same relay, e.g. `wss://relay.example.org/class` "
-            "(see docs/relay.md)."
+            "(see docs/relay.md). An instructor whose parents are on the same home or "
+            "office network can type `network`: the built-in relay then opens to that "
+            "network, and this box shows the address the parents type."
         )
+        shared = cr.network_relay_addresses()
+        if shared:
+            st.info("Parents on this network type: " + "  or  ".join(f"`{a}`" for a in shared))
         current = saved_relay_address()
         with st.form("class_relay_form"):
             text = st.text_input("Relay address", value=current, key="class_relay_address",
                                  max_chars=cr.RELAY_ADDRESS_MAX_CHARS,
-                                 placeholder="empty: built into this Stroke Coach")  # fmt: skip
+                                 placeholder="empty: built into this Stroke Coach; "
+                                             "network: the same, open to this network")  # fmt: skip
             go = st.form_submit_button("Use this relay")
         if go:
             try:
@@ -352,11 +361,13 @@ def client_or_none():
 
 def instructor_view(session: cr.ClassSession) -> None:
     st.markdown(code_html(session.code), unsafe_allow_html=True)
-    where = (
-        f"the relay <code>{html.escape(session.relay)}</code>"
-        if session.relay and session.relay != cr.embedded_relay_running()
-        else "the relay built into this Stroke Coach (this computer only)"
-    )
+    shared = cr.network_relay_addresses()
+    if session.relay and shared and session.relay == cr.network_relay_url():
+        where = "the relay " + " or ".join(f"<code>{html.escape(a)}</code>" for a in shared)
+    elif session.relay and session.relay != cr.embedded_relay_running():
+        where = f"the relay <code>{html.escape(session.relay)}</code>"
+    else:
+        where = "the relay built into this Stroke Coach (this computer only)"
     st.markdown(
         f"Parents open the <b>Class</b> page of their own Stroke Coach, set {where}, and join "
         "with this code. Start your camera: your hand's path (not your video) goes to every "

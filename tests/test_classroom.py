@@ -131,6 +131,8 @@ def test_bad_names_rejected(text, words) -> None:
         ("wss://relay.example.org/class", "wss://relay.example.org/class"),  # as given
         ("ws://127.0.0.1:8765", "ws://127.0.0.1:8765/class"),  # the usual path added
         ("ws://[::1]:8765/class", "ws://[::1]:8765/class"),  # IPv6
+        ("network", "network"),  # the built-in relay, open to this network
+        (" Network ", "network"),  # ... in any case
     ],
 )
 def test_relay_addresses(text, want) -> None:
@@ -700,3 +702,37 @@ def test_follow_html_says_what_the_instructor_does(status, idle_s, label, words)
     g = cr.Guide("ABCDE", "Maya", "i-love-you", np.zeros((0, 3)), 1, label, 2, status, idle_s, 5)
     out = ui_class.follow_html(g, 42)
     assert words in out and 'data-coach-relayed="42"' in out
+
+
+def test_the_built_in_relay_opens_to_the_network_only_when_asked() -> None:
+    """'network' starts the built-in relay on every interface (parents on this network
+    join it); the default built-in relay stays on loopback. Both serve a class."""
+    import json as _json
+    import urllib.request
+
+    local = cr.embedded_relay_url()
+    assert local.startswith("ws://127.0.0.1:")
+    if cr._NETWORK_RELAY is None:
+        assert cr.network_relay_addresses() == []  # nothing open to the network yet
+    url = cr.network_relay_url()
+    try:
+        assert cr._NETWORK_RELAY.host == "0.0.0.0"  # every interface: the explicit choice
+        assert cr._EMBEDDED.host == "127.0.0.1"  # the default one is untouched
+        port = cr._NETWORK_RELAY.port
+        assert url == f"ws://127.0.0.1:{port}/class"
+        shared = cr.network_relay_addresses()
+        assert shared and all(
+            a.startswith("ws://") and a.endswith(f":{port}/class") for a in shared
+        )
+        assert not any("127." in a for a in shared)
+        health = urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5).read()
+        assert _json.loads(health)
+        session, tclient = cr.open_class(url, "Maya", "sun")
+        seat, pclient = cr.join_class(url, session.code, "Ann")
+        assert seat.name == "Ann"
+        tclient.stop()
+        pclient.stop()
+    finally:
+        relay, cr._NETWORK_RELAY = cr._NETWORK_RELAY, None
+        if relay is not None:
+            relay.stop()
