@@ -591,9 +591,10 @@ def _token_views(arr: np.ndarray) -> dict[str, np.ndarray]:
 _STEADY_SCALE = 1.25
 _BELL_SCALE = 1.97345
 #: The shape index (see _duration_compiled) is 1 for a steady stroke and 1.2995 for a
-#: minimum-jerk one; up to 1.1 is taken as steady (milestone times are whole frames, and
-#: a few dropped frames move the index by that much).
-_STEADY_SHAPE = 1.1
+#: minimum-jerk one; up to 1.15 is taken as steady: milestone times are whole frames (a
+#: few dropped frames move the index by 0.1), and the smoothing stage eases the start of
+#: a steady stroke a little (a steady moon arc of Sun and Moon reads about 1.15).
+_STEADY_SHAPE = 1.15
 _BELL_SHAPE = 1.2995
 _MAX_SCALE = 2.2
 
@@ -831,7 +832,7 @@ def _duration_compiled(mile, nominal_s, milestones):
     from 10% to 90% is a smaller part of the whole for them than for a steady stroke.
     With all five milestones the shape is read from them: the index ``(t30 - t10 +
     t90 - t70) / (t70 - t30)`` is 1 for a steady stroke and 1.30 for a minimum-jerk
-    one, and the 10-90% time is scaled by 1.25 (index up to 1.1) to 1.97 (index 1.30)
+    one, and the 10-90% time is scaled by 1.25 (index up to 1.15) to 1.97 (index 1.30)
     accordingly (a linear blend, capped at 2.2). A stroke that stopped short is scaled
     as a steady one over what it did. So pace is judged over the whole letter or
     circle, never at its speed peak."""

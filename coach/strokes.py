@@ -10,7 +10,7 @@ File format (schema ``coach.stroke/1``), all coordinates in the tummy box
      "contact": "fingertips" | "palm", "hands": 1 | 2, "per_hand": false,
      "description": "...", "nominal_speed_box_per_s": 0.375,
      "pace": {"too_fast_below": 0.6, "too_slow_above": 1.8},
-     "tolerances": {"off_path_box": 0.3, "incomplete_below": 0.8, "jerky_stops_per_s": 0.5},
+     "tolerances": {"off_path_box": 0.3, "incomplete_below": 0.7, "jerky_stops_per_s": 0.5},
      "repetitions_typical": [6, 10],
      "segments": [{"id": "circle", "label": "circle", "role": "main", "nominal_s": 5.9,
                    "finish_text": "...", "geometry": GEOMETRY}, ...]}

@@ -268,8 +268,8 @@ def _milestones_of(progress_at) -> np.ndarray:
         # minimum jerk (bell-shaped speed): 10% -> 90% in 0.50673, index 1.2995: x 1.97345
         ("bell", lambda tau: tau**3 * (10 - 15 * tau + 6 * tau**2), 1.0),
         # smoothstep (a milder bell): 10% -> 90% in 0.60840, index 1.22462:
-        # x (1.25 + 0.72345 x 0.12462 / 0.1995) = x 1.70191 -> 1.0354
-        ("ease", lambda tau: tau * tau * (3 - 2 * tau), 1.0354),
+        # x (1.25 + 0.72345 x 0.07462 / 0.1495) = x 1.61108 -> 0.9802
+        ("ease", lambda tau: tau * tau * (3 - 2 * tau), 0.9802),
     ],
 )
 def test_whole_stroke_duration_whatever_the_speed_profile(name, progress_at, expected):
@@ -285,9 +285,10 @@ def test_whole_stroke_duration_whatever_the_speed_profile(name, progress_at, exp
     ("mile", "expected"),
     [
         ([0.1, 0.3, 0.5, 0.7, 0.9], 1.0),  # steady: index 1
-        # index (0.21 + 0.21) / 0.38 = 1.105263, just past the steady band (1.1):
-        # 0.8 x (1.25 + 0.72345 x 0.005263 / 0.1995) = 1.015268
-        ([0.1, 0.31, 0.5, 0.69, 0.9], 1.015268),
+        ([0.1, 0.31, 0.5, 0.69, 0.9], 1.0),  # index 1.105: inside the steady band (1.15)
+        # index (0.24 + 0.24) / 0.4 = 1.2, past the steady band (1.15):
+        # 0.88 x (1.25 + 0.72345 x 0.05 / 0.1495) = 1.31291
+        ([0.1, 0.34, 0.5, 0.74, 0.98], 1.312910),
         ([0.0, 0.5, 0.5, 0.5, 1.0], 2.2),  # no time in the middle: the cap, 2.2 x 1.0
         ([0.1, 0.3, np.nan, np.nan, np.nan], 1.0),  # stopped at 30%: steady over 20%
     ],

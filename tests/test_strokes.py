@@ -55,7 +55,9 @@ def test_builtin_loads_and_is_consistent(stroke_id):
     assert defn.id == stroke_id and defn.schema == "coach.stroke/1"
     assert defn.nominal_speed_box_per_s == 0.375
     assert (defn.pace.too_fast_below, defn.pace.too_slow_above) == (0.6, 1.8)
-    assert defn.tolerances.off_path_box == 0.3 and defn.tolerances.incomplete_below == 0.8
+    # incomplete below 0.7 of the path: a stroke stopping well short (strokes.md section 5);
+    # the smoothing lag of a jittery or fast hand costs up to about a fifth
+    assert defn.tolerances.off_path_box == 0.3 and defn.tolerances.incomplete_below == 0.7
     for seg in defn.segments:
         # nominal durations follow from the nominal contact speed (strokes.md section 3)
         assert seg.length_box / seg.nominal_s == pytest.approx(0.375, rel=0.03)
