@@ -42,6 +42,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from coach import paths
+
 MODEL_FILENAME = "hand_landmarker.task"
 LITE_MODEL_FILENAME = "hand_landmarker_lite.task"
 
@@ -119,8 +121,9 @@ def repo_root() -> Path:
 
 
 def default_models_dir() -> Path:
-    """``<repo root>/models``."""
-    return repo_root() / "models"
+    """Where the bundles live (:func:`coach.paths.models_dir`): the checkout's ``models/``,
+    else the user's data folder (never site-packages)."""
+    return paths.models_dir()
 
 
 def check_variant(variant: str) -> str:
