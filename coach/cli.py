@@ -72,11 +72,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     models = sub.add_parser("models", help="hand model")
     msub = models.add_subparsers(dest="action", required=True, parser_class=_Parser)
-    msub.add_parser(
+    fetch = msub.add_parser(
         "fetch",
         help="make sure the hand models (full, and lite for the live page) are present; "
-        "print the full model's path",
+        "print the full model's path (in models/ of a checkout, else the user's data folder)",
     )
+    add_progress_option(fetch)
 
     strokes = sub.add_parser("strokes", help="stroke library")
     ssub = strokes.add_subparsers(dest="action", required=True, parser_class=_Parser)
@@ -450,7 +451,8 @@ def cmd_models(args: argparse.Namespace) -> int:
         print(msg, file=sys.stderr)
 
     try:
-        paths = fetch_models(log=log)
+        with fraction_bar("hand models", args.progress) as on_progress:
+            paths = fetch_models(log=log, on_progress=on_progress)
     except ModelError as exc:
         raise CliError(str(exc)) from None
     log(f"lite hand model (live page): {paths['lite']}")

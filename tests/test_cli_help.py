@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
+import os
 import subprocess
 import sys
 import tomllib
@@ -99,3 +101,33 @@ def test_samples_make_progress_on_stderr_paths_on_stdout(tmp_path) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [str(p) for p in sorted(tmp_path.glob("*.mp4"))]
     assert "rendering samples" in done.stderr
+
+
+@pytest.mark.model
+def test_models_fetch_progress_keeps_stdout_the_path(tmp_path, model_path, lite_model_path):
+    for bundle in (model_path, lite_model_path):  # valid bundles already there: no download
+        (tmp_path / bundle.name).write_bytes(bundle.read_bytes())
+    done = subprocess.run(
+        [sys.executable, "-m", "coach", "models", "fetch", "--progress"],
+        capture_output=True, text=True, timeout=120,
+        env={**os.environ, "COACH_MODELS_DIR": str(tmp_path)},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"{tmp_path / model_path.name}\n"  # contract: the path, alone
+    assert "hand models" in done.stderr
+
+
+@pytest.mark.model
+@pytest.mark.slow
+def test_score_progress_keeps_stdout_the_report(tmp_path, model_path) -> None:
+    from coach.synth import ensure_sample
+
+    clip = ensure_sample("sun", tmp_path, size=(160, 120), fps=10.0)
+    done = subprocess.run(
+        [sys.executable, "-m", "coach", "score", str(clip), "--stroke", "sun", "--json", "-",
+         "--progress"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["schema"].startswith("coach.report")
+    assert f"scoring {clip.name}" in done.stderr
