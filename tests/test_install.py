@@ -234,3 +234,29 @@ def test_postgres_without_the_extra_says_how_to_get_it(monkeypatch) -> None:
     message = str(exc.value)
     assert "\n" not in message
     assert "pip install 'stroke-coach[postgres]'" in message
+
+
+@pytest.mark.slow
+def test_installed_page_renders(installed: Path, user_env: dict) -> None:
+    """The installed copy's page runs (Streamlit's AppTest, no browser): served on loopback
+    (as `coach app` does) the first visit shows the safety notes on the Practise page."""
+    script = (
+        "from streamlit import config\n"
+        "from streamlit.testing.v1 import AppTest\n"
+        "from coach.ui_pages import APP_SCRIPT\n"
+        "config.set_option('server.address', '127.0.0.1')  # as `coach app` serves it\n"
+        "at = AppTest.from_file(str(APP_SCRIPT), default_timeout=60)\n"
+        "at.session_state['coach_no_webrtc'] = True\n"
+        "at.run()\n"
+        "assert not at.exception, [e.value for e in at.exception]\n"
+        "print(APP_SCRIPT)\n"
+        "print([s.value for s in at.subheader])\n"
+    )
+    done = subprocess.run(
+        [str(installed.parent / "python"), "-c", script],
+        capture_output=True, text=True, timeout=180, env=user_env, cwd=user_env["HOME"],
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    app_script, subheaders = done.stdout.splitlines()[-2:]
+    assert app_script.startswith(str(installed.parent.parent))  # the installed page
+    assert "Before you start" in subheaders
