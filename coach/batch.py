@@ -6,8 +6,8 @@ processes (one :class:`~coach.landmarks.HandLandmarker` each, ``jobs`` defaults 
 number of cores), shows a progress bar on stderr (tqdm, on a terminal), writes one
 ``coach.report/1`` report per video to ``<out_dir>/<video stem>.report.json``
 (atomically; a clash of stems gets ``-2``, ``-3`` ...) and prints a summary table
-(video, repetitions, score, flags) on stdout. A video that cannot be scored is reported in the table and on
-stderr and skipped; the others are still scored.
+(video, repetitions, score, flags) on stdout. A video that cannot be scored is reported
+in the table and on stderr and skipped; the others are still scored.
 
 Exit status: 0 when every video was scored, 1 when at least one could not be (the
 reports of the others are written all the same), 2 for bad usage. Every video gets
