@@ -243,13 +243,9 @@ def add_examples(parser: argparse.ArgumentParser) -> None:
 
 def version() -> str:
     """The installed version (written once, in pyproject.toml)."""
-    from importlib.metadata import PackageNotFoundError
-    from importlib.metadata import version as dist_version
+    from coach import __version__
 
-    try:
-        return dist_version("stroke-coach")
-    except PackageNotFoundError:
-        return "unknown (not installed: pip install -e .)"
+    return __version__
 
 
 def cmd_app(args: argparse.Namespace) -> int:

@@ -131,3 +131,13 @@ def test_score_progress_keeps_stdout_the_report(tmp_path, model_path) -> None:
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["schema"].startswith("coach.report")
     assert f"scoring {clip.name}" in done.stderr
+
+
+def test_the_version_is_written_once() -> None:
+    """Only pyproject.toml holds the version; the package reads it from the install."""
+    import coach
+
+    version = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
+    assert coach.__version__ == cli.version() == version
+    holders = [p for p in (REPO / "coach").rglob("*.py") if f'"{version}"' in p.read_text()]
+    assert holders == []
