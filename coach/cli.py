@@ -481,12 +481,12 @@ def _store(args: argparse.Namespace, read_only: bool = True):
     """The session store for a ``sessions`` command, opened read-only: it is never created,
     upgraded or changed, and a file that is not a Stroke Coach store is refused untouched.
     None when the default store does not exist yet (nothing saved)."""
-    from coach.reference import default_references_dir
+    from coach import paths
     from coach.store import Store, StoreError, default_database_url, display_url
 
     explicit = args.database or os.environ.get("COACH_DATABASE_URL")
-    url = explicit or default_database_url(default_references_dir().parent)
-    if not explicit and not Path(default_references_dir().parent / "coach.db").exists():
+    url = explicit or default_database_url(paths.data_dir())
+    if not explicit and not Path(paths.data_dir() / "coach.db").exists():
         return None
     try:
         return Store.open(url, read_only=read_only)
@@ -574,8 +574,7 @@ def _read_password(args: argparse.Namespace) -> str:
 
 
 def cmd_accounts(args: argparse.Namespace) -> int:
-    from coach import accounts
-    from coach.reference import default_references_dir
+    from coach import accounts, paths
     from coach.store import (
         Store,
         StoreError,
@@ -593,7 +592,7 @@ def cmd_accounts(args: argparse.Namespace) -> int:
     url = (
         args.database
         or os.environ.get("COACH_DATABASE_URL")
-        or default_database_url(default_references_dir().parent)
+        or default_database_url(paths.data_dir())
     )
     try:
         store = Store.open(url, read_only=args.action == "list")
