@@ -253,9 +253,16 @@ def cmd_app(args: argparse.Namespace) -> int:
     .streamlit/config.toml on the command line (an installed copy has no such folder)."""
     import subprocess
 
+    from coach.models import model_file
     from coach.ui_pages import APP_SCRIPT
 
     command = [sys.executable, "-m", "streamlit", "run", str(APP_SCRIPT), *server_options(args)]
+    if not model_file().is_file():
+        print(
+            f"coach: no hand model in {model_file().parent} yet; run `coach models fetch` "
+            "once (the page cannot follow a hand without it)",
+            file=sys.stderr,
+        )
     try:
         return subprocess.call(command)
     except KeyboardInterrupt:

@@ -219,6 +219,7 @@ def test_installed_coach_app_serves_the_page(installed: Path, user_env: dict) ->
             except OSError:
                 time.sleep(0.5)
         assert answer == "ok", log.read_text()[-2000:]
+        assert "run `coach models fetch`" in log.read_text()  # a new user's next step
         assert "127.0.0.1" in log.read_text() or "localhost" in log.read_text()
     finally:
         os.killpg(proc.pid, 15)
