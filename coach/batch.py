@@ -3,11 +3,11 @@
 ``coach score A.mp4 B.mp4 FOLDER/ --stroke ID [calibration] [--out-dir DIR] [--jobs N]``
 scores every video with the shared path :func:`coach.cli.score_video` in worker
 processes (one :class:`~coach.landmarks.HandLandmarker` each, ``jobs`` defaults to the
-number of cores), shows a text progress bar on stderr, writes one ``coach.report/1``
-report per video to ``<out_dir>/<video stem>.report.json`` (atomically; a clash of
-stems gets ``-2``, ``-3`` ...) and prints a summary table (video, repetitions, score,
-flags) on stdout. A video that cannot be scored is reported in the table and on
-stderr and skipped; the others are still scored.
+number of cores), shows a progress bar on stderr (tqdm, on a terminal), writes one
+``coach.report/1`` report per video to ``<out_dir>/<video stem>.report.json``
+(atomically; a clash of stems gets ``-2``, ``-3`` ...) and prints a summary table
+(video, repetitions, score, flags) on stdout. A video that cannot be scored is reported
+in the table and on stderr and skipped; the others are still scored.
 
 Exit status: 0 when every video was scored, 1 when at least one could not be (the
 reports of the others are written all the same), 2 for bad usage. Every video gets
@@ -26,13 +26,15 @@ import multiprocessing
 import os
 import queue as queue_mod
 import sys
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from tqdm import tqdm
+
 from coach.bodyframe import BodyFrame
+from coach.progress_bar import wanted
 from coach.strokes import StrokeDefinition
 from coach.types import HANDS_LOOKED_FOR
 
@@ -237,21 +239,24 @@ def _one_line(text: str) -> str:
 
 
 class ProgressBar:
-    """A one-line text bar on a terminal (redrawn in place); elsewhere one line per video.
-
-    ``[##########..........]  50%  2/4 videos``. Finished videos are always written as
-    their own line (``[2/4] clip.mp4: 3 repetitions, score 85`` or ``... FAILED: why``).
+    """The batch's progress on stderr: on a terminal a tqdm bar (the one progress-bar
+    library, coach/progress_bar.py) over the videos, fractions of a video included;
+    elsewhere no bar. Finished videos are always written as their own line
+    (``[2/4] clip.mp4: 3 repetitions, score 85`` or ``... FAILED: why``).
     """
 
     def __init__(self, total: int, stream: TextIO | None, width: int = 24) -> None:
         self.total = max(total, 1)
         self.stream = stream
         self.width = width
-        self.tty = bool(stream is not None and getattr(stream, "isatty", lambda: False)())
         self.fractions = [0.0] * total
         self.done = 0
-        self._last_draw = 0.0
-        self._drawn = False
+        self._tqdm = (
+            tqdm(total=self.total, file=stream, leave=False, unit="video",
+                 bar_format="{l_bar}{bar}| {n:.1f}/{total_fmt} videos [{elapsed}<{remaining}]")
+            if stream is not None and wanted(False, stream)
+            else None
+        )  # fmt: skip
 
     def progress(self, index: int, fraction: float) -> None:
         if 0 <= index < len(self.fractions) and math.isfinite(fraction):
@@ -268,14 +273,14 @@ class ProgressBar:
         else:
             what = f"FAILED: {item.error}"
         self._line(f"[{self.done}/{self.total}] {name}: {what}")
-        self._draw(force=True)
+        self._draw()
 
     def close(self) -> None:
-        if self.tty and self._drawn and self.stream is not None:
-            self.stream.write("\r\x1b[2K")
-            self.stream.flush()
+        if self._tqdm is not None:
+            self._tqdm.close()
 
     def bar(self) -> str:
+        """The progress as text: ``[##########..........]  50%  2/4 videos``."""
         frac = sum(self.fractions) / self.total
         filled = int(frac * self.width)
         return (
@@ -286,21 +291,16 @@ class ProgressBar:
     def _line(self, text: str) -> None:
         if self.stream is None:
             return
-        prefix = "\r\x1b[2K" if self.tty and self._drawn else ""
-        self.stream.write(f"{prefix}{text}\n")
-        self._drawn = False
+        if self._tqdm is not None:
+            self._tqdm.write(text, file=self.stream)
+        else:
+            self.stream.write(f"{text}\n")
         self.stream.flush()
 
-    def _draw(self, force: bool = False) -> None:
-        if not self.tty or self.stream is None:
-            return
-        now = time.monotonic()
-        if not force and now - self._last_draw < 0.1:
-            return
-        self._last_draw = now
-        self.stream.write("\r" + self.bar())
-        self._drawn = True
-        self.stream.flush()
+    def _draw(self) -> None:
+        if self._tqdm is not None:
+            self._tqdm.n = round(sum(self.fractions), 3)
+            self._tqdm.refresh()
 
 
 # =================================================================================================

@@ -43,6 +43,7 @@ from typing import Any
 
 import numpy as np
 
+from coach import paths
 from coach.types import Frame, HandObservation
 
 #: Bump when the clip choice or naming changes (cached clips are then rebuilt).
@@ -72,8 +73,9 @@ def _stderr(msg: str) -> None:
 
 
 def default_out_dir() -> Path:
-    """``<repo>/samples/bench`` (git-ignored)."""
-    return Path(__file__).resolve().parent.parent / "samples" / "bench"
+    """``<samples>/bench`` (:func:`coach.paths.samples_dir`; in a checkout ``samples/bench``,
+    git-ignored)."""
+    return paths.samples_dir() / "bench"
 
 
 # =================================================================================================

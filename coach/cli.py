@@ -1,4 +1,4 @@
-"""Command line: ``coach models fetch | strokes list | score | samples make | bench``.
+"""Command line: ``coach app | models fetch | strokes list | score | samples make | bench``.
 
 Exit status (contract.md): 0 scored (even with no hand), 2 bad usage, 1 input that
 cannot be read, with a one-line message on stderr and no traceback.
@@ -13,6 +13,8 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+
+from coach.progress_bar import add_progress_option, fraction_bar
 
 EXIT_OK, EXIT_INPUT, EXIT_USAGE = 0, 1, 2
 DEFAULT_TUMMY = (0.3, 0.3, 0.7, 0.7)
@@ -49,16 +51,33 @@ def add_calibration_options(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="coach", description="Stroke Coach: infant massage practice coach.")
+    parser = _Parser(
+        prog="coach",
+        description="Stroke Coach: infant massage practice coach.",
+        epilog="example: coach app  (opens the page on http://127.0.0.1:8501)",
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {version()}", help="show the version"
+    )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    app = sub.add_parser("app", help="start the page (Streamlit) in this computer's browser")
+    app.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to serve on (default 127.0.0.1: this computer only; 0.0.0.0 lets "
+        "other machines in, each visitor then signs in: docs/privacy.md)",
+    )
+    app.add_argument("--port", type=int, default=8501, help="port to serve on (default 8501)")
 
     models = sub.add_parser("models", help="hand model")
     msub = models.add_subparsers(dest="action", required=True, parser_class=_Parser)
-    msub.add_parser(
+    fetch = msub.add_parser(
         "fetch",
         help="make sure the hand models (full, and lite for the live page) are present; "
-        "print the full model's path",
+        "print the full model's path (in models/ of a checkout, else the user's data folder)",
     )
+    add_progress_option(fetch)
 
     strokes = sub.add_parser("strokes", help="stroke library")
     ssub = strokes.add_subparsers(dest="action", required=True, parser_class=_Parser)
@@ -90,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_batch_arguments(score)
     add_references_dir_option(score)
+    add_progress_option(score)
 
     reference = sub.add_parser("reference", help="record a new reference from a demonstration")
     add_reference_arguments(reference)
@@ -103,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     from coach.synth import add_samples_arguments
 
     add_samples_arguments(make)
+    add_progress_option(make)
 
     sessions = sub.add_parser("sessions", help="saved practice sessions: list, export")
     sesub = sessions.add_subparsers(dest="action", required=True, parser_class=_Parser)
@@ -118,8 +139,10 @@ def build_parser() -> argparse.ArgumentParser:
             help="session store (default: coach.db in the data folder, or $COACH_DATABASE_URL)",
         )
         if name == "list":
-            sp.add_argument("--profile", default=None)
-            sp.add_argument("--limit", type=int, default=20)
+            sp.add_argument("--profile", default=None, help="only this profile's sessions")
+            sp.add_argument(
+                "--limit", type=int, default=20, help="at most this many sessions (default 20)"
+            )
         else:
             sp.add_argument(
                 "session_id", type=int, help="session number (see `coach sessions list`)"
@@ -171,7 +194,97 @@ def build_parser() -> argparse.ArgumentParser:
     from coach.evaluation.suite import add_arguments as add_eval_arguments
 
     add_eval_arguments(sub.add_parser("eval", help="evaluation suite: verdicts on field clips"))
+    add_examples(parser)
     return parser
+
+
+#: An example per command, shown at the end of its --help.
+EXAMPLES = {
+    "app": "coach app            # then open http://127.0.0.1:8501\n"
+    "  coach app --host 0.0.0.0 --port 8502",
+    "models": "coach models fetch",
+    "models fetch": "coach models fetch",
+    "strokes": "coach strokes list",
+    "strokes list": "coach strokes list",
+    "score": "coach score practice.mp4 --stroke i-love-you --tummy 0.3,0.3,0.7,0.7 --json -\n"
+    "  coach score videos/ --stroke sun --json summary.json",
+    "reference": 'coach reference demo.mp4 --name "Anna\'s slow sun" --stroke sun',
+    "references": "coach references list",
+    "references list": "coach references list",
+    "references export": "coach references export annas-slow-sun annas-slow-sun.json",
+    "references import": "coach references import annas-slow-sun.json",
+    "samples": "coach samples make --stroke sun",
+    "samples make": "coach samples make --stroke sun --fault reversed --progress",
+    "sessions": "coach sessions list",
+    "sessions list": "coach sessions list --profile Anna --limit 5",
+    "sessions export": "coach sessions export 12 session-12.html",
+    "accounts": "coach accounts add Anna --instructor",
+    "accounts add": "coach accounts add Anna --instructor",
+    "accounts passwd": "coach accounts passwd Anna",
+    "accounts list": "coach accounts list",
+    "bench": "coach bench",
+    "relay": "coach relay --host 127.0.0.1 --port 8765",
+    "relay bench": "coach relay bench",
+    "eval": "coach eval --subset fast",
+}
+
+
+def subparsers(parser: argparse.ArgumentParser, path: str = ""):
+    """``(command path, parser)`` of every sub-command, depth first ("models fetch")."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, child in action.choices.items():
+                full = f"{path} {name}".strip()
+                yield full, child
+                yield from subparsers(child, full)
+
+
+def add_examples(parser: argparse.ArgumentParser) -> None:
+    for path, child in subparsers(parser):
+        if path in EXAMPLES and not child.epilog:
+            child.epilog = "example:\n  " + EXAMPLES[path]
+            child.formatter_class = argparse.RawDescriptionHelpFormatter
+
+
+def version() -> str:
+    """The installed version (written once, in pyproject.toml)."""
+    from coach import __version__
+
+    return __version__
+
+
+def cmd_app(args: argparse.Namespace) -> int:
+    """Run the page with Streamlit, with the server options of the checkout's
+    .streamlit/config.toml on the command line (an installed copy has no such folder)."""
+    import subprocess
+
+    from coach.models import model_file
+    from coach.ui_pages import APP_SCRIPT
+
+    command = [sys.executable, "-m", "streamlit", "run", str(APP_SCRIPT), *server_options(args)]
+    if not model_file().is_file():
+        print(
+            f"coach: no hand model in {model_file().parent} yet; run `coach models fetch` "
+            "once (the page cannot follow a hand without it)",
+            file=sys.stderr,
+        )
+    try:
+        return subprocess.call(command)
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
+def server_options(args: argparse.Namespace) -> list[str]:
+    """The same server options as `make run` and .streamlit/config.toml."""
+    if not 0 < args.port < 65536:
+        raise CliError(f"--port: expected 1..65535, found {args.port}", EXIT_USAGE)
+    return [
+        "--server.headless", "true",
+        "--server.address", args.host,
+        "--server.port", str(args.port),
+        "--server.maxUploadSize", "200",
+        "--browser.gatherUsageStats", "false",
+    ]  # fmt: skip
 
 
 def _load_stroke(name: str, refs_dir=None):
@@ -315,7 +428,10 @@ def cmd_score(args: argparse.Namespace) -> int:
     video = args.video[0]
     try:
         read_info(video)  # fail fast, before loading the model
-        report, _ = score_video(video, stroke, lambda size: _body_frame(args, size))
+        with fraction_bar(f"scoring {Path(video).name}", args.progress) as on_progress:
+            report, _ = score_video(
+                video, stroke, lambda size: _body_frame(args, size), on_progress=on_progress
+            )
     except VideoError as exc:
         raise CliError(str(exc)) from None
     except ModelError as exc:
@@ -342,7 +458,8 @@ def cmd_models(args: argparse.Namespace) -> int:
         print(msg, file=sys.stderr)
 
     try:
-        paths = fetch_models(log=log)
+        with fraction_bar("hand models", args.progress) as on_progress:
+            paths = fetch_models(log=log, on_progress=on_progress)
     except ModelError as exc:
         raise CliError(str(exc)) from None
     log(f"lite hand model (live page): {paths['lite']}")
@@ -362,7 +479,8 @@ def cmd_samples(args: argparse.Namespace) -> int:
     from coach import synth
 
     try:
-        paths = synth.make_samples_from_args(args)
+        with fraction_bar("rendering samples", args.progress) as on_progress:
+            paths = synth.make_samples_from_args(args, on_progress)
     except ValueError as exc:
         raise CliError(str(exc), EXIT_USAGE) from None
     for p in paths:
@@ -374,12 +492,12 @@ def _store(args: argparse.Namespace, read_only: bool = True):
     """The session store for a ``sessions`` command, opened read-only: it is never created,
     upgraded or changed, and a file that is not a Stroke Coach store is refused untouched.
     None when the default store does not exist yet (nothing saved)."""
-    from coach.reference import default_references_dir
+    from coach import paths
     from coach.store import Store, StoreError, default_database_url, display_url
 
     explicit = args.database or os.environ.get("COACH_DATABASE_URL")
-    url = explicit or default_database_url(default_references_dir().parent)
-    if not explicit and not Path(default_references_dir().parent / "coach.db").exists():
+    url = explicit or default_database_url(paths.data_dir())
+    if not explicit and not Path(paths.data_dir() / "coach.db").exists():
         return None
     try:
         return Store.open(url, read_only=read_only)
@@ -467,8 +585,7 @@ def _read_password(args: argparse.Namespace) -> str:
 
 
 def cmd_accounts(args: argparse.Namespace) -> int:
-    from coach import accounts
-    from coach.reference import default_references_dir
+    from coach import accounts, paths
     from coach.store import (
         Store,
         StoreError,
@@ -486,7 +603,7 @@ def cmd_accounts(args: argparse.Namespace) -> int:
     url = (
         args.database
         or os.environ.get("COACH_DATABASE_URL")
-        or default_database_url(default_references_dir().parent)
+        or default_database_url(paths.data_dir())
     )
     try:
         store = Store.open(url, read_only=args.action == "list")
@@ -542,6 +659,7 @@ def cmd_relay(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {
+    "app": cmd_app,
     "score": cmd_score,
     "reference": cmd_reference,
     "references": cmd_references,

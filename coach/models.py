@@ -42,6 +42,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from coach import paths
+
 MODEL_FILENAME = "hand_landmarker.task"
 LITE_MODEL_FILENAME = "hand_landmarker_lite.task"
 
@@ -119,8 +121,9 @@ def repo_root() -> Path:
 
 
 def default_models_dir() -> Path:
-    """``<repo root>/models``."""
-    return repo_root() / "models"
+    """Where the bundles live (:func:`coach.paths.models_dir`): the checkout's ``models/``,
+    else the user's data folder (never site-packages)."""
+    return paths.models_dir()
 
 
 def check_variant(variant: str) -> str:
@@ -412,11 +415,16 @@ def fetch_models(
     models_dir: str | os.PathLike | None = None,
     official_timeout_s: float = 5.0,
     log: Callable[[str], object] = print,
+    on_progress: Callable[[float], None] | None = None,
 ) -> dict[str, Path]:
     """Both variants (see :func:`fetch_model`, :func:`fetch_lite_model`), downloading the
-    wheel at most once. Raises :class:`ModelError` if either cannot be had."""
+    wheel at most once. Raises :class:`ModelError` if either cannot be had.
+    ``on_progress(fraction)`` after each variant (for a progress bar)."""
     with _Wheel() as wheel:
-        return {
-            "full": fetch_model(models_dir, official_timeout_s, log, wheel),
-            "lite": fetch_lite_model(models_dir, log, wheel),
-        }
+        full = fetch_model(models_dir, official_timeout_s, log, wheel)
+        if on_progress is not None:
+            on_progress(0.5)
+        lite = fetch_lite_model(models_dir, log, wheel)
+        if on_progress is not None:
+            on_progress(1.0)
+        return {"full": full, "lite": lite}

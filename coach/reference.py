@@ -46,7 +46,7 @@ import re
 import sys
 import tempfile
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -54,6 +54,7 @@ from typing import Any
 
 import numpy as np
 
+from coach import paths
 from coach.bodyframe import BodyFrame
 from coach.matcher import OnlineMatcher
 from coach.safetext import one_line, read_json_file, skeleton, text_problem
@@ -1231,14 +1232,9 @@ def record_reference(
 # =================================================================================================
 
 
-def default_references_dir(environ: dict | None = None) -> Path:
-    """``$COACH_DATA_DIR/references``, else ``$XDG_DATA_HOME/stroke-coach/references``,
-    else ``~/.local/share/stroke-coach/references`` (command line and page only)."""
-    env = os.environ if environ is None else environ
-    if env.get("COACH_DATA_DIR"):
-        return Path(env["COACH_DATA_DIR"]).expanduser() / "references"
-    base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base).expanduser() / "stroke-coach" / "references"
+def default_references_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """Where saved references live by default (:func:`coach.paths.references_dir`)."""
+    return paths.references_dir(environ)
 
 
 def add_references_dir_option(parser: argparse.ArgumentParser) -> None:
@@ -1247,7 +1243,8 @@ def add_references_dir_option(parser: argparse.ArgumentParser) -> None:
         "--references-dir",
         metavar="DIR",
         default=None,
-        help="folder of saved references (default ~/.local/share/stroke-coach/references)",
+        help="folder of saved references (default: references/ in the data folder, "
+        "COACH_DATA_DIR or the platform's user data folder)",
     )
 
 

@@ -487,7 +487,8 @@ def _make_engine(
         return sa.create_engine(url, pool_pre_ping=True, connect_args=connect_args)
     except ImportError as exc:
         raise StoreError(
-            f"PostgreSQL store needs psycopg 3 (pip install 'psycopg[binary]>=3'): {exc}"
+            "a PostgreSQL store needs the postgres extra: pip install 'stroke-coach[postgres]' "
+            f"(found no psycopg 3: {exc})"
         ) from None
 
 

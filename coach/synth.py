@@ -37,6 +37,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from coach import paths
 from coach.bodyframe import HEAD_DIRECTIONS, BodyFrame, HeadDirection
 from coach.strokes import Segment, StrokeDefinition, load_stroke
 from coach.video import VideoWriter, frame_rate
@@ -1459,8 +1460,9 @@ def sample_name(
 
 
 def default_cache_dir() -> Path:
-    """``<repo>/samples`` (git-ignored), where generated samples are kept."""
-    return Path(__file__).resolve().parent.parent / "samples"
+    """Where generated samples are kept (:func:`coach.paths.samples_dir`): the checkout's
+    ``samples/`` (git-ignored), else the user's cache folder."""
+    return paths.samples_dir()
 
 
 def ensure_sample(
@@ -1500,13 +1502,14 @@ def make_samples(
     duration_s: float | None = None,
     suffix: str = ".mp4",
     force: bool = False,
+    on_progress: Callable[[float], None] | None = None,
 ) -> list[Path]:
     """Render every combination of the given options into ``out_dir`` (cached unless
-    ``force``); returns the video paths. Each has a ``.truth.json`` next to it."""
+    ``force``); returns the video paths. Each has a ``.truth.json`` next to it.
+    ``on_progress(fraction)`` after each clip (for a progress bar)."""
     paths = []
-    for stroke, fault, head, mir, size, rate, skin in itertools.product(
-        strokes, faults, heads, mirrored, sizes, fps, skins
-    ):
+    combinations = list(itertools.product(strokes, faults, heads, mirrored, sizes, fps, skins))
+    for stroke, fault, head, mir, size, rate, skin in combinations:
         options = dict(
             fault=fault,
             head=head,
@@ -1524,6 +1527,8 @@ def make_samples(
         else:
             path = ensure_sample(stroke, out_dir, suffix=suffix, **options)
         paths.append(path)
+        if on_progress is not None:
+            on_progress(len(paths) / len(combinations))
     return paths
 
 
@@ -1540,7 +1545,9 @@ def _size_arg(text: str) -> tuple[int, int]:
 def add_samples_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``coach samples make`` (for the lead's CLI)."""
     parser.add_argument(
-        "--out", default=str(default_cache_dir()), help="output folder (default: samples/)"
+        "--out",
+        default=str(default_cache_dir()),
+        help="output folder (default: samples/ in a checkout, else the user's cache folder)",
     )
     parser.add_argument(
         "--stroke", nargs="+", default=["i-love-you"], help="stroke ids ('all' for every one)"
@@ -1548,23 +1555,38 @@ def add_samples_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--fault", nargs="+", default=["none"], help=f"faults ('all'): {', '.join(FAULTS)}"
     )
-    parser.add_argument("--head", nargs="+", default=["up"], choices=list(HEAD_DIRECTIONS))
+    parser.add_argument(
+        "--head", nargs="+", default=["up"], choices=list(HEAD_DIRECTIONS),
+        help="where the baby's head is in the picture (default up)",
+    )  # fmt: skip
     parser.add_argument("--mirrored", action="store_true", help="also render mirrored clips")
     parser.add_argument(
         "--size", nargs="+", type=_size_arg, default=[(640, 480)], help="WIDTHxHEIGHT"
     )
-    parser.add_argument("--fps", nargs="+", type=float, default=[30.0])
-    parser.add_argument("--skin", nargs="+", default=["light"], choices=list(SKIN_TONES))
-    parser.add_argument("--repetitions", type=int, default=2)
-    parser.add_argument("--duration", type=float, default=None, help="seconds; loops repetitions")
-    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
-        "--format", default="mp4", choices=["mp4", "webm", "avi", "mov", "mkv", "y4m"]
+        "--fps", nargs="+", type=float, default=[30.0], help="frame rates (default 30)"
     )
+    parser.add_argument(
+        "--skin", nargs="+", default=["light"], choices=list(SKIN_TONES),
+        help="skin tones of the drawn hand (default light)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--repetitions", type=int, default=2, help="repetitions of the stroke per clip (default 2)"
+    )
+    parser.add_argument("--duration", type=float, default=None, help="seconds; loops repetitions")
+    parser.add_argument(
+        "--seed", type=int, default=0, help="random seed of the human-like variation (default 0)"
+    )
+    parser.add_argument(
+        "--format", default="mp4", choices=["mp4", "webm", "avi", "mov", "mkv", "y4m"],
+        help="container of the clips (default mp4)",
+    )  # fmt: skip
     parser.add_argument("--force", action="store_true", help="render even when cached")
 
 
-def make_samples_from_args(args: argparse.Namespace) -> list[Path]:
+def make_samples_from_args(
+    args: argparse.Namespace, on_progress: Callable[[float], None] | None = None
+) -> list[Path]:
     """Run :func:`make_samples` for parsed :func:`add_samples_arguments` options."""
     from coach.strokes import builtin_ids
 
@@ -1589,6 +1611,7 @@ def make_samples_from_args(args: argparse.Namespace) -> list[Path]:
         duration_s=args.duration,
         suffix="." + args.format,
         force=args.force,
+        on_progress=on_progress,
     )
 
 

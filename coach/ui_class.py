@@ -33,7 +33,7 @@ import streamlit as st
 
 from coach import classroom as cr
 from coach import live as live_mod
-from coach import ui_account, ui_live, ui_progress
+from coach import paths, ui_account, ui_live, ui_progress
 from coach.bodyframe import BodyFrame
 from coach.relay.client import CONNECTED, ENDED, FAILED
 from coach.strokes import StrokeError, list_strokes, load_stroke
@@ -70,12 +70,8 @@ STATUS_WORDS = {
 
 
 def data_dir() -> Path:
-    """Where the main page keeps its settings (same rule as app.py)."""
-    env = os.environ.get("COACH_DATA_DIR")
-    if env:
-        return Path(env)
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "stroke-coach"
+    """Where the main page keeps its settings (:func:`coach.paths.data_dir`)."""
+    return paths.data_dir()
 
 
 def settings() -> live_mod.LiveSettings:

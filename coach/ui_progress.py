@@ -22,13 +22,13 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from coach import ui_account
+from coach import paths, ui_account
 from coach.store import ProgressPoint, SessionRow, Store, StoreError, default_database_url
 from coach.strokes import StrokeError, list_strokes
 from coach.types import FLAG_CODES, RepetitionScore
 from coach.ui_text import FLAG_LABEL, md_text
 
-DEFAULT_DATA_DIR = Path.home() / ".local/share/stroke-coach"
+DEFAULT_DATA_DIR = paths.DEFAULT_DATA_DIR
 #: Sessions listed in the table (and offered for export), newest first.
 RECENT_SESSIONS = 20
 NO_SESSIONS = (
@@ -55,13 +55,8 @@ SOURCE_WORDS = {"live": "live", "upload": "video"}
 
 
 def data_dir(environ: Mapping[str, str] | None = None) -> Path:
-    """``COACH_DATA_DIR``, else ``$XDG_DATA_HOME/stroke-coach``, else DEFAULT_DATA_DIR."""
-    env = os.environ if environ is None else environ
-    if env.get("COACH_DATA_DIR"):
-        return Path(env["COACH_DATA_DIR"]).expanduser()
-    if env.get("XDG_DATA_HOME"):
-        return Path(env["XDG_DATA_HOME"]).expanduser() / "stroke-coach"
-    return DEFAULT_DATA_DIR
+    """Where the data lives (:func:`coach.paths.data_dir`)."""
+    return paths.data_dir(environ)
 
 
 def database_url(environ: Mapping[str, str] | None = None) -> str:
@@ -71,8 +66,8 @@ def database_url(environ: Mapping[str, str] | None = None) -> str:
 
 
 def references_dir(environ: Mapping[str, str] | None = None) -> Path:
-    """Where saved references live (as ``coach.reference.default_references_dir``)."""
-    return data_dir(environ) / "references"
+    """Where saved references live (:func:`coach.paths.references_dir`)."""
+    return paths.references_dir(environ)
 
 
 #: The page waits at most this long for a locked database (the CLI waits longer): a

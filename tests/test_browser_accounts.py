@@ -66,6 +66,13 @@ def test_a_second_account_cannot_see_the_first_ones_sessions(result):
         assert "baby" not in who["before_sign_in"] and "Home user" not in who["before_sign_in"]
 
 
+def test_the_pages_are_named(result):
+    # st.navigation: the main page is "Practise", not "app" (the entry script's name)
+    for who in (result["ann"], result["bob"]):
+        names = [link.split()[-1] for link in who["nav"]]  # after the icon
+        assert names == ["Practise", "Progress", "Class"], who["nav"]
+
+
 def test_make_run_is_not_reachable_on_another_address(result):
     served = result["reach"]["make_run"]
     assert "--server.address 127.0.0.1" in served["command"]

@@ -66,6 +66,7 @@ def signed_in_page(browser, url: str, name: str, password: str) -> dict:
         wait_text(page, f"Signed in as {name}")
         time.sleep(2.0)  # let the sidebar's profile picker settle
         main = page_text(page) + "\n" + page.content()  # a selectbox's value is in the HTML
+        nav = [t.strip() for t in page.locator('[data-testid="stSidebarNav"] a').all_inner_texts()]
         # in-app navigation keeps the Streamlit session (a reload would ask to sign in again)
         page.get_by_role("link", name="Progress").first.click()
         wait_text(page, "Last sessions")
@@ -75,6 +76,7 @@ def signed_in_page(browser, url: str, name: str, password: str) -> dict:
             "before_sign_in": before + "\n" + page_html_before,
             "main": main,
             "progress": progress,
+            "nav": nav,
         }
     finally:
         ctx.close()
