@@ -371,3 +371,19 @@ def _tls_health(port: int, cert) -> dict | None:
             return json.loads(r.read())
     except (OSError, ValueError):
         return None
+
+
+@pytest.mark.parametrize("backend", ["redis"], indirect=True)
+def test_a_row_sent_while_redis_is_away_reaches_the_board(backend, redis_server) -> None:
+    """Ben reports while Redis is down: the relay answers 'busy', and the client sends
+    the row again until it is stored (no board row lost)."""
+    relay = backend()
+    teacher, code, (ann, ben) = clients_for_a_class(relay.url)
+    try:
+        redis_server.shutdown()  # its data stays for the start below
+        ben.report(status="tracking", last_score=61, repetitions=1)
+        wait_for(lambda: ben.snapshot().error == "busy", 10, "the relay saying busy")
+        redis_server.start()
+        wait_for(lambda: board_scores(teacher).get("Ben") == 61, 30, "Ben's row")
+    finally:
+        stop_all(teacher, ann, ben)

@@ -33,6 +33,8 @@ CONNECTING, CONNECTED, RECONNECTING, ENDED, FAILED = (
     "connecting", "connected", "reconnecting", "ended", "failed",
 )  # fmt: skip
 FINAL_ERRORS = ("no_class", "ended", "not_allowed", "full", "bad_message")
+#: A row the relay could not store ("busy": its Redis is away) is sent again after this long.
+BUSY_RESEND_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -276,17 +278,23 @@ class RelayClient:
         last_ping = self._clock()
         while True:
             try:
-                text = await asyncio.wait_for(self._out.get(), timeout=self.ping_every_s)
+                wait_s = self.ping_every_s if self._resend_at is None else BUSY_RESEND_S
+                text = await asyncio.wait_for(self._out.get(), timeout=wait_s)
             except TimeoutError:
                 text = None
             now = self._clock()
             if text is not None:
                 await ws.send(text)
+            if self._resend_at is not None and now >= self._resend_at:
+                self._resend_at = None
+                if self._state == CONNECTED and self._last_report:
+                    await ws.send(json.dumps({"type": "report", "row": self._last_report}))
             if now - last_ping >= self.ping_every_s and self._state == CONNECTED:
                 last_ping = now
                 await ws.send('{"type":"ping"}')
 
     _resend = False
+    _resend_at: float | None = None  # when to send the row again after a 'busy' relay
 
     def _handle(self, m: dict) -> None:
         kind = m.get("type")
@@ -342,6 +350,10 @@ class RelayClient:
     def _error(self, word: str, message: str) -> None:
         """An error from the relay (lock held)."""
         self._k.last_error, self._k.error = message, word
+        if self._state == CONNECTED and word == "busy" and self._last_report:
+            # The relay could not store the row (its Redis is restarting): send it again
+            # soon, so that no board row is lost.
+            self._resend_at = self._clock() + BUSY_RESEND_S
         if self._state == CONNECTED and word != "seat_gone":
             return  # e.g. a dropped message: the connection goes on
         if word == "seat_gone" and self._name and self._k.code:
