@@ -36,7 +36,6 @@ from tqdm import tqdm
 from coach.bodyframe import BodyFrame
 from coach.progress_bar import wanted
 from coach.strokes import StrokeDefinition
-from coach.types import HANDS_LOOKED_FOR
 
 BATCH_SCHEMA = "coach.batch/1"
 REPORT_SUFFIX = ".report.json"
@@ -153,7 +152,8 @@ def _init_worker(progress_queue: Any, landmarker_factory: Callable[[], Any] | No
 
 
 def _landmarker(num_hands: int) -> Any:
-    """This process's landmarker for ``num_hands`` hands (made once, as score_video would)."""
+    """This process's landmarker for strokes of ``num_hands`` hands (made once, as
+    score_video would make it)."""
     key = f"landmarker-{num_hands}"
     lm = _worker.get(key)
     if lm is None:
@@ -161,7 +161,7 @@ def _landmarker(num_hands: int) -> Any:
         if factory is None:
             from coach.hand_tracker import offline_landmarker
 
-            lm = offline_landmarker()
+            lm = offline_landmarker(num_hands)
         else:
             lm = factory()
         _worker[key] = lm
@@ -195,7 +195,7 @@ def score_one(
             video,
             stroke,
             calibration.body_frame,
-            landmarker=_landmarker(HANDS_LOOKED_FOR),
+            landmarker=_landmarker(stroke.hands),
             on_progress=progress,
         )
         write_json_atomic(Path(report_path), report)

@@ -607,8 +607,8 @@ def measure_clip(
     hands = HANDS_LOOKED_FOR  # as `coach score` runs it
     load_before = os.getloadavg()
     with contextlib.ExitStack() as stack:
-        lm_a = stack.enter_context(offline_landmarker())  # as `coach score` runs it
-        lm_b = stack.enter_context(offline_landmarker())
+        lm_a = stack.enter_context(offline_landmarker(stroke.hands))  # as `coach score`
+        lm_b = stack.enter_context(offline_landmarker(stroke.hands))
         a = DetectPass(clip, lm_a)
         stack.callback(a.close)
         b = FullPass(clip, lm_b, stroke)

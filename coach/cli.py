@@ -391,7 +391,7 @@ def score_video(
     owns = landmarker is None
     with open_video(video_path) as reader:
         info = reader.info
-        lm = landmarker or offline_landmarker()
+        lm = landmarker or offline_landmarker(stroke.hands)
         try:
             coach = Coach(stroke, body_frame_for((info.width, info.height)), lm)
             total = max(info.frames, 1)

@@ -44,14 +44,21 @@ SEARCH_EVERY_S = 0.4
 OFFLINE_THREADS = 2
 
 
-def offline_landmarker(model_path: str | os.PathLike | None = None) -> TrackingHandLandmarker:
+def offline_landmarker(
+    stroke_hands: int = 1, model_path: str | os.PathLike | None = None
+) -> TrackingHandLandmarker | HandLandmarker:
     """The landmarker that scores recorded videos (``coach score``, upload, batch, the
-    benchmark and the evaluation): the full model, looking for two hands (the other hand
-    may rest on the doll), found by MediaPipe and followed by the landmark network alone,
-    as MediaPipe's VIDEO mode does (landmarks within 0.2 px of it). MediaPipe's own VIDEO
-    mode set for two hands runs its palm detector on every frame while only one is in
-    view, which halves the frame rate; this one looks for the second hand every
-    SEARCH_EVERY_S."""
+    benchmark and the evaluation), always looking for two hands, with the full model.
+
+    A one-hand stroke (the other hand often rests on the doll): MediaPipe finds the hands
+    and the landmark network alone follows them, as MediaPipe's VIDEO mode does
+    (landmarks within 0.2 px of it), looking for a missing second hand every
+    SEARCH_EVERY_S. MediaPipe's own VIDEO mode set for two hands runs its palm detector
+    on every frame while only one is in view, which halves the frame rate.
+    A two-hand stroke: MediaPipe's VIDEO mode, as before (both hands are in view and
+    often close together, where its own tracking is measured to do better)."""
+    if stroke_hands >= 2:
+        return HandLandmarker(model_path, num_hands=HANDS_LOOKED_FOR, variant="full")
     return TrackingHandLandmarker(
         model_path, num_hands=HANDS_LOOKED_FOR, variant="full", num_threads=OFFLINE_THREADS
     )

@@ -84,21 +84,22 @@ def test_cache_asks_for_as_many_hands_as_coach_score(model_path, tmp_path, monke
     what coach score's own loop uses, or cached landmarks would not be coach score's."""
     import coach.hand_tracker
     from coach.cli import score_video
-    from coach.evaluation.runner import landmarker_hands
+    from coach.evaluation.runner import landmarker_hands, settings_for
     from coach.strokes import load_stroke
     from coach.synth import render_sample
 
     asked = []
+    real = coach.hand_tracker.offline_landmarker
 
-    class Spy(coach.hand_tracker.TrackingHandLandmarker):  # the real one, num_hands noted
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            asked.append(self.num_hands)
+    def spy(*args, **kwargs):  # the real landmarker, its num_hands and kind noted
+        lm = real(*args, **kwargs)
+        asked.append((lm.num_hands, isinstance(lm, coach.hand_tracker.TrackingHandLandmarker)))
+        return lm
 
-    monkeypatch.setattr(coach.hand_tracker, "TrackingHandLandmarker", Spy)
+    monkeypatch.setattr(coach.hand_tracker, "offline_landmarker", spy)
     video = tmp_path / "c.mp4"
     truth = render_sample(stroke_id, video, size=(160, 120), fps=10, duration_s=0.5)
     stroke = load_stroke(stroke_id)
     frame = truth.body_frame
     score_video(str(video), stroke, lambda size: frame())
-    assert asked == [landmarker_hands(stroke)]
+    assert asked == [(landmarker_hands(stroke), settings_for(stroke).followed)]

@@ -25,7 +25,10 @@ from coach.pipeline import Coach, SessionResult
 from coach.strokes import StrokeDefinition, load_stroke
 from coach.types import HANDS_LOOKED_FOR, HandObservation
 
-OBS_VERSION = 2  # 2: coach score's landmarker is hand_tracker.offline_landmarker
+#: 1: MediaPipe's VIDEO mode (two-hand strokes still); 2: a one-hand stroke's landmarker
+#: of hand_tracker.offline_landmarker (MediaPipe finds, the landmark network follows).
+OBS_VERSION = 1
+OBS_VERSION_FOLLOWED = 2
 
 
 def landmarker_hands(stroke: StrokeDefinition) -> int:
@@ -41,12 +44,15 @@ class LandmarkerSettings:
     mediapipe: str
     min_confidence: float = 0.5
     mode: str = "video"  # "video": coach score's landmarker; "live": the live page's
+    followed: bool = False  # coach score's one-hand landmarker (the network follows)
 
     def key(self, clip_sha256: str) -> str:
         d = dict(self.__dict__)
         if d["mode"] == "video":  # keys made before live mode existed stay valid
             d.pop("mode")
-        text = json.dumps({**d, "clip": clip_sha256, "v": OBS_VERSION}, sort_keys=True)
+        followed = d.pop("followed", False)
+        version = OBS_VERSION_FOLLOWED if followed else OBS_VERSION
+        text = json.dumps({**d, "clip": clip_sha256, "v": version}, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -79,6 +85,7 @@ def settings_for(
         model_sha256=_model_sha(str(model)),
         mediapipe=mp_version,
         mode=mode,
+        followed=mode == "video" and stroke.hands < 2,
     )
 
 
@@ -158,6 +165,7 @@ def landmark_clip(clip: Path, num_hands: int | None = None, landmarker=None) -> 
     """Landmarks of ``clip`` (cached): runs ``coach score``'s loop once when not cached."""
     from coach.cli import score_video
     from coach.hand_tracker import OFFLINE_THREADS, TrackingHandLandmarker
+    from coach.landmarks import HandLandmarker
 
     info = json.loads(clip.with_suffix(".eval.json").read_text())
     stroke = load_stroke(info["stroke"])
@@ -165,9 +173,14 @@ def landmark_clip(clip: Path, num_hands: int | None = None, landmarker=None) -> 
     out = obs_path(clip, settings)
     if out.is_file():
         return out
-    inner = landmarker or TrackingHandLandmarker(
-        num_hands=settings.num_hands, variant="full", num_threads=OFFLINE_THREADS
-    )
+    if landmarker is not None:
+        inner = landmarker
+    elif settings.followed:
+        inner = TrackingHandLandmarker(
+            num_hands=settings.num_hands, variant="full", num_threads=OFFLINE_THREADS
+        )
+    else:
+        inner = HandLandmarker(num_hands=settings.num_hands)
     rec = RecordingLandmarker(inner)
     try:
         report, _session = score_video(str(clip), stroke, body_frame_for(info), landmarker=rec)
