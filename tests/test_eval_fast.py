@@ -3,7 +3,8 @@ coach: every verdict must be right (issue 10). Clips and landmarks are cached in
 so a second run only re-runs the coach.
 
 ``KNOWN_WRONG`` lists the clips whose verdicts are wrong on the current algorithm, each with
-what goes wrong; they are strict xfails, so a fix shows up as XPASS and the entry must go.
+what goes wrong; they are xfails, so a fix shows up as XPASS in the summary (not strict:
+a borderline clip may go either way between runs of the landmarker) and the entry should go.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ def test_known_wrong_are_in_the_subset():
 @pytest.mark.parametrize(
     "clip",
     [
-        pytest.param(c, marks=pytest.mark.xfail(reason=KNOWN_WRONG[c], strict=True))
+        pytest.param(c, marks=pytest.mark.xfail(reason=KNOWN_WRONG[c], strict=False))
         if c in KNOWN_WRONG
         else c
         for c in FAST
