@@ -22,16 +22,10 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from coach.types import FLAG_CODES
+
 #: Flags judged per repetition (no_hand is a session finding).
-JUDGED_FLAGS = (
-    "wrong_direction",
-    "too_fast",
-    "too_slow",
-    "incomplete",
-    "off_path",
-    "jerky",
-    "lifted",
-)
+JUDGED_FLAGS = tuple(code for code in FLAG_CODES if code != "no_hand")
 PACE_DIRECTION = ("wrong_direction", "too_fast", "too_slow")
 
 
