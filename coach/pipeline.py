@@ -142,7 +142,9 @@ class _Lane:
         self, uv: np.ndarray | None, t: float, place: bool = True, noise: float = 0.0
     ) -> Progress | None:
         """Follow the hand; a stroke done in the wrong place is followed shifted back, and
-        its distance from the path includes the shift (so it is flagged off_path)."""
+        its distance from the path includes the shift (so it is flagged off_path).
+        ``place``: search for such a shift (not for a hand the coach does not follow);
+        ``noise``: how jittery the hand's landmarks are (0..1, for the matcher)."""
         if uv is None:
             return self.matcher.update(None, t)
         self.last_uv = uv
@@ -203,10 +205,9 @@ class Coach:
     def _make_lanes(self) -> list[_Lane]:
         stroke = self.stroke
         all_segments = tuple(range(len(stroke.segments)))
-        if stroke.hands == 1:
-            # One lane per hand in view (at most two): the coach follows the one that strokes.
-            return [_Lane(stroke, slot, all_segments, self._cfg) for slot in (0, 1)]
-        if stroke.per_hand:
+        if stroke.hands == 1 or stroke.per_hand:
+            # One lane per hand. A one-hand stroke follows the hand that strokes (the other
+            # may rest on the doll); a per-hand stroke (water wheel) scores both.
             return [_Lane(stroke, slot, all_segments, self._cfg) for slot in (0, 1)]
         # Two hands with different roles (sun and moon): follow every role on both hands;
         # repetitions are counted on the first role, the others add their verdicts.
