@@ -534,13 +534,7 @@ def calibration_controls(live: cr.ClassLiveCoach) -> None:
             "tummy with your **fingers towards the baby's head** and hold still for about "
             "2 seconds. (Kept for this visit only.)"
         )
-        c1, c2 = st.columns(2)
-        if c1.button("Calibrate with my hand", disabled=live.calibrating):
-            live.start_calibration()
-            st.rerun()
-        if live.calibrating and c2.button("Cancel"):
-            live.cancel_calibration()
-            st.rerun()
+        ui_live.hand_calibration_buttons(live)
 
 
 # -- html (pure) ----------------------------------------------------------------------------------

@@ -198,6 +198,17 @@ HINT_STYLE = (
 IDLE_HINT = "Follow the orange dot along the blue path, calm and slow."
 
 
+def hand_calibration_buttons(live: LiveCoach) -> None:
+    """ "Calibrate with my hand" and, while it runs, "Cancel" (the practice and class pages)."""
+    c1, c2 = st.columns(2)
+    if c1.button("Calibrate with my hand", disabled=live.calibrating):
+        live.start_calibration()
+        st.rerun()
+    if live.calibrating and c2.button("Cancel"):
+        live.cancel_calibration()
+        st.rerun()
+
+
 def hint_html(hint) -> str:
     """The hint, large and calm. ``data-coach-hint`` carries the code (empty when idle)."""
     code = "" if hint is None else html.escape(hint.code)

@@ -339,13 +339,7 @@ def calibration_panel(live: LiveCoach) -> None:
                 "the baby's head**, and hold still for about 2 seconds. A green ring fills up; "
                 "when it is full the box is set."
             )
-            c1, c2 = st.columns(2)
-            if c1.button("Calibrate with my hand", disabled=live.calibrating):
-                live.start_calibration()
-                st.rerun()
-            if live.calibrating and c2.button("Cancel"):
-                live.cancel_calibration()
-                st.rerun()
+            ui_live.hand_calibration_buttons(live)
         with box:
             drag_a_box(live)
         if calibrated and st.button("Forget the calibration"):
