@@ -44,8 +44,16 @@ SEARCH_EVERY_S = 0.4
 OFFLINE_THREADS = 2
 
 
+def offline_follows(stroke_hands: int) -> bool:
+    """Whether :func:`offline_landmarker` follows the hands with the landmark network (one-hand
+    strokes) rather than using MediaPipe's VIDEO mode (two-hand strokes)."""
+    return stroke_hands < 2
+
+
 def offline_landmarker(
-    stroke_hands: int = 1, model_path: str | os.PathLike | None = None
+    stroke_hands: int = 1,
+    model_path: str | os.PathLike | None = None,
+    num_hands: int = HANDS_LOOKED_FOR,
 ) -> TrackingHandLandmarker | HandLandmarker:
     """The landmarker that scores recorded videos (``coach score``, upload, batch, the
     benchmark and the evaluation), always looking for two hands, with the full model.
@@ -56,11 +64,12 @@ def offline_landmarker(
     SEARCH_EVERY_S. MediaPipe's own VIDEO mode set for two hands runs its palm detector
     on every frame while only one is in view, which halves the frame rate.
     A two-hand stroke: MediaPipe's VIDEO mode, as before (both hands are in view and
-    often close together, where its own tracking is measured to do better)."""
-    if stroke_hands >= 2:
-        return HandLandmarker(model_path, num_hands=HANDS_LOOKED_FOR, variant="full")
+    often close together, where its own tracking is measured to do better).
+    ``num_hands`` other than two is for experiments (``coach eval --num-hands``)."""
+    if not offline_follows(stroke_hands):
+        return HandLandmarker(model_path, num_hands=num_hands, variant="full")
     return TrackingHandLandmarker(
-        model_path, num_hands=HANDS_LOOKED_FOR, variant="full", num_threads=OFFLINE_THREADS
+        model_path, num_hands=num_hands, variant="full", num_threads=OFFLINE_THREADS
     )
 
 

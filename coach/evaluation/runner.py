@@ -67,6 +67,7 @@ def file_sha256(path: str | os.PathLike) -> str:
 def settings_for(
     stroke: StrokeDefinition, num_hands: int | None = None, mode: str = "video"
 ) -> LandmarkerSettings:
+    from coach.hand_tracker import offline_follows  # defers the vision SDKs' import
     from coach.models import ModelError, find_model
 
     try:
@@ -85,7 +86,7 @@ def settings_for(
         model_sha256=_model_sha(str(model)),
         mediapipe=mp_version,
         mode=mode,
-        followed=mode == "video" and stroke.hands < 2,
+        followed=mode == "video" and offline_follows(stroke.hands),
     )
 
 
@@ -164,8 +165,7 @@ def body_frame_for(info: dict):
 def landmark_clip(clip: Path, num_hands: int | None = None, landmarker=None) -> Path:
     """Landmarks of ``clip`` (cached): runs ``coach score``'s loop once when not cached."""
     from coach.cli import score_video
-    from coach.hand_tracker import OFFLINE_THREADS, TrackingHandLandmarker
-    from coach.landmarks import HandLandmarker
+    from coach.hand_tracker import offline_landmarker
 
     info = json.loads(clip.with_suffix(".eval.json").read_text())
     stroke = load_stroke(info["stroke"])
@@ -173,14 +173,7 @@ def landmark_clip(clip: Path, num_hands: int | None = None, landmarker=None) -> 
     out = obs_path(clip, settings)
     if out.is_file():
         return out
-    if landmarker is not None:
-        inner = landmarker
-    elif settings.followed:
-        inner = TrackingHandLandmarker(
-            num_hands=settings.num_hands, variant="full", num_threads=OFFLINE_THREADS
-        )
-    else:
-        inner = HandLandmarker(num_hands=settings.num_hands)
+    inner = landmarker or offline_landmarker(stroke.hands, num_hands=settings.num_hands)
     rec = RecordingLandmarker(inner)
     try:
         report, _session = score_video(str(clip), stroke, body_frame_for(info), landmarker=rec)
