@@ -101,19 +101,27 @@ def submit(page, fields: dict[str, str], button: str, done, tries: int = 3) -> N
                 ) from None
 
 
+RELOADS: list[dict] = []  # pages that needed the reload, with what they showed first
+
+
 def open_page(ctx, address: str, ready_text: str) -> object:
     """A new tab at ``address``, once ``ready_text`` shows. A fresh server's very first
     page load sometimes never finishes its websocket handshake (once in a full CI run,
     the page stayed blank for 60 s); it is reloaded once, as a user would, and the page's
     text is reported if that does not help either."""
     page = ctx.new_page()
+    console: list[str] = []
+    page.on("console", lambda msg: console.append(f"{msg.type}: {msg.text}"[:300]))
+    page.on("requestfailed", lambda req: console.append(f"request failed: {req.url} {req.failure}"))
     page.goto(address, wait_until="domcontentloaded")
     try:
-        page.get_by_text(ready_text).wait_for(timeout=30_000)
+        page.get_by_text(ready_text).first.wait_for(timeout=30_000)
     except Exception:  # noqa: BLE001 - reload once, then report what the page says
+        text = page.locator("body").inner_text(timeout=10_000)
+        RELOADS.append({"address": address, "page_text": text[-300:], "console": console[-20:]})
         page.reload(wait_until="domcontentloaded")
         try:
-            page.get_by_text(ready_text).wait_for(timeout=60_000)
+            page.get_by_text(ready_text).first.wait_for(timeout=60_000)
         except Exception:  # noqa: BLE001
             text = page.locator("body").inner_text(timeout=10_000)
             raise RuntimeError(
@@ -352,6 +360,7 @@ def main(argv: list[str] | None = None) -> int:
             "traceback": traceback.format_exc(),
         }
     result["wall_s"] = round(time.monotonic() - t0, 1)
+    result["reloads"] = RELOADS
     Path(args.out).write_text(json.dumps(result, indent=2))
     return 0 if result["ok"] else 1
 

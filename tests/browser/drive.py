@@ -27,6 +27,7 @@ import traceback
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import class_drive  # noqa: E402
 import harness  # noqa: E402
 from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 
@@ -102,9 +103,7 @@ def page_text(page) -> str:
 
 
 def start_coach_session(ctx, url: str, source: str = "Webcam"):
-    page = ctx.new_page()
-    page.goto(url, wait_until="domcontentloaded")
-    page.get_by_text("Stroke Coach", exact=False).first.wait_for(timeout=60_000)
+    page = class_drive.open_page(ctx, url, "Stroke Coach")
     # A first visit shows the safety notes: acknowledge them.
     ok = page.get_by_role("button", name=re.compile("I've read this", re.I))
     try:
@@ -227,6 +226,7 @@ def main(argv: list[str] | None = None) -> int:
             "error": f"{type(exc).__name__}: {exc}",
             "traceback": traceback.format_exc(),
         }
+    result["reloads"] = class_drive.RELOADS
     Path(args.out).write_text(json.dumps(result, indent=2))
     return 0 if result["ok"] else 1
 

@@ -94,6 +94,12 @@ def setup_private_network() -> None:
     names = {line.split(":")[1].strip().split("@")[0] for line in links.splitlines() if ":" in line}
     if names != {"lo"}:
         raise RuntimeError(f"expected a fresh namespace with only lo, found {sorted(names)}")
+    # No IPv6 in here: a link-local address that appears a second or two after the veth
+    # comes up (duplicate address detection) makes Chromium see a network change and drop
+    # the page's in-flight requests (ERR_NETWORK_CHANGED: a blank first page, seen in CI).
+    for scope in ("all", "default"):
+        with contextlib.suppress(OSError):  # a kernel without IPv6 has nothing to disable
+            Path(f"/proc/sys/net/ipv6/conf/{scope}/disable_ipv6").write_text("1")
     run = lambda *a: subprocess.run(["ip", *a], check=True)  # noqa: E731
     run("link", "set", "lo", "up")
     run("link", "add", VETH[0], "type", "veth", "peer", "name", VETH[1])
