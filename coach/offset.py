@@ -49,6 +49,10 @@ class OffsetConfig:
     bias_gain: float = 1.5
     bias_min_box: float = 0.04  # a smaller shift is not worth correcting
     min_points: int = 16  # fit only with at least this many samples
+    # ... spread over at least this much (box widths): a hand that stays in one place fits
+    # many shifts of the path equally (a resting hand sits on some shift of any circle),
+    # so it tells nothing; the shift found so far is kept until the hand moves again.
+    min_extent_box: float = 0.3
     trim: float = 0.7  # the best 70% of the points count (lifted moves don't fit anything)
 
 
@@ -125,7 +129,9 @@ class OffsetEstimator:
             and self._count >= cfg.min_points
         ):
             self._last_fit_t = t
-            self._fitting = self._fit(self._ring[: self._count].copy())
+            pts = self._ring[: self._count]
+            if float(np.hypot(*np.ptp(pts, axis=0))) >= cfg.min_extent_box:
+                self._fitting = self._fit(pts.copy())
         if self._fitting is not None and next(self._fitting, _DONE) is _DONE:
             self._fitting = None
         return self.offset

@@ -8,6 +8,7 @@ works from timestamps, so dropped frames are fine.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import deque
 from dataclasses import dataclass, field, replace
@@ -57,6 +58,17 @@ ACTIVITY_TAU_S = 3.0
 #: this much more (box widths) and this many times the followed hand's.
 SWITCH_MARGIN_BOX = 0.3
 SWITCH_FACTOR = 1.5
+#: A hand rests when, over REST_WINDOW_S, the means of the two halves of its path are
+#: less than REST_DRIFT_BOX apart and its points spread (rms) less than REST_SPREAD_BOX.
+REST_WINDOW_S = 1.0
+REST_DRIFT_BOX = 0.05
+REST_SPREAD_BOX = 0.08
+#: A hand that rested and moves this far from its rest spot while the followed hand is
+#: out of view is the stroking hand (the two crossed; the trackers swapped them).
+DEPART_BOX = 0.2
+#: A lane not followed keeps its finished segments this long: when the coach turns to it,
+#: the ones after the last counted segment count (the stroke it followed before the turn).
+HELD_S = 2 * ACTIVITY_TAU_S
 
 
 @dataclass(frozen=True)
@@ -135,6 +147,9 @@ class _Lane:
         self.full = 0  # segments completed all the way (tells the sun hand from the moon hand)
         self.ident: int | None = None  # the tracked hand this lane follows (one-hand strokes)
         self.last_uv: np.ndarray | None = None
+        self.rest_uv: np.ndarray | None = None  # where this lane's hand last rested
+        self.ident_since = -math.inf  # when it began to follow that hand
+        self.held: deque[SegmentRecord] = deque()  # finished while not followed (HELD_S)
         self.activity = _Activity()
         self.path: deque[tuple[float, float, float]] = deque()  # (t, u, v), for smoothness
 
@@ -163,6 +178,10 @@ class _Lane:
             return p
         extra = float(np.linalg.norm(shift))
         return replace(p, distance_box=p.distance_box + extra, completed=self._shifted(p.completed))
+
+    def follow(self, ident: int | None, t: float) -> None:
+        """Follow the tracked hand ``ident`` (None: no hand) from ``t`` on."""
+        self.ident, self.rest_uv, self.ident_since = ident, None, t
 
     def finish(self, t: float) -> tuple[SegmentRecord, ...]:
         return self._shifted(self.matcher.finish(t))
@@ -221,6 +240,7 @@ class Coach:
         self.tracker.reset()
         self._lanes = self._make_lanes()
         self._active = self._lanes[0]
+        self._counted_until = -math.inf  # end of the last segment collected
         self._stuck_since: float | None = None
         self._main_role = self.stroke.segments[0].role
         self._repetitions: list[RepetitionScore] = []
@@ -264,12 +284,14 @@ class Coach:
         track = self.tracker.update(observation, t)
         self._note_hand(track is not None and not track.bridged, t)
 
-        points, noise = self._lane_points(track)
+        points, noise = self._lane_points(track, t)
         progresses: list[Progress | None] = []
         for lane, uv, w in zip(self._lanes, points, noise, strict=True):
             progresses.append(lane.update(uv, t, place=self._counts(lane), noise=w))
             if uv is not None:
                 lane.path.append((t, float(uv[0]), float(uv[1])))
+                spot = None if lane.ident is None else _rest_spot(lane.path, t, lane.ident_since)
+                lane.rest_uv = spot if spot is not None else lane.rest_uv
             while lane.path and t - lane.path[0][0] > PATH_MEMORY_S:
                 lane.path.popleft()
         self._follow_stroking_hand()
@@ -278,6 +300,10 @@ class Coach:
             if p is not None and self._counts(lane):
                 completed.extend(p.completed)
                 self._collect(lane, p.completed)
+            elif p is not None:
+                lane.held.extend(p.completed)
+            while lane.held and t - lane.held[0].end_s > HELD_S:
+                lane.held.popleft()
         active = self._lanes.index(self._active)
         progress = progresses[active]
         if track is not None and self.stroke.hands == 1 and points[active] is not None:
@@ -319,7 +345,9 @@ class Coach:
             status=status,
         )
 
-    def _lane_points(self, track: TrackPoint | None) -> tuple[list[np.ndarray | None], list[float]]:
+    def _lane_points(
+        self, track: TrackPoint | None, t: float
+    ) -> tuple[list[np.ndarray | None], list[float]]:
         """Each lane's hand point this frame (None: its hand is not in view), and how
         jittery that hand's landmarks are (0..1).
 
@@ -328,19 +356,19 @@ class Coach:
         n = len(self._lanes)
         if track is None:
             for lane in self._lanes:
-                lane.ident = None
+                lane.follow(None, t)
             return [None] * n, [0.0] * n
         hands, noise = track.hands_uv, track.hands_noise
         if self.stroke.hands != 1:
             slots = [lane.slot if lane.slot < len(hands) else None for lane in self._lanes]
         else:
-            slots = self._hand_slots(hands)
+            slots = self._hand_slots(hands, t)
         return (
             [None if i is None else hands[i] for i in slots],
             [0.0 if i is None else float(noise[i]) for i in slots],
         )
 
-    def _hand_slots(self, hands: np.ndarray) -> list[int | None]:
+    def _hand_slots(self, hands: np.ndarray, t: float) -> list[int | None]:
         """One-hand strokes: each lane's hand slot (None: its hand is not in view).
 
         Each tracked hand keeps its lane while it is tracked; a hand that comes into view
@@ -349,7 +377,7 @@ class Coach:
         ids = self.tracker.slot_ids
         for lane in self._lanes:
             if lane.ident not in ids:
-                lane.ident = None
+                lane.follow(None, t)
         for slot, ident in enumerate(ids):
             if any(lane.ident == ident for lane in self._lanes):
                 continue
@@ -357,8 +385,29 @@ class Coach:
             if free:
                 uv = hands[slot]
                 near = min(free, key=lambda lane: _distance(lane.last_uv, uv))
-                near.ident = ident
+                near.follow(ident, t)
+        self._take_departing_hand(hands, t)
         return [ids.index(lane.ident) if lane.ident is not None else None for lane in self._lanes]
+
+    def _take_departing_hand(self, hands: np.ndarray, t: float) -> None:
+        """When the stroking hand passes over the resting one, the trackers may lose it and
+        carry on with the resting hand's track, which then moves off along the stroke.
+        The followed lane, out of a hand of its own, takes that track once it leaves its
+        rest spot by DEPART_BOX: the lane that follows the stroke keeps the stroke (and
+        the resting lane waits for its hand to be found again at its spot)."""
+        active = self._active
+        ids = self.tracker.slot_ids
+        seen = self.tracker.seen
+        if active.ident is not None and seen[ids.index(active.ident)]:
+            return
+        for lane in self._lanes:
+            if lane is active or lane.ident is None or lane.rest_uv is None:
+                continue
+            slot = ids.index(lane.ident)
+            if seen[slot] and _distance(lane.rest_uv, hands[slot]) >= DEPART_BOX:
+                active.follow(lane.ident, t)
+                lane.follow(None, t)
+                return
 
     def _follow_stroking_hand(self) -> None:
         """One-hand strokes: follow the other hand once it clearly strokes more (its
@@ -370,6 +419,10 @@ class Coach:
             other = lane.activity.level_box
             if other > max(level * SWITCH_FACTOR, level + SWITCH_MARGIN_BOX):
                 self._active, level = lane, other
+                # What it stroked before the coach turned to it, after what already counted.
+                held = [r for r in lane.held if r.start_s >= self._counted_until]
+                lane.held.clear()
+                self._collect(lane, tuple(held))
 
     def _cannot_follow(self, t: float, seen: bool) -> bool:
         """The followed hand has moved about (its last CANT_FOLLOW_WINDOW_S span at least
@@ -421,6 +474,7 @@ class Coach:
             and self.stroke.hands != 1
         ]
         for rec in records:
+            self._counted_until = max(self._counted_until, rec.end_s)
             if _carried_back(rec, self.stroke):
                 continue
             if not main:
@@ -538,6 +592,27 @@ def _carried_back(rec: SegmentRecord, stroke: StrokeDefinition) -> bool:
         and rec.duration_s > 0
         and rec.duration_s < stroke.pace.too_fast_below * nominal
     )
+
+
+def _rest_spot(
+    path: deque[tuple[float, float, float]], t: float, since: float = -math.inf
+) -> np.ndarray | None:
+    """Where the hand rests: the mean of its last REST_WINDOW_S of path, when the two
+    halves of that window are less than REST_DRIFT_BOX apart (on average, so landmark
+    jitter cancels) and the points spread less than REST_SPREAD_BOX about it. None while
+    it moves, or before it has been seen that long (since ``since``)."""
+    if not path or t - max(path[0][0], since) < REST_WINDOW_S:
+        return None
+    recent = itertools.takewhile(lambda p: t - p[0] <= REST_WINDOW_S, reversed(path))
+    tuv = np.asarray(list(recent))
+    late = tuv[:, 0] >= t - REST_WINDOW_S / 2
+    if late.all() or not late.any():
+        return None
+    uv = tuv[:, 1:]
+    drift = float(np.linalg.norm(uv[late].mean(axis=0) - uv[~late].mean(axis=0)))
+    mean = uv.mean(axis=0)
+    spread = float(np.sqrt(np.mean(np.sum((uv - mean) ** 2, axis=1))))
+    return mean if drift < REST_DRIFT_BOX and spread < REST_SPREAD_BOX else None
 
 
 def _distance(a: np.ndarray | None, b: np.ndarray) -> float:

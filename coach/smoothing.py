@@ -147,6 +147,7 @@ class _Slot:
     last_seen_s: float = float("nan")
     jitter: JitterEstimator = field(default_factory=lambda: JitterEstimator())
     noise: float = 0.0  # 0 clean .. 1 noisy (see HandTracker._adapt)
+    sightings: int = 0  # how many times the hand was seen
 
     def predict(self, t: float, horizon_s: float = 0.2) -> np.ndarray:
         """The hand's point at ``t``, carried on at its smoothed speed for at most
@@ -155,6 +156,19 @@ class _Slot:
         if speed is None:
             return self.uv
         return self.uv + speed * min(max(t - self.last_seen_s, 0.0), horizon_s)
+
+
+#: Two detected contact points closer than this (tummy-box widths) are one hand.
+SAME_HAND_BOX = 0.06
+#: A detection further than GATE_BOX + GATE_SPEED_BOX_PER_S x (time since the hand was
+#: last seen) + GATE_JITTER x (its measured jitter) from where a tracked hand should be
+#: is another hand: the tracked hand was lost there, and this one starts its own track.
+#: (Distances from the prediction or the last point, whichever is nearer; a hand seen
+#: fewer than GATE_AFTER times is not gated: its speed and jitter are not known yet.)
+GATE_BOX = 0.3
+GATE_SPEED_BOX_PER_S = 2.0
+GATE_JITTER = 4.0
+GATE_AFTER = 8
 
 
 class HandTracker:
@@ -259,18 +273,29 @@ class HandTracker:
             self._adapt(slot, slot.jitter.update(uv[det_index], t))
             slot.uv = slot.filt.filter(uv[det_index], t)
             slot.last_seen_s = t
+            slot.sightings += 1
             seen[slot_index] = True
         self._seen = tuple(seen)
         return self._emit(t, bridged=not seen[0])
 
     def _observed_uv(self, obs: HandObservation) -> np.ndarray:
-        """Contact points (n, 2) in the tummy box, at most ``max_hands``, best scores first."""
-        landmarks, scores = obs.landmarks, obs.scores
-        if landmarks.shape[0] > self.max_hands:
-            keep = np.sort(np.argsort(-scores, kind="stable")[: self.max_hands])
-            landmarks = landmarks[keep]
-        xy = contact_point(landmarks, self.contact)
-        return self.body_frame.to_uv(np.asarray(xy, dtype=np.float64))
+        """Contact points (n, 2) in the tummy box, at most ``max_hands``, in detection order.
+
+        Two contact points closer than ``SAME_HAND_BOX`` are one hand seen twice (two
+        hands' fingertips cannot sit on one spot; a landmarker sometimes returns a hand
+        twice where two hands overlap): the better-scored one is kept. Otherwise that
+        copy would start a new track, and the stroke could go on under the new one."""
+        landmarks, scores = obs.landmarks, np.asarray(obs.scores, dtype=np.float64)
+        uv = self.body_frame.to_uv(
+            np.asarray(contact_point(landmarks, self.contact), dtype=np.float64)
+        )
+        keep: list[int] = []
+        for i in np.argsort(-scores, kind="stable"):
+            if len(keep) < self.max_hands and all(
+                np.linalg.norm(uv[i] - uv[j]) >= SAME_HAND_BOX for j in keep
+            ):
+                keep.append(int(i))
+        return uv[sorted(keep)]
 
     def _assign(self, uv: np.ndarray, t: float) -> list[tuple[int, int]]:
         """Pairs (slot index, detection index). Live slots get the assignment with the
@@ -291,6 +316,10 @@ class HandTracker:
                 cost = float(dist[list(slots), list(dets)].sum())
                 if cost < best_cost:  # strict: ties keep the first (identity) assignment
                     pairs, best_cost = list(zip(slots, dets, strict=True)), cost
+            # A detection too far from where its slot's hand should be is another hand.
+            held = np.stack([s.uv for s in self._slots])
+            near = np.minimum(dist, np.linalg.norm(held[:, None, :] - uv[None, :, :], axis=2))
+            pairs = [(i, d) for i, d in pairs if near[i, d] <= self._gate(self._slots[i], t)]
         used = {d for _, d in pairs}
         free = len(self._slots)
         for d in range(n_det):
@@ -298,6 +327,14 @@ class HandTracker:
                 pairs.append((free, d))
                 free += 1
         return pairs
+
+    @staticmethod
+    def _gate(slot: _Slot, t: float) -> float:
+        """How far from its predicted point a detection may be and still be this hand."""
+        if slot.sightings < GATE_AFTER:
+            return math.inf
+        since = max(t - slot.last_seen_s, 0.0)
+        return GATE_BOX + GATE_SPEED_BOX_PER_S * since + GATE_JITTER * slot.jitter.sigma
 
     def _adapt(self, slot: _Slot, sigma_box: float) -> None:
         """Smooth harder when the landmarks jitter (a small, dim or blurred picture):

@@ -39,6 +39,12 @@ class Field:
     hand_turn_deg: float = 0.0  # the hand turns by up to this during a stroke
     dropout: float = 0.0  # fraction of frames where the hand is missed
     first_hand_is_rest: bool = True  # the detector lists the resting hand first
+    # The stroking hand passing over the resting one: while their contact points are
+    # closer than this, the detector sees one hand, the resting one as the stroking hand
+    # comes and the stroking one as it leaves; the resting hand is found again
+    # ``rest_hidden_s`` after they part (the trackers then swap the two hands).
+    cross_box: float = 0.0
+    rest_hidden_s: float = 0.6
     seed: int = 0
 
 
@@ -90,9 +96,20 @@ def observations(sample: Sample, cond: Field) -> list[tuple[HandObservation | No
         tips = proto[[8, 12, 16, 20]].mean(axis=0)
         rest = proto - tips + rest_xy
     out: list[tuple[HandObservation | None, float]] = []
+    last_gap, parted_at = math.inf, -math.inf
     for i in range(n):
         t = sample.timestamp(i)
         hands = [lm for lm in sample.hand_landmarks(i) if lm is not None]
+        crossing = None  # None, "coming" or "leaving"
+        if cond.cross_box and rest is not None and hands:
+            tips = hands[0][[8, 12, 16, 20]].mean(axis=0)
+            rest_tips = rest[[8, 12, 16, 20]].mean(axis=0)
+            gap = float(np.linalg.norm((tips - rest_tips) / aspect)) / bw
+            if gap < cond.cross_box:
+                crossing = "coming" if gap < last_gap else "leaving"
+            elif last_gap < cond.cross_box:
+                parted_at = t
+            last_gap = gap
         if cond.hand_turn_deg and hands:
             ang = math.radians(cond.hand_turn_deg) * math.sin(2 * math.pi * 0.2 * t)
             c, s = math.cos(ang), math.sin(ang)
@@ -108,7 +125,11 @@ def observations(sample: Sample, cond: Field) -> list[tuple[HandObservation | No
             r = rest + sway
             stroking = list(hands)
             swapped = cond.swap_at_s is not None and t >= cond.swap_at_s
-            if swapped:
+            if crossing == "coming":
+                hands = [r]
+            elif crossing == "leaving" or t - parted_at < cond.rest_hidden_s:
+                hands = stroking
+            elif swapped:
                 # the hands trade places: the resting one strokes, the other rests
                 hands = [*stroking, r]
             elif cond.first_hand_is_rest:

@@ -20,9 +20,7 @@ from coach.evaluation.suite import DEFAULT_CACHE, run_eval
 #: two-hand, noise and pace changes; docs/eval-baseline.md has the table before them).
 KNOWN_WRONG: dict[str, str] = {
     "sun-off_path-s0": "1 repetition of 2: the shifted circles are counted as one",
-    "sun-none-rest_doll-s0": "resting hand on the doll: 1 repetition of 2",
     "sun-none-s0+jitter-0.15": "fingertips jittering 0.15 box: one circle called too slow",
-    "i-love-you-fast-rest_doll-s0": "fast, with a hand resting on the doll: 3 repetitions of 2",
 }
 
 

@@ -37,6 +37,12 @@ CONDITIONS = {
     "tilted camera": Field(tilt_deg=35, jitter_box=0.05),
     "box off": Field(box_scale=1.2, box_shift_box=(0.15, -0.15), jitter_box=0.05),
     "hand turning": Field(hand_turn_deg=30, jitter_box=0.05),
+    # The stroking hand passes over the resting one (0.15 box): the detector sees one
+    # hand there, and the trackers carry on with the wrong hand (they swap the two).
+    "crossing low left": Field(rest_uv=(0.2, 0.78), cross_box=0.15, seed=3),
+    "crossing low left, jittery": Field(rest_uv=(0.2, 0.78), cross_box=0.15, jitter_box=0.15),
+    "crossing left": Field(rest_uv=(0.15, 0.5), cross_box=0.15, jitter_box=0.15, seed=3),
+    "crossing on the L": Field(rest_uv=(0.5, 0.1), cross_box=0.15, seed=3),
 }
 
 CASES = [
@@ -74,6 +80,16 @@ CASES = [
     ("sun", "none", "clean", True),  # human timing
     ("sun", "none", "jitter 0.15", True),  # human timing on a noisy picture
     ("sun", "none", "resting hand", True),  # human timing, the other hand resting
+    ("sun", "none", "crossing low left", False),  # the circle passes over the resting hand
+    ("sun", "none", "crossing low left, jittery", False),  # ... on a noisy picture
+    ("sun", "none", "crossing left", False),  # ... resting on the circle's left
+    ("sun", "reversed", "crossing low left", False),  # ... anticlockwise
+    ("sun", "none", "crossing low left", True),  # ... with human timing
+    ("i-love-you", "none", "crossing low left", False),  # the U and the way back cross it
+    ("i-love-you", "none", "crossing low left, jittery", False),  # ... on a noisy picture
+    ("i-love-you", "none", "crossing on the L", False),  # the L's top passes over it
+    ("i-love-you", "fast", "crossing low left", False),  # ... too fast
+    ("i-love-you", "none", "crossing low left", True),  # ... with human timing
 ]
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import itertools
+from collections import deque
 
 import numpy as np
 import pytest
 
+from coach import pipeline
 from coach.bodyframe import BodyFrame
 from coach.pipeline import Coach
 from coach.strokes import load_stroke
@@ -295,3 +297,29 @@ def test_a_hand_the_coach_cannot_follow_is_told_so(path, said):
         first = next(h for h in session.hints if h.code == "cant_follow")
         assert "light" in first.text and "closer" in first.text
         assert first.t_s <= 3.0 + 3.0 + 1.0  # extent reached within ~1 s, then CANT_FOLLOW_S
+
+
+@pytest.mark.parametrize(
+    ("points", "since", "want"),
+    [
+        # (t, u, v) over the last second; REST_WINDOW_S = 1, drift < 0.05, spread < 0.08
+        ([(0.0, 0.5, 0.5), (0.5, 0.5, 0.5), (1.0, 0.5, 0.5)], -1.0, (0.5, 0.5)),  # still
+        ([(0.0, 0.48, 0.5), (0.5, 0.52, 0.5), (1.0, 0.48, 0.5)], -1.0, (0.4933, 0.5)),  # sways
+        ([(0.0, 0.4, 0.5), (0.5, 0.5, 0.5), (1.0, 0.6, 0.5)], -1.0, None),  # moves 0.2 box/s
+        # to and fro about 0.5 (halves' means equal), spread 0.18 box: not at rest
+        (
+            [(0.0, 0.3, 0.5), (0.25, 0.7, 0.5), (0.5, 0.3, 0.5), (0.75, 0.7, 0.5), (1.0, 0.5, 0.5)],
+            -1.0,
+            None,
+        ),
+        ([(0.5, 0.5, 0.5), (1.0, 0.5, 0.5)], -1.0, None),  # seen for only half a second
+        ([(0.0, 0.5, 0.5), (0.5, 0.5, 0.5), (1.0, 0.5, 0.5)], 0.2, None),  # its track is new
+    ],
+)
+def test_rest_spot(points, since, want):
+    path = deque(points)
+    spot = pipeline._rest_spot(path, points[-1][0], since)
+    if want is None:
+        assert spot is None
+    else:
+        assert spot.tolist() == pytest.approx(want, abs=1e-3)

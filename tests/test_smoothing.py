@@ -276,6 +276,26 @@ def test_more_hands_than_slots_keeps_best_scores():
 
 
 @pytest.mark.parametrize(
+    ("second_uv", "scores", "want_uv"),
+    [
+        # the box is 0.4 image widths: 0.02 box = 0.008 in the picture
+        ((0.52, 0.5), (0.9, 0.8), [(0.5, 0.5)]),  # 0.02 box apart: one hand, the better score
+        ((0.52, 0.5), (0.8, 0.9), [(0.52, 0.5)]),  # ... whichever of the two that is
+        ((0.5, 0.55), (0.9, 0.8), [(0.5, 0.5)]),  # 0.05 box apart: still one hand
+        ((0.5, 0.57), (0.9, 0.8), [(0.5, 0.5), (0.5, 0.57)]),  # 0.07 box: two hands
+        ((0.8, 0.5), (0.9, 0.8), [(0.5, 0.5), (0.8, 0.5)]),  # far apart: two hands
+    ],
+)
+def test_a_hand_seen_twice_is_one_hand(second_uv, scores, want_uv):
+    """Where two hands overlap a landmarker may return one of them twice; two contact
+    points closer than SAME_HAND_BOX (0.06 box) are one hand (the better-scored copy)."""
+    tracker = HandTracker(box_frame(), "fingertips")
+    p = tracker.update(observe(0.0, xy_of((0.5, 0.5)), xy_of(second_uv), scores=scores), 0.0)
+    np.testing.assert_allclose(p.hands_uv, np.array(want_uv), atol=1e-9)
+    assert len(tracker.slot_ids) == len(want_uv)
+
+
+@pytest.mark.parametrize(
     ("contact", "expected_uv"),
     [
         ("fingertips", (0.75, 0.25)),  # fingertips at image (0.5, 0.3)
