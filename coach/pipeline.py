@@ -69,6 +69,10 @@ DEPART_BOX = 0.2
 #: A lane not followed keeps its finished segments this long: when the coach turns to it,
 #: the ones after the last counted segment count (the stroke it followed before the turn).
 HELD_S = 2 * ACTIVITY_TAU_S
+#: When a stroke is found to be done in the wrong place, the lane reads its recent path
+#: again with the shift (back to its last finished segment, at most REPLAY_S): the
+#: repetitions done before the shift was known count.
+REPLAY_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -150,6 +154,10 @@ class _Lane:
         self.rest_uv: np.ndarray | None = None  # where this lane's hand last rested
         self.ident_since = -math.inf  # when it began to follow that hand
         self.held: deque[SegmentRecord] = deque()  # finished while not followed (HELD_S)
+        self.engaged = False  # the matcher's state was built with an off-path shift
+        self.rep_base = 0  # added to the matcher's repetition numbers (it may start over)
+        self.done_until = -math.inf  # end of this lane's last finished segment
+        self._next_rep = 0  # one more than the highest repetition number given out
         self.activity = _Activity()
         self.path: deque[tuple[float, float, float]] = deque()  # (t, u, v), for smoothness
 
@@ -172,19 +180,54 @@ class _Lane:
             shift = self.offset.offset
         else:
             shift = self.offset.update(uv, t)
+        replayed: tuple[SegmentRecord, ...] = ()
+        if self.offset.engaged and not self.engaged and not self.pending:
+            # (Not in the middle of a repetition: its first segments were followed, the
+            # shift changes little of it, and starting over would split it.)
+            replayed = self._replay(shift, t, noise)
+        self.engaged = self.offset.engaged
         p = self.matcher.update(uv - shift, t, noise)
         self.activity.update(p, self.stroke, t)
-        if p is None or not self.offset.engaged:
+        if p is None:
             return p
+        completed = self._numbered(replayed + p.completed)
+        if self.rep_base:
+            p = replace(p, repetition=p.repetition + self.rep_base)
+        if not self.offset.engaged:
+            return replace(p, completed=completed) if completed != p.completed else p
         extra = float(np.linalg.norm(shift))
-        return replace(p, distance_box=p.distance_box + extra, completed=self._shifted(p.completed))
+        return replace(p, distance_box=p.distance_box + extra, completed=self._shifted(completed))
+
+    def _replay(self, shift: np.ndarray, t: float, noise: float) -> tuple[SegmentRecord, ...]:
+        """Start the matcher over and feed it this lane's recent path (after its last
+        finished segment, at most REPLAY_S) less ``shift``: the stroke it could not follow
+        before the shift was known is followed now. Returns the segments that finishes."""
+        since = max(self.done_until, t - REPLAY_S)
+        self.rep_base = self._next_rep
+        self.matcher.reset()
+        out: list[SegmentRecord] = []
+        for ts, u, v in self.path:
+            if ts > since:
+                q = self.matcher.update(np.array([u, v]) - shift, ts, noise)
+                if q is not None:
+                    out.extend(q.completed)
+        return tuple(out)
+
+    def _numbered(self, records: tuple[SegmentRecord, ...]) -> tuple[SegmentRecord, ...]:
+        """Records with repetition numbers that go on across a matcher start-over."""
+        if self.rep_base:
+            records = tuple(replace(r, repetition=r.repetition + self.rep_base) for r in records)
+        for r in records:
+            self._next_rep = max(self._next_rep, r.repetition + 1)
+            self.done_until = max(self.done_until, r.end_s)
+        return records
 
     def follow(self, ident: int | None, t: float) -> None:
         """Follow the tracked hand ``ident`` (None: no hand) from ``t`` on."""
         self.ident, self.rest_uv, self.ident_since = ident, None, t
 
     def finish(self, t: float) -> tuple[SegmentRecord, ...]:
-        return self._shifted(self.matcher.finish(t))
+        return self._shifted(self._numbered(self.matcher.finish(t)))
 
     def _shifted(self, records: tuple[SegmentRecord, ...]) -> tuple[SegmentRecord, ...]:
         extra = float(np.linalg.norm(self.offset.offset))
@@ -553,7 +596,7 @@ class Coach:
             if self.stroke.segments[lane.segments[0]].role == self._main_role:
                 self._collect(lane, lane.finish(t))
             else:  # the other hand's unfinished move at the very end says nothing
-                self._collect(lane, lane._shifted(lane.matcher.pending()))
+                self._collect(lane, lane._shifted(lane._numbered(lane.matcher.pending())))
         self._score_ready(final=True)
         if self._lost_since is not None and t - self._lost_since >= NO_HAND_MIN_S:
             self._no_hand.append((self._lost_since, t))

@@ -107,3 +107,20 @@ def test_verdict_under_field_conditions(stroke, fault, condition, human):
     if fault == "none":
         said = [h.code for h in session.hints if h.code in PACE_OR_DIRECTION | {"cant_follow"}]
         assert said == []
+
+
+@pytest.mark.parametrize(
+    ("stroke", "repetitions"),
+    [
+        ("sun", 2),  # circles 0.65 box up and left: the shift is found ~4 s into the first
+        ("sun", 3),  # ... and every later circle keeps it
+        ("i-love-you", 2),  # letters 0.6 box off the tummy
+    ],
+)
+def test_stroke_in_the_wrong_place_counts_from_the_start(stroke, repetitions):
+    """The off-path stage needs a few seconds of path before it knows the shift; the lane
+    then reads that path again, so the first repetition is counted too, and flagged."""
+    sample = Sample(stroke, fault="off_path", repetitions=repetitions)
+    session = run(sample, Field())
+    assert len(session.repetitions) == repetitions
+    assert all("off_path" in rep.flags for rep in session.repetitions)
