@@ -429,8 +429,14 @@ class OnlineMatcher:
         out[:, 3] = src["start"][rows]
         out[:, 4] = t
         out[:, 5] = [
-            _duration_from_milestones(m, n)
-            for m, n in zip(src["mile"][rows], self._nominal[self._seg[rows]], strict=True)
+            _within(_duration_from_milestones(m, n), float(start), t, float(c))
+            for m, n, start, c in zip(
+                src["mile"][rows],
+                self._nominal[self._seg[rows]],
+                src["start"][rows],
+                frac,
+                strict=True,
+            )
         ]
         out[:, 6] = frac
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -817,11 +823,24 @@ def _leave(
         new_tok[g, _LC0 + 3] = old_tok[row, _START]
         new_tok[g, _LC0 + 4] = t
         mile = old_tok[row, _MILE0 : _MILE0 + milestones.shape[0]]
-        new_tok[g, _LC0 + 5] = _duration_compiled(mile, nominal[slot], milestones)
-        new_tok[g, _LC0 + 6] = min(max(frac, 0.0), 1.0)
+        coverage = min(max(frac, 0.0), 1.0)
+        new_tok[g, _LC0 + 5] = _within(
+            _duration_compiled(mile, nominal[slot], milestones), old_tok[row, _START], t, coverage
+        )
+        new_tok[g, _LC0 + 6] = coverage
         new_tok[g, _LC0 + 7] = old_tok[row, _DSUM] / n if n > 0 else np.nan
     if wraps:
         new_tok[g, _REP] = old_tok[row, _REP] + 1
+
+
+@numba.njit(cache=True, nogil=True)
+def _within(duration_s, start_s, end_s, coverage):
+    """A finished segment's (whole-stroke) duration is at most the time the hand spent in
+    it (from entering it to leaving it) over the part of it done: jittery milestones can
+    make the estimate longer than that."""
+    if np.isnan(duration_s) or np.isnan(start_s) or end_s <= start_s or not coverage > 0:
+        return duration_s
+    return min(duration_s, (end_s - start_s) / coverage)
 
 
 @numba.njit(cache=True, nogil=True)

@@ -19,7 +19,6 @@ from coach.evaluation.suite import DEFAULT_CACHE, run_eval
 #: clip label (name without its digest) -> what goes wrong today (measured on main after the
 #: two-hand, noise and pace changes; docs/eval-baseline.md has the table before them).
 KNOWN_WRONG: dict[str, str] = {
-    "sun-none-s0+jitter-0.15": "fingertips jittering 0.15 box: one circle called too slow",
 }
 
 

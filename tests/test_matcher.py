@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from coach import matcher
 from coach.matcher import OnlineMatcher
 from coach.strokes import load_stroke
 from tests.uvpaths import perform, run_matcher
@@ -316,3 +317,21 @@ def test_direction_is_judged_over_longer_when_landmarks_jitter(noise, expected_t
     m.update(np.array([0.8, 0.3]), 1 / 30, noise)
     expected = 3.0 * (1 - math.exp(-(1 / 30) / expected_tau_s))
     assert m._vel[1] == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    ("duration_s", "start_s", "end_s", "coverage", "want"),
+    [
+        (12.0, 0.0, 6.4, 1.0, 6.4),  # jittery milestones said 12 s; the hand was in it 6.4 s
+        (5.9, 0.0, 6.4, 1.0, 5.9),  # an estimate within the time spent stays
+        (8.0, 2.0, 5.0, 0.5, 6.0),  # half the circle in 3 s: the whole one at most 6 s
+        (4.0, 2.0, 5.0, 0.5, 4.0),  # ... a shorter estimate stays
+        (math.nan, 0.0, 6.0, 1.0, math.nan),  # no estimate: nothing to bound
+        (7.0, math.nan, 6.0, 1.0, 7.0),  # no entry time: no bound
+        (7.0, 6.0, 6.0, 1.0, 7.0),  # no time spent: no bound
+        (7.0, 0.0, 6.0, 0.0, 7.0),  # nothing done: no bound
+    ],
+)
+def test_duration_within_time_spent(duration_s, start_s, end_s, coverage, want):
+    got = matcher._within(duration_s, start_s, end_s, coverage)
+    assert (math.isnan(got) and math.isnan(want)) or got == pytest.approx(want)
