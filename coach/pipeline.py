@@ -73,6 +73,10 @@ HELD_S = 2 * ACTIVITY_TAU_S
 #: again with the shift (back to its last finished segment, at most REPLAY_S): the
 #: repetitions done before the shift was known count.
 REPLAY_S = 10.0
+REPLAY_SHIFT_BOX = 0.15
+#: An open segment followed the other way round within this time of finishing it is the
+#: hand going back over it (to the next start), not a stroke.
+RETRACE_GAP_S = 0.3
 
 
 @dataclass(frozen=True)
@@ -154,9 +158,11 @@ class _Lane:
         self.rest_uv: np.ndarray | None = None  # where this lane's hand last rested
         self.ident_since = -math.inf  # when it began to follow that hand
         self.held: deque[SegmentRecord] = deque()  # finished while not followed (HELD_S)
-        self.engaged = False  # the matcher's state was built with an off-path shift
+        self.shift = np.zeros(2)  # the shift the matcher's state was built with
         self.rep_base = 0  # added to the matcher's repetition numbers (it may start over)
         self.done_until = -math.inf  # end of this lane's last finished segment
+        self.last_record: SegmentRecord | None = None  # the last one collected
+        self.rep_alias: dict[int, int] = {}  # repetition numbers a retrace started -> own
         self._next_rep = 0  # one more than the highest repetition number given out
         self.activity = _Activity()
         self.path: deque[tuple[float, float, float]] = deque()  # (t, u, v), for smoothness
@@ -181,11 +187,13 @@ class _Lane:
         else:
             shift = self.offset.update(uv, t)
         replayed: tuple[SegmentRecord, ...] = ()
-        if self.offset.engaged and not self.engaged and not self.pending:
+        moved = float(np.linalg.norm(shift - self.shift)) >= REPLAY_SHIFT_BOX
+        if moved and not self.pending:
             # (Not in the middle of a repetition: its first segments were followed, the
             # shift changes little of it, and starting over would split it.)
             replayed = self._replay(shift, t, noise)
-        self.engaged = self.offset.engaged
+        if moved or not self.pending:
+            self.shift = shift.copy()
         p = self.matcher.update(uv - shift, t, noise)
         self.activity.update(p, self.stroke, t)
         if p is None:
@@ -341,8 +349,7 @@ class Coach:
         completed: list[SegmentRecord] = []
         for lane, p in zip(self._lanes, progresses, strict=True):
             if p is not None and self._counts(lane):
-                completed.extend(p.completed)
-                self._collect(lane, p.completed)
+                completed.extend(self._collect(lane, p.completed))
             elif p is not None:
                 lane.held.extend(p.completed)
             while lane.held and t - lane.held[0].end_s > HELD_S:
@@ -506,7 +513,12 @@ class Coach:
                     self._gaps.popleft()
         self._lost_since = None
 
-    def _collect(self, lane: _Lane, records: tuple[SegmentRecord, ...]) -> None:
+    def _collect(
+        self, lane: _Lane, records: tuple[SegmentRecord, ...]
+    ) -> tuple[SegmentRecord, ...]:
+        """Take a lane's finished segments into its repetitions; returns those that are
+        strokes (not the hand going back over a segment), for the hints."""
+        strokes: list[SegmentRecord] = []
         main = self.stroke.segments[lane.segments[0]].role == self._main_role
         rivals = [
             other.full
@@ -518,6 +530,17 @@ class Coach:
         ]
         for rec in records:
             self._counted_until = max(self._counted_until, rec.end_s)
+            if rec.repetition in lane.rep_alias:
+                rec = replace(rec, repetition=lane.rep_alias[rec.repetition])
+            last, lane.last_record = lane.last_record, rec
+            if last is not None and _retrace(last, rec, self.stroke):
+                # The matcher may have started a repetition with it: what follows belongs
+                # to the repetition the hand was doing.
+                if rec.repetition != last.repetition:
+                    lane.rep_alias[rec.repetition] = last.repetition
+                lane.last_record = last
+                continue
+            strokes.append(rec)
             if _carried_back(rec, self.stroke):
                 continue
             if not main:
@@ -528,6 +551,7 @@ class Coach:
             if rivals and lane.full < max(rivals):
                 continue  # the other hand does more whole circles: this one is the moon's
             lane.pending.setdefault(rec.repetition, []).append(rec)
+        return tuple(strokes)
 
     def _score_ready(self, final: bool) -> tuple[RepetitionScore, ...]:
         """Score every repetition whose last segment is in, or that a later one overtook."""
@@ -622,6 +646,18 @@ class Coach:
             score=session_score(self._repetitions),
             flags=flags,
         )
+
+
+def _retrace(last: SegmentRecord, rec: SegmentRecord, stroke: StrokeDefinition) -> bool:
+    """Whether ``rec`` is the hand going straight back over the open segment it has just
+    finished (the way back up the I after drawing it; down it before an L drawn
+    backwards): the same segment, the other way round, within RETRACE_GAP_S."""
+    return (
+        rec.segment == last.segment
+        and rec.reversed != last.reversed
+        and not stroke.segments[rec.segment].closed
+        and rec.start_s - last.end_s <= RETRACE_GAP_S
+    )
 
 
 def _carried_back(rec: SegmentRecord, stroke: StrokeDefinition) -> bool:

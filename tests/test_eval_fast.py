@@ -18,8 +18,7 @@ from coach.evaluation.suite import DEFAULT_CACHE, run_eval
 
 #: clip label (name without its digest) -> what goes wrong today (measured on main after the
 #: two-hand, noise and pace changes; docs/eval-baseline.md has the table before them).
-KNOWN_WRONG: dict[str, str] = {
-}
+KNOWN_WRONG: dict[str, str] = {}
 
 
 def label(name: str) -> str:

@@ -62,6 +62,8 @@ CASES = [
     ("i-love-you", "fast", "jitter 0.10", False),  # ... on a small dim picture
     ("i-love-you", "fast", "tilted camera", False),  # ... seen obliquely
     ("i-love-you", "slow", "clean", False),  # three times too slow
+    ("i-love-you", "reversed", "clean", False),  # every letter backwards: the way down the
+    # I to the L's end is not a new repetition
     ("i-love-you", "none", "clean", True),  # human timing: bell speed, 15% tempo drift
     ("i-love-you", "none", "resting hand", True),  # ... with the other hand resting
     ("i-love-you", "none", "bias up", True),  # ... with biased, jittery fingertips
