@@ -188,9 +188,11 @@ class _Lane:
             shift = self.offset.update(uv, t)
         replayed: tuple[SegmentRecord, ...] = ()
         moved = float(np.linalg.norm(shift - self.shift)) >= REPLAY_SHIFT_BOX
-        if moved and not self.pending:
+        if moved and not self.pending and (self.stroke.hands == 1 or self.stroke.per_hand):
             # (Not in the middle of a repetition: its first segments were followed, the
-            # shift changes little of it, and starting over would split it.)
+            # shift changes little of it, and starting over would split it. Not for two
+            # hands with different roles: which hand is the sun is told from the whole
+            # circles each lane has finished, and reading a path twice would double them.)
             replayed = self._replay(shift, t, noise)
         if moved or not self.pending:
             self.shift = shift.copy()

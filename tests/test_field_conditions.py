@@ -82,6 +82,11 @@ CASES = [
     ("sun", "none", "clean", True),  # human timing
     ("sun", "none", "jitter 0.15", True),  # human timing on a noisy picture
     ("sun", "none", "resting hand", True),  # human timing, the other hand resting
+    ("sun-moon", "none", "clean", False),  # two hands, two roles: the reference case
+    ("sun-moon", "none", "jitter 0.10", False),  # ... small dim picture
+    ("water-wheel", "none", "clean", False),  # hands in turn: the reference case
+    ("water-wheel", "none", "bias down", False),  # ... pale doll (was too slow)
+    ("water-wheel", "none", "bias up", False),  # ... a quarter of the box up, jittery
     ("sun", "none", "crossing low left", False),  # the circle passes over the resting hand
     ("sun", "none", "crossing low left, jittery", False),  # ... on a noisy picture
     ("sun", "none", "crossing left", False),  # ... resting on the circle's left
