@@ -113,23 +113,32 @@ class _Activity:
 
     A resting hand makes no progress along any path, whatever the jitter of its
     landmarks (net travel, so noise cancels); the hand that strokes gains about
-    ``speed * tau_s``. Lifted moves between segments add nothing.
+    ``speed * tau_s``. Lifted moves between segments add nothing. With ``give_back``,
+    progress the matcher gives up (it moves on to another segment before half of this
+    one was done: a jittery hand it cannot follow) is taken back, so that noise does not
+    add up (whether the coach follows the hand at all).
     """
 
-    def __init__(self, tau_s: float = ACTIVITY_TAU_S) -> None:
+    def __init__(self, tau_s: float = ACTIVITY_TAU_S, give_back: bool = False) -> None:
         self.tau_s = tau_s
+        self.give_back = give_back
         self.level_box = 0.0
         self._key: tuple[int, int, bool] | None = None
         self._fraction = 0.0
+        self._length_box = 0.0
+        self._seen: tuple[int, int, bool] | None = None  # the last key, across gaps
         self._t: float | None = None
 
     def update(self, p: Progress | None, stroke: StrokeDefinition, t: float) -> None:
         gain = 0.0
         if p is not None and p.segment is not None:
             key = (p.repetition, p.segment, p.reversed)
+            length = stroke.segments[p.segment].length_box
             if key == self._key:
-                gain = (p.fraction - self._fraction) * stroke.segments[p.segment].length_box
-            self._key, self._fraction = key, p.fraction
+                gain = (p.fraction - self._fraction) * length
+            elif self.give_back and self._seen not in (None, key) and self._fraction < 0.5:
+                gain = -self._fraction * self._length_box  # given up: it was not travel
+            self._key, self._seen, self._fraction, self._length_box = key, key, p.fraction, length
         else:
             self._key = None
         decay = 1.0 if self._t is None else math.exp(-max(t - self._t, 0.0) / self.tau_s)
@@ -165,6 +174,7 @@ class _Lane:
         self.rep_alias: dict[int, int] = {}  # repetition numbers a retrace started -> own
         self._next_rep = 0  # one more than the highest repetition number given out
         self.activity = _Activity()
+        self.following = _Activity(give_back=True)  # for "I can't follow your hand"
         self.path: deque[tuple[float, float, float]] = deque()  # (t, u, v), for smoothness
 
     def update(
@@ -198,6 +208,7 @@ class _Lane:
             self.shift = shift.copy()
         p = self.matcher.update(uv - shift, t, noise)
         self.activity.update(p, self.stroke, t)
+        self.following.update(p, self.stroke, t)
         if p is None:
             return p
         completed = self._numbered(replayed + p.completed)
@@ -488,7 +499,10 @@ class Coach:
         if seen and len(recent) >= 2:
             uv = np.asarray(recent)
             moving = float(np.hypot(*np.ptp(uv, axis=0))) >= CANT_FOLLOW_EXTENT_BOX
-        if not moving or lane.activity.level_box >= CANT_FOLLOW_ACTIVITY_BOX:
+        # Two hands: the coach follows the stroke when any of its lanes does.
+        lanes = [lane] if self.stroke.hands == 1 else self._lanes
+        following = max(other.following.level_box for other in lanes)
+        if not moving or following >= CANT_FOLLOW_ACTIVITY_BOX:
             self._stuck_since = None
             return False
         if self._stuck_since is None:

@@ -131,3 +131,12 @@ def test_stroke_in_the_wrong_place_counts_from_the_start(stroke, repetitions):
     session = run(sample, Field())
     assert len(session.repetitions) == repetitions
     assert all("off_path" in rep.flags for rep in session.repetitions)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])  # three draws of the jitter
+def test_never_silent_when_the_hand_cannot_be_followed(seed):
+    """A Sun three times too slow under 0.15 box of jitter: the matcher cannot tell the
+    circle's direction from the noise and scores no repetition; the coach must say that
+    it cannot follow the hand rather than nothing."""
+    session = run(Sample("sun", fault="slow", repetitions=2), Field(jitter_box=0.15, seed=seed))
+    assert "cant_follow" in [h.code for h in session.hints]

@@ -238,6 +238,29 @@ def test_activity_is_net_travel_along_the_path(fractions, expected_box):
     assert act.level_box == pytest.approx(expected_box)
 
 
+@pytest.mark.parametrize(
+    ("steps", "give_back", "expected_box"),
+    [
+        # (repetition, segment, fraction) per frame, same timestamp; the I is 0.75 box long
+        ([(0, 0, 0.0), (0, 0, 0.3), (1, 0, 0.0)], False, 0.225),  # a new try keeps 0.225
+        ([(0, 0, 0.0), (0, 0, 0.3), (1, 0, 0.0)], True, 0.0),  # ... given back: not travel
+        ([(0, 0, 0.0), (0, 0, 0.6), (0, 1, 0.0)], True, 0.45),  # past half, then the L: kept
+        ([(0, 0, 0.0), (0, 0, 0.3), (0, 0, 0.3)], True, 0.225),  # same try goes on: kept
+    ],
+)
+def test_activity_can_give_back_abandoned_progress(steps, give_back, expected_box):
+    """A jittery hand the matcher cannot follow makes many short tries: with
+    ``give_back`` (used to tell whether the coach follows the hand at all) what a try
+    gained before it was given up is taken back."""
+    from coach.pipeline import _Activity
+    from coach.types import Progress
+
+    act = _Activity(give_back=give_back)
+    for rep, seg, f in steps:
+        act.update(Progress(0.0, rep, seg, "I", f, False, np.zeros(2), np.nan, 0.0), ILY, 0.0)
+    assert act.level_box == pytest.approx(expected_box)
+
+
 def test_activity_is_forgotten_with_its_time_constant():
     """0.375 box gained, then tau_s of a lifted hand later: 0.375 / e left."""
     from coach.pipeline import ACTIVITY_TAU_S, _Activity
