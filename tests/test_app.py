@@ -9,11 +9,14 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from coach import live, ui_charts, ui_offline, ui_text
-from coach.bodyframe import BodyFrame
-from coach.draw import SKY_BLUE, VERMILLION
-from coach.strokes import load_stroke
-from coach.types import Hint, RepetitionScore
+from coach.core.bodyframe import BodyFrame
+from coach.core.strokes import load_stroke
+from coach.core.types import Hint, RepetitionScore
+from coach.render import charts as ui_charts
+from coach.render import text as ui_text
+from coach.render.draw import SKY_BLUE, VERMILLION
+from coach.services import live
+from coach.ui import offline as ui_offline
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
@@ -245,13 +248,13 @@ def test_live_cards_keep_a_fixed_layout(data_dir) -> None:
 
 
 def test_every_flag_has_plain_words() -> None:
-    from coach.types import FLAG_CODES
+    from coach.core.types import FLAG_CODES
 
     assert set(FLAG_CODES) <= set(ui_text.FLAG_TEXT) and set(FLAG_CODES) <= set(ui_text.FLAG_LABEL)
 
 
 def test_summary_lines_count_flags() -> None:
-    from coach.pipeline import SessionResult
+    from coach.core.pipeline import SessionResult
 
     reps = (rep(0, 60, ("too_fast",)), rep(1, 65, ("too_fast",)))
     s = SessionResult("i-love-you", reps, (), (), 100, 90, 62, {"too_fast": 2, "too_slow": 0})
@@ -310,7 +313,7 @@ def test_timeline_frames_from_a_report() -> None:
 
 def test_score_file_with_traces(tmp_path) -> None:
     """Upload scoring on a short rendered sample, landmarks from the sample's truth."""
-    from coach.synth import Sample
+    from coach.samples.synth import Sample
     from tests.test_live import TruthLandmarker
 
     path, truth = ui_offline.sample_video(tmp_path, repetitions=1)
@@ -337,8 +340,8 @@ def test_saved_reference_can_be_picked_as_the_stroke(data_dir) -> None:
     # in the stroke list and becomes the stroke practised against.
     from dataclasses import replace
 
-    from coach.reference import Reference, save_reference
-    from coach.strokes import load_stroke
+    from coach.core.strokes import load_stroke
+    from coach.references.reference import Reference, save_reference
 
     base = load_stroke("i-love-you")
     slow = replace(
@@ -373,7 +376,7 @@ def test_a_stroke_description_is_shown_as_text(data_dir) -> None:
     # issue 12: descriptions were Markdown, so an image link made the browser fetch it
     from dataclasses import replace
 
-    from coach.reference import Reference, save_reference
+    from coach.references.reference import Reference, save_reference
 
     base = load_stroke("sun")
     ref = replace(base, id="anna-s-sun", name="Anna's sun",
@@ -398,7 +401,7 @@ def test_a_stroke_description_is_shown_as_text(data_dir) -> None:
     ],
 )
 def test_encoder_frame_format(shape, fmt) -> None:
-    from coach.ui_live import encoder_frame
+    from coach.ui.live import encoder_frame
 
     frame = encoder_frame(np.zeros(shape, np.uint8))
     assert frame.format.name == fmt
@@ -407,7 +410,7 @@ def test_encoder_frame_format(shape, fmt) -> None:
 
 def test_encoder_frame_keeps_the_colours() -> None:
     """Blocks of the overlay's colours survive RGB -> YUV 4:2:0 -> RGB within 4 levels."""
-    from coach.ui_live import encoder_frame
+    from coach.ui.live import encoder_frame
 
     image = np.zeros((480, 640, 3), np.uint8)
     colours = [SKY_BLUE, VERMILLION, (255, 255, 255), (0, 0, 0), (200, 150, 120)]

@@ -22,14 +22,14 @@ def _imported_roots(path: Path) -> set[str]:
 
 
 def _is_ui(rel: str) -> bool:
-    return rel == "app.py" or rel.startswith("pages/") or rel.startswith("coach/ui_")
+    return rel == "app.py" or rel.startswith("pages/") or rel.startswith("coach/ui/")
 
 
 @pytest.mark.parametrize(
     ("sdk", "owner"),
     [
-        ("mediapipe", lambda rel: rel == "coach/landmarks.py"),  # hand landmarks
-        ("ai_edge_litert", lambda rel: rel == "coach/landmark_model.py"),  # live following
+        ("mediapipe", lambda rel: rel == "coach/vision/landmarks.py"),  # hand landmarks
+        ("ai_edge_litert", lambda rel: rel == "coach/vision/landmark_model.py"),  # live following
         ("streamlit", _is_ui),  # the page and its UI helpers
         ("streamlit_webrtc", _is_ui),  # the webcam in the page
         ("redis", lambda rel: rel == "coach/relay/redis_state.py"),  # shared class state

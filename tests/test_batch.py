@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from coach import batch as B
 from coach.cli import CliError, add_calibration_options
-from coach.strokes import load_stroke
-from coach.video import VideoWriter
+from coach.core.strokes import load_stroke
+from coach.services import batch as B
+from coach.vision.video import VideoWriter
 
 CAL = B.Calibration((0.3, 0.3, 0.7, 0.7))
 
@@ -297,7 +297,7 @@ def test_cli_batch_with_the_model(clips, tmp_path, capsys, model_path):
 def test_batch_scores_a_real_clip_like_score_video(tmp_path, model_path, clips):
     """A generated practice clip among bad files: its report is what `coach score` gives."""
     from coach.cli import score_video
-    from coach.synth import render_sample
+    from coach.samples.synth import render_sample
 
     clip = tmp_path / "practice.mp4"
     truth = render_sample("i-love-you", clip, repetitions=2, seed=31, fault="fast")

@@ -12,8 +12,9 @@ import math
 import numpy as np
 import pytest
 
-from coach import bench, synth
-from coach.types import HandObservation
+from coach.bench import bench
+from coach.core.types import HandObservation
+from coach.samples import synth
 
 
 @pytest.mark.parametrize(

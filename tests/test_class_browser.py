@@ -39,7 +39,7 @@ def browser_ready() -> None:
 
 
 def test_class_with_an_instructor_and_two_parents(browser_ready, tmp_path: Path) -> None:
-    from coach import live
+    from coach.services import live
 
     video = tmp_path / "i-love-you-small.y4m"
     truth = fake_webcam.make_clip(video, kind="synth", fps=10, size=(320, 240), repetitions=2)

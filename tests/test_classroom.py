@@ -15,14 +15,14 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from coach import classroom as cr
-from coach import ui_class
-from coach.bodyframe import BodyFrame
+from coach.core.bodyframe import BodyFrame
+from coach.core.types import HandObservation
 from coach.relay.client import Snapshot
 from coach.relay.hub import RelayConfig, new_code
 from coach.relay.server import EmbeddedRelay
-from coach.synth import Sample
-from coach.types import HandObservation
+from coach.samples.synth import Sample
+from coach.services import classroom as cr
+from coach.ui import class_page as ui_class
 
 OPEN_LIMITS = RelayConfig(
     joins_per_client=(10_000, 60.0), joins_per_class=(10_000, 60.0),

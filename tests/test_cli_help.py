@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from coach import cli, progress_bar
+from coach import cli
+from coach.services import progress_bar
 
 REPO = Path(__file__).resolve().parents[1]
 COMMANDS = [path for path, _ in cli.subparsers(cli.build_parser())]
@@ -120,7 +121,7 @@ def test_models_fetch_progress_keeps_stdout_the_path(tmp_path, model_path, lite_
 @pytest.mark.model
 @pytest.mark.slow
 def test_score_progress_keeps_stdout_the_report(tmp_path, model_path) -> None:
-    from coach.synth import ensure_sample
+    from coach.samples.synth import ensure_sample
 
     clip = ensure_sample("sun", tmp_path, size=(160, 120), fps=10.0)
     done = subprocess.run(

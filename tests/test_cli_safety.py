@@ -18,13 +18,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from coach import reference as R
 from coach.cli import main
-from coach.pipeline import SessionResult
-from coach.store import Store
-from coach.strokes import load_stroke
-from coach.types import FLAG_CODES, RepetitionScore
-from coach.video import VideoWriter, read_info
+from coach.core.pipeline import SessionResult
+from coach.core.strokes import load_stroke
+from coach.core.types import FLAG_CODES, RepetitionScore
+from coach.references import reference as R
+from coach.storage.store import Store
+from coach.vision.video import VideoWriter, read_info
 
 
 @pytest.fixture()
@@ -201,7 +201,7 @@ def test_sessions_list_reads_a_version_2_store_without_upgrading_it(tmp_path, da
     # a store the app wrote before accounts existed: listed as it is, not changed
     import sqlalchemy as sa
 
-    from coach import migrations
+    from coach.storage import migrations
 
     db = tmp_path / "v2.db"
     engine = sa.create_engine(f"sqlite:///{db}")

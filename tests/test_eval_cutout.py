@@ -14,7 +14,7 @@ from coach.evaluation.cutout import (
     placement,
     tint,
 )
-from coach.synth import FINGERTIP_LANDMARKS, PALM_LANDMARKS, hand_landmarks_px
+from coach.samples.synth import FINGERTIP_LANDMARKS, PALM_LANDMARKS, hand_landmarks_px
 
 TIPS = list(FINGERTIP_LANDMARKS)
 

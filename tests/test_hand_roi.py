@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from coach.hand_roi import (
+from coach.vision.hand_roi import (
     ROI_LANDMARKS,
     Roi,
     crop_matrix,

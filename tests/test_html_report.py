@@ -12,8 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from coach import html_report
-from coach.html_report import (
+from coach.core.pipeline import SessionResult
+from coach.core.strokes import StrokeError, load_stroke
+from coach.core.types import FLAG_CODES, Hint, RepetitionScore, SegmentRecord
+from coach.render import html_report
+from coach.render.html_report import (
     PNG_MAGIC,
     export_session_html,
     report_file_name,
@@ -21,12 +24,9 @@ from coach.html_report import (
     stroke_for_report,
     write_text_atomic,
 )
-from coach.pipeline import SessionResult
-from coach.report import repetition_dict
-from coach.store import Store, StoreError
-from coach.strokes import StrokeError, load_stroke
-from coach.types import FLAG_CODES, Hint, RepetitionScore, SegmentRecord
-from coach.ui_text import FLAG_LABEL, FLAG_TEXT
+from coach.render.report import repetition_dict
+from coach.render.text import FLAG_LABEL, FLAG_TEXT
+from coach.storage.store import Store, StoreError
 
 ILY = load_stroke("i-love-you")
 
@@ -333,7 +333,7 @@ def test_the_stroke_of_a_stored_session_is_found(tmp_path) -> None:
 
 
 def test_a_session_against_a_saved_reference_uses_that_reference(tmp_path) -> None:
-    from coach import reference
+    from coach.references import reference
 
     sun = load_stroke("sun")
     ref_id = reference.reference_id("Anna's sun")

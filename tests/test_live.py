@@ -13,10 +13,10 @@ import threading
 import numpy as np
 import pytest
 
-from coach import live
-from coach.bodyframe import BodyFrame
-from coach.synth import Sample, hand_landmarks_px
-from coach.types import HandObservation
+from coach.core.bodyframe import BodyFrame
+from coach.core.types import HandObservation
+from coach.samples.synth import Sample, hand_landmarks_px
+from coach.services import live
 
 W, H = 640, 480
 
@@ -383,7 +383,7 @@ def test_percentile_of_nothing_is_nan() -> None:
 @pytest.mark.parametrize("angle_deg", [0.0, 90.0])  # head up; head to the right
 def test_hand_on_tummy_with_the_real_landmarker(lite_model_path, angle_deg) -> None:
     """A rendered flat hand held still on the doll's tummy calibrates the body frame."""
-    from coach import synth
+    from coach.samples import synth
 
     s = synth.Sample("i-love-you", repetitions=1)
     img = s.scene.background()
@@ -440,11 +440,11 @@ def test_live_coach_scores_the_sample_with_the_real_landmarker(lite_model_path, 
 def test_live_falls_back_to_the_full_model(model_path, tmp_path, monkeypatch, caplog) -> None:
     """A clone set up before the lite model existed: the live page still runs, on the full
     model, and the log says how to get the lite one."""
-    from coach import models
+    from coach.vision import models
 
     (tmp_path / models.MODEL_FILENAME).symlink_to(model_path)
     monkeypatch.setattr(models, "default_models_dir", lambda: tmp_path)
-    with caplog.at_level("WARNING", logger="coach.live"):
+    with caplog.at_level("WARNING", logger="coach.services.live"):
         lm = live.default_landmarker_factory(1)
     try:
         assert (lm.variant, lm.model_path) == ("full", tmp_path / models.MODEL_FILENAME)

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from coach import models
-from coach.models import (
+from coach.vision import models
+from coach.vision.models import (
     LITE_MODEL_FILENAME,
     MODEL_FILENAME,
     ModelError,

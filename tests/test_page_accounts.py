@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from coach import accounts as A
-from coach import live
-from coach.pipeline import SessionResult
-from coach.store import Store
-from coach.types import FLAG_CODES
-from coach.ui_account import is_loopback, sign_in_required
+from coach.core.pipeline import SessionResult
+from coach.core.types import FLAG_CODES
+from coach.services import live
+from coach.storage import accounts as A
+from coach.storage.store import Store
+from coach.ui.account import is_loopback, sign_in_required
 from tests.test_store import REPS
 
 REPO = Path(__file__).resolve().parents[1]

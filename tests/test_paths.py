@@ -7,7 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from coach import bench, models, paths, reference, synth, ui_progress
+from coach.bench import bench
+from coach.references import reference
+from coach.samples import synth
+from coach.storage import paths
+from coach.ui import progress as ui_progress
+from coach.vision import models
 
 HOME = Path.home()
 REPO = Path(__file__).resolve().parents[1]

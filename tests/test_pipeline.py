@@ -7,10 +7,10 @@ import itertools
 import numpy as np
 import pytest
 
-from coach.bodyframe import BodyFrame
-from coach.pipeline import Coach
-from coach.strokes import load_stroke
-from coach.types import HandObservation
+from coach.core.bodyframe import BodyFrame
+from coach.core.pipeline import Coach
+from coach.core.strokes import load_stroke
+from coach.core.types import HandObservation
 from tests.uvpaths import perform
 
 ILY = load_stroke("i-love-you")
@@ -226,8 +226,8 @@ def test_the_coach_follows_when_the_hands_swap_roles():
 )
 def test_activity_is_net_travel_along_the_path(fractions, expected_box):
     """Same timestamp (no forgetting): the level is the net travel along the segment."""
-    from coach.pipeline import _Activity
-    from coach.types import Progress
+    from coach.core.pipeline import _Activity
+    from coach.core.types import Progress
 
     act = _Activity()
     for f in fractions:
@@ -238,8 +238,8 @@ def test_activity_is_net_travel_along_the_path(fractions, expected_box):
 
 def test_activity_is_forgotten_with_its_time_constant():
     """0.375 box gained, then tau_s of a lifted hand later: 0.375 / e left."""
-    from coach.pipeline import ACTIVITY_TAU_S, _Activity
-    from coach.types import Progress
+    from coach.core.pipeline import ACTIVITY_TAU_S, _Activity
+    from coach.core.types import Progress
 
     act = _Activity()
     for f in (0.0, 0.5):

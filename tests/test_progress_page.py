@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from coach import ui_progress
-from coach.pipeline import SessionResult
-from coach.store import ProgressPoint, Store, default_database_url
-from coach.types import FLAG_CODES, Hint, RepetitionScore
-from coach.ui_text import FLAG_LABEL
+from coach.core.pipeline import SessionResult
+from coach.core.types import FLAG_CODES, Hint, RepetitionScore
+from coach.render.text import FLAG_LABEL
+from coach.storage.store import ProgressPoint, Store, default_database_url
+from coach.ui import progress as ui_progress
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "2_Progress.py")
 T0 = datetime(2025, 5, 1, 10, 0, tzinfo=UTC)
@@ -245,7 +245,7 @@ def test_an_upload_is_saved_in_one_go(store) -> None:
 def picker_script():
     import streamlit as st
 
-    from coach import ui_progress
+    from coach.ui import progress as ui_progress
 
     name = ui_progress.profile_picker(ui_progress.store())
     st.markdown(f"profile={name}")

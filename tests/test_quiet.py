@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import threading
 
-from coach.quiet import quiet_native_stderr
+from coach.vision.quiet import quiet_native_stderr
 
 
 def _fd2() -> tuple[int, int]:

@@ -19,18 +19,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from coach import reference as R
 from coach.cli import CliError
-from coach.pipeline import Coach
-from coach.strokes import (
+from coach.core.pipeline import Coach
+from coach.core.strokes import (
     StrokeDefinition,
     StrokeError,
     load_stroke,
     save_stroke,
     stroke_to_dict,
 )
-from coach.synth import Sample
-from coach.types import HandObservation
+from coach.core.types import HandObservation
+from coach.references import reference as R
+from coach.samples.synth import Sample
 
 CREATED = "2025-05-01T10:00:00Z"
 
@@ -292,7 +292,7 @@ def test_file_round_trip(ily_ref, tmp_path):
     assert same(loaded.stroke, ily_ref.stroke)
     assert loaded.created_at == CREATED and loaded.path == path
     # the inner stroke is a plain coach.stroke/1 definition
-    from coach.strokes import stroke_from_dict
+    from coach.core.strokes import stroke_from_dict
 
     assert same(stroke_from_dict(data["stroke"]), ily_ref.stroke)
     assert [r.id for r in R.list_references(tmp_path / "refs")] == ["anna-s-i-love-you"]
@@ -602,7 +602,7 @@ def test_default_references_dir():
 @pytest.fixture(scope="session")
 def rendered(tmp_path_factory, model_path) -> dict[str, Path]:
     """Rendered demonstration (nominal pace and 1.5x slower) and practice clips, made once."""
-    from coach.synth import render_sample
+    from coach.samples.synth import render_sample
 
     folder = tmp_path_factory.mktemp("reference-clips")
     clips = {

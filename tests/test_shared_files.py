@@ -16,10 +16,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from coach import reference as R
-from coach import safetext
 from coach.cli import main
-from coach.strokes import StrokeError, load_stroke, stroke_to_dict
+from coach.core import safetext
+from coach.core.strokes import StrokeError, load_stroke, stroke_to_dict
+from coach.references import reference as R
 
 CREATED = "2025-05-01T10:00:00Z"
 
@@ -218,7 +218,7 @@ def test_hostile_reference_files_never_give_a_traceback_or_a_write(
 def test_spoken_hint_script_cannot_be_closed_by_the_text():
     import re
 
-    from coach.ui_live import speech_script
+    from coach.ui.live import speech_script
 
     text = "</script><script>alert(1)</script>\u2028<!-- & Done \u2029"
     script = speech_script(text, 3)
@@ -241,6 +241,6 @@ def test_spoken_hint_script_cannot_be_closed_by_the_text():
     ],
 )
 def test_markdown_text_is_shown_as_text(text, shown):
-    from coach.ui_text import md_text
+    from coach.render.text import md_text
 
     assert md_text(text) == shown

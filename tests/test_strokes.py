@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from coach.strokes import (
+from coach.core.strokes import (
     MAX_FILE_BYTES,
     STROKES_DIR,
     Segment,

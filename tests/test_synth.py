@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from coach import synth
-from coach.strokes import load_stroke
-from coach.synth import (
+from coach.core.strokes import load_stroke
+from coach.samples import synth
+from coach.samples.synth import (
     DURATION_FACTORS,
     FAULTS,
     FINGERTIP_LANDMARKS,
@@ -311,7 +311,7 @@ def test_truth_json_round_trip(tmp_path):
 
 @pytest.mark.parametrize(("fps", "n_frames"), [(25.0, 50), (29.97, 59)])  # whole and NTSC rates
 def test_render_sample_writes_video_and_truth(tmp_path, fps, n_frames):
-    from coach import video
+    from coach.vision import video
 
     path = tmp_path / "clip.mp4"
     truth = render_sample("sun", path, size=SMALL, fps=fps, duration_s=2.0)
@@ -383,9 +383,9 @@ def test_all_faults_are_known_to_the_flags_table():
 @pytest.mark.parametrize("stroke", STROKES)
 def test_mediapipe_detects_the_rendered_hands(stroke, skin, model_path):
     """At least 90% of the rendered hands are found, near their truth contact point."""
-    landmarks = pytest.importorskip("coach.landmarks", reason="coach.landmarks not available")
-    contact = pytest.importorskip("coach.contact", reason="coach.contact not available")
-    from coach.types import Frame
+    landmarks = pytest.importorskip("coach.vision.landmarks", reason="no coach.vision.landmarks")
+    contact = pytest.importorskip("coach.core.contact", reason="no coach.core.contact")
+    from coach.core.types import Frame
 
     sample = Sample(stroke, skin=skin, fps=10.0, duration_s=6.0)  # both hands in view by 4 s
     truth = sample.truth

@@ -11,8 +11,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from coach.types import Frame
-from coach.video import (
+from coach.core.types import Frame
+from coach.vision.video import (
     SUPPORTED_SUFFIXES,
     VideoError,
     VideoInfo,

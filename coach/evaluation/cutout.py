@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 from coach.evaluation.motion import SHARED_DATA_DIR
-from coach.synth import FINGERTIP_LANDMARKS, PALM_LANDMARKS, _arm_outline, _draw_sleeve
+from coach.samples.synth import FINGERTIP_LANDMARKS, PALM_LANDMARKS, _arm_outline, _draw_sleeve
 
 REAL_HANDS_DIR = SHARED_DATA_DIR / "real-hands"
 PHOTOS = ("hands.jpg", "woman_hands.jpg")
@@ -127,7 +127,7 @@ def load_cutouts(cache_dir: Path, landmarker_factory=None) -> list[HandCutout]:
             )
             if lm_tool is None:
                 if landmarker_factory is None:
-                    from coach.landmarks import HandLandmarker
+                    from coach.vision.landmarks import HandLandmarker
 
                     lm_tool = HandLandmarker(num_hands=2, preload="image")
                 else:

@@ -130,10 +130,10 @@ def _tracking(video: Path, track_uv) -> dict:
     """:func:`coach.evaluation.judge.tracking_stats` against the clip's synth truth."""
     import numpy as np
 
-    from coach.synth import SampleTruth, truth_path
+    from coach.samples.synth import SampleTruth, truth_path
 
     truth = SampleTruth.load(truth_path(video))
-    from coach.strokes import load_stroke
+    from coach.core.strokes import load_stroke
 
     if load_stroke(truth.stroke).hands > 1:  # both hands stroke: "the other hand" means nothing
         return {}

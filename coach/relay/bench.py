@@ -233,10 +233,10 @@ def frame_cost(rounds: int = 3, frames: int = 150) -> dict:
 
     import numpy as np
 
-    from coach import classroom as cr
-    from coach.live import LiveCoach
     from coach.relay.server import EmbeddedRelay
-    from coach.synth import Sample
+    from coach.samples.synth import Sample
+    from coach.services import classroom as cr
+    from coach.services.live import LiveCoach
 
     sample = Sample("i-love-you", repetitions=2, size=(640, 480), fps=15.0)
     clip = [(f, t) for f, t in sample.frames(0, frames)]

@@ -34,8 +34,8 @@ import harness  # noqa: E402
 
 def offline(seconds: float) -> dict:
     """LiveCoach.process on the clip's frames, as fast as it goes (no browser)."""
-    from coach.live import LiveCoach
-    from coach.synth import Sample
+    from coach.samples.synth import Sample
+    from coach.services.live import LiveCoach
 
     sample = Sample("i-love-you", repetitions=2)
     frames = [img for img, _t in sample.frames()]
@@ -57,7 +57,7 @@ def offline(seconds: float) -> dict:
 
 
 def browser(seconds: float, sessions: int) -> dict:
-    from coach import live
+    from coach.services import live
 
     with tempfile.TemporaryDirectory(prefix="coach-bench-") as tmp:
         tmp_path = Path(tmp)
