@@ -15,17 +15,17 @@ import pytest
 from coach.core.pipeline import SessionResult
 from coach.core.strokes import StrokeError, load_stroke
 from coach.core.types import FLAG_CODES, Hint, RepetitionScore, SegmentRecord
-from coach.render import html_report
 from coach.render.html_report import (
     PNG_MAGIC,
     export_session_html,
     report_file_name,
     session_html,
     stroke_for_report,
-    write_text_atomic,
 )
 from coach.render.report import repetition_dict
 from coach.render.text import FLAG_LABEL, FLAG_TEXT
+from coach.storage import atomic
+from coach.storage.atomic import write_text_atomic
 from coach.storage.store import Store, StoreError
 
 ILY = load_stroke("i-love-you")
@@ -389,7 +389,7 @@ def test_atomic_write_cleans_up_when_writing_fails(tmp_path, monkeypatch) -> Non
     def broken_replace(src, dst):
         raise OSError("disk full")
 
-    monkeypatch.setattr(html_report.os, "replace", broken_replace)
+    monkeypatch.setattr(atomic.os, "replace", broken_replace)
     with pytest.raises(OSError, match="disk full"):
         write_text_atomic("new", dest)
     assert dest.read_text(encoding="utf-8") == "old"

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from coach.services.progress_bar import add_progress_option, fraction_bar
+from coach.storage.atomic import write_json_atomic
 
 EXIT_OK, EXIT_INPUT, EXIT_USAGE = 0, 1, 2
 DEFAULT_TUMMY = (0.3, 0.3, 0.7, 0.7)
@@ -349,21 +350,6 @@ def check_output_file(path: str | os.PathLike, what: str, overwrite: bool = True
     os.close(fd)
     os.unlink(probe)
     return p
-
-
-def write_json_atomic(path: Path, data: object) -> None:
-    """Write JSON next to ``path`` and rename over it: never a half-written report."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=2)
-            fh.write("\n")
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a report is meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def score_video(

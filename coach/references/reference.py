@@ -44,7 +44,6 @@ import math
 import os
 import re
 import sys
-import tempfile
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -74,6 +73,7 @@ from coach.core.strokes import (
 from coach.core.strokes import MAX_FILE_BYTES as STROKE_MAX_FILE_BYTES
 from coach.core.types import ContactKind, HandObservation, SegmentRecord
 from coach.storage import paths
+from coach.storage.atomic import write_text_atomic
 
 SCHEMA = "coach.reference/1"
 FORMAT_VERSION = 1
@@ -508,33 +508,6 @@ def read_reference_file(path: str | os.PathLike) -> Reference:
     return Reference(ref.stroke, ref.based_on, ref.created_at, ref.demonstration, p)
 
 
-def _write_atomic(text: str, dest: Path, overwrite: bool) -> None:
-    """Write ``text`` to ``dest`` through a temporary file in the same folder, then
-    rename. Without ``overwrite`` an existing ``dest`` is never replaced (hard link,
-    which fails if the name exists; or a check then rename where links are missing)."""
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
-    tmp = Path(tmp_name)
-    try:
-        os.fchmod(fd, 0o644)  # mkstemp makes 0600; a reference is meant to be read and shared
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if overwrite:
-            os.replace(tmp, dest)
-            return
-        try:
-            os.link(tmp, dest)
-        except FileExistsError:
-            raise
-        except OSError:  # no hard links here: check, then rename
-            if dest.exists():
-                raise FileExistsError(dest) from None
-            os.replace(tmp, dest)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def reference_path(ref_id: str, refs_dir: str | os.PathLike) -> Path:
     """Where the reference with id ``ref_id`` is saved in ``refs_dir``."""
     return Path(refs_dir) / f"{ref_id}.json"
@@ -551,7 +524,7 @@ def save_reference(ref: Reference, refs_dir: str | os.PathLike, overwrite: bool 
         raise _exists(ref.id, dest)
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        _write_atomic(text, dest, overwrite)
+        write_text_atomic(text, dest, overwrite, mode=0o644)  # meant to be read and shared
     except FileExistsError:
         raise _exists(ref.id, dest) from None
     except OSError as exc:
@@ -638,7 +611,7 @@ def export_reference(
             f"{out}: already exists; pass overwrite (--overwrite) to replace it"
         )
     try:
-        _write_atomic(text, out, overwrite)
+        write_text_atomic(text, out, overwrite, mode=0o644)
     except FileExistsError:
         raise ReferenceFileError(
             f"{out}: already exists; pass overwrite (--overwrite) to replace it"

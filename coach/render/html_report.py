@@ -26,7 +26,6 @@ import io
 import math
 import os
 import re
-import tempfile
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -39,6 +38,7 @@ from coach.core.strokes import StrokeDefinition, StrokeError
 from coach.core.types import FLAG_CODES
 from coach.render.charts import pace_band, speed_frame
 from coach.render.text import FLAG_LABEL, FLAG_TEXT, summary_lines, verdict_for
+from coach.storage.atomic import write_text_atomic
 
 if TYPE_CHECKING:
     from coach.storage.store import Store
@@ -775,36 +775,6 @@ def stroke_for_report(
     )
 
 
-def write_text_atomic(text: str, dest: str | os.PathLike, overwrite: bool = True) -> Path:
-    """Write ``text`` (UTF-8) to ``dest`` atomically: a temporary file in the same folder,
-    flushed to disk, then renamed over ``dest``. A failure leaves ``dest`` as it was.
-    Without ``overwrite`` an existing ``dest`` is never replaced (``FileExistsError``):
-    the temporary file is hard-linked to the name, which fails if the name exists."""
-    out = Path(dest)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        if overwrite:
-            os.replace(tmp, out)
-        else:
-            try:
-                os.link(tmp, out)
-            except FileExistsError:
-                raise
-            except OSError:  # no hard links here: check, then rename
-                if out.exists():
-                    raise FileExistsError(out) from None
-                os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    Path(tmp).unlink(missing_ok=True)
-    return out
-
-
 def session_report_html(
     store: Store,
     session_id: int,
@@ -853,5 +823,4 @@ __all__: Sequence[str] = (
     "session_report_html",
     "speed_png",
     "stroke_for_report",
-    "write_text_atomic",
 )

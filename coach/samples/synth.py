@@ -40,6 +40,7 @@ import numpy as np
 from coach.core.bodyframe import HEAD_DIRECTIONS, BodyFrame, HeadDirection
 from coach.core.strokes import Segment, StrokeDefinition, load_stroke
 from coach.storage import paths
+from coach.storage.atomic import atomic_path
 from coach.vision.video import VideoWriter, frame_rate
 
 #: Bump when the rendering or the choreography changes, so cached samples are rebuilt.
@@ -1418,19 +1419,15 @@ def render_sample(
         duration_s=duration_s,
     )
     out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.stem}.{os.getpid()}.part{out.suffix}")
-    tmp_truth = truth_path(tmp)
-    try:
+    # the truth is renamed in place first, then the clip: a clip is never without its truth
+    with (
+        atomic_path(out, suffix=f".part{out.suffix}") as tmp,
+        atomic_path(truth_path(out), suffix=".part.json") as tmp_truth,
+    ):
         with VideoWriter(tmp, sample.fps, sample.size) as writer:
             for image, _t in sample.frames():
                 writer.write(image)
         sample.truth.save(tmp_truth)
-        os.replace(tmp, out)
-        os.replace(tmp_truth, truth_path(out))
-    finally:
-        for leftover in (tmp, tmp_truth):
-            leftover.unlink(missing_ok=True)
     return sample.truth
 
 

@@ -181,7 +181,8 @@ def score_one(
     on_progress: Callable[[int, float], None] | None = None,
 ) -> BatchItem:
     """Score one video and write its report; every failure becomes ``BatchItem.error``."""
-    from coach.cli import score_video, write_json_atomic
+    from coach.cli import score_video
+    from coach.storage.atomic import write_json_atomic
     from coach.vision.models import ModelError
     from coach.vision.video import VideoError, read_info
 
@@ -507,7 +508,8 @@ def cmd_score_batch(args: argparse.Namespace, stroke: StrokeDefinition) -> int:
     summary with ``--json -``; ``--json PATH`` writes it there too). Exit 0 / 1 / 2."""
     import json
 
-    from coach.cli import EXIT_INPUT, EXIT_USAGE, CliError, write_json_atomic
+    from coach.cli import EXIT_INPUT, EXIT_USAGE, CliError
+    from coach.storage.atomic import write_json_atomic
 
     videos = args.video if isinstance(args.video, list) else [args.video]
     try:

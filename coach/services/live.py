@@ -28,7 +28,6 @@ import logging
 import math
 import os
 import queue
-import tempfile
 import threading
 import time
 from collections import deque
@@ -43,6 +42,7 @@ from coach.core.bodyframe import HEAD_DIRECTIONS, BodyFrame, HeadDirection
 from coach.core.strokes import StrokeDefinition
 from coach.core.types import HANDS_LOOKED_FOR, Frame, HandObservation, TrackPoint
 from coach.render import draw as overlay
+from coach.storage.atomic import write_json_atomic
 from coach.vision.models import ModelError
 
 log = logging.getLogger(__name__)
@@ -340,15 +340,7 @@ def save_settings(data_dir: str | os.PathLike, settings: LiveSettings) -> Path:
     path = settings_path(data_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
     data = {"schema": SETTINGS_SCHEMA, **asdict(settings)}
-    fd, tmp = tempfile.mkstemp(prefix=".settings.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=2)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_json_atomic(path, data, mode=None, newline=False)  # private: 0600
 
 
 # =================================================================================================

@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from coach.storage import paths
+from coach.storage.atomic import atomic_path
 
 MODEL_FILENAME = "hand_landmarker.task"
 LITE_MODEL_FILENAME = "hand_landmarker_lite.task"
@@ -291,22 +292,16 @@ def _write_bundle(handle: BinaryIO, members: dict[str, bytes]) -> None:
 
 
 def _write_atomically(dest: Path, write: Callable[[BinaryIO], object]) -> Path:
-    """Write ``dest`` through a temporary file in the same folder, then rename it in place."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
+    """Write ``dest`` through a temporary file in the same folder, checked as a bundle,
+    then renamed in place."""
+    with atomic_path(dest, mode=0o644, suffix=".part") as tmp:  # a model is not a secret
+        with open(tmp, "wb") as handle:
             write(handle)
             handle.flush()
             os.fsync(handle.fileno())
-        problem = bundle_problem(tmp_name)
+        problem = bundle_problem(tmp)
         if problem is not None:
             raise ModelError(f"the downloaded bundle is not usable ({problem})")
-        os.chmod(tmp_name, 0o644)  # mkstemp makes it private; a model is not a secret
-        os.replace(tmp_name, dest)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp_name)
     return dest
 
 
