@@ -16,7 +16,7 @@ from coach.render import charts as ui_charts
 from coach.render import text as ui_text
 from coach.render.draw import SKY_BLUE, VERMILLION
 from coach.services import live
-from coach.ui import offline as ui_offline
+from coach.services import offline as ui_offline
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
@@ -341,7 +341,8 @@ def test_saved_reference_can_be_picked_as_the_stroke(data_dir) -> None:
     from dataclasses import replace
 
     from coach.core.strokes import load_stroke
-    from coach.references.reference import Reference, save_reference
+    from coach.references.format import Reference
+    from coach.references.library import save_reference
 
     base = load_stroke("i-love-you")
     slow = replace(
@@ -376,7 +377,8 @@ def test_a_stroke_description_is_shown_as_text(data_dir) -> None:
     # issue 12: descriptions were Markdown, so an image link made the browser fetch it
     from dataclasses import replace
 
-    from coach.references.reference import Reference, save_reference
+    from coach.references.format import Reference
+    from coach.references.library import save_reference
 
     base = load_stroke("sun")
     ref = replace(base, id="anna-s-sun", name="Anna's sun",

@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 
 from coach import cli
+from coach.cli import app as cli_app
+from coach.cli.common import EXIT_USAGE
 from coach.services import progress_bar
 
 REPO = Path(__file__).resolve().parents[1]
@@ -55,7 +57,7 @@ def test_every_command_has_an_example_and_every_option_help(command: str) -> Non
     ],
 )
 def test_app_server_options_mirror_make_run(argv, address, port) -> None:
-    options = cli.server_options(cli.build_parser().parse_args(argv))
+    options = cli_app.server_options(cli.build_parser().parse_args(argv))
     pairs = dict(zip(options[::2], options[1::2], strict=True))
     assert pairs["--server.address"] == address
     assert pairs["--server.port"] == port
@@ -66,7 +68,7 @@ def test_app_server_options_mirror_make_run(argv, address, port) -> None:
 
 
 def test_app_refuses_a_bad_port(capsys) -> None:
-    assert cli.main(["app", "--port", "70000"]) == cli.EXIT_USAGE
+    assert cli.main(["app", "--port", "70000"]) == EXIT_USAGE
     assert "--port: expected 1..65535, found 70000" in capsys.readouterr().err
 
 

@@ -22,7 +22,8 @@ from coach.cli import main
 from coach.core.pipeline import SessionResult
 from coach.core.strokes import load_stroke
 from coach.core.types import FLAG_CODES, RepetitionScore
-from coach.references import reference as R
+from coach.references import format as fmt
+from coach.references import library
 from coach.storage.store import Store
 from coach.vision.video import VideoWriter, read_info
 
@@ -113,9 +114,9 @@ def session_result() -> SessionResult:
 def saved(data_dir) -> tuple[Path, int]:
     """A store with one session scored against a saved reference."""
     sun = load_stroke("sun")
-    ref = R.Reference(dataclasses.replace(sun, id="anna-s-sun", name="Anna's sun", source=""),
+    ref = fmt.Reference(dataclasses.replace(sun, id="anna-s-sun", name="Anna's sun", source=""),
                       "sun", "2025-05-01T10:00:00Z")  # fmt: skip
-    R.save_reference(ref, data_dir / "references")
+    library.save_reference(ref, data_dir / "references")
     db = data_dir / "coach.db"
     with Store.open(db) as store:
         sid = store.save_session("Anna", session_result(), "upload", "Anna's sun",

@@ -57,8 +57,8 @@ def test_cache_key_follows_every_setting(change):
 
 @pytest.mark.model
 def test_replay_is_exactly_what_coach_score_said(model_path, tmp_path):
-    from coach.cli import score_video
     from coach.core.strokes import load_stroke
+    from coach.services.offline import score_video
     from coach.vision.landmarks import HandLandmarker
 
     spec = clips.ClipSpec("sun", "fast", size=(320, 240), repetitions=2).with_tags()
@@ -82,10 +82,10 @@ def test_replay_is_exactly_what_coach_score_said(model_path, tmp_path):
 def test_cache_asks_for_as_many_hands_as_coach_score(model_path, tmp_path, monkeypatch, stroke_id):
     """The cache key says how many hands MediaPipe looked for (landmarker_hands); it must be
     what coach score's own loop uses, or cached landmarks would not be coach score's."""
-    from coach.cli import score_video
     from coach.core.strokes import load_stroke
     from coach.evaluation.runner import landmarker_hands, settings_for
     from coach.samples.synth import render_sample
+    from coach.services.offline import score_video
     from coach.vision import hand_tracker
 
     asked = []

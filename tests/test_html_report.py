@@ -333,13 +333,14 @@ def test_the_stroke_of_a_stored_session_is_found(tmp_path) -> None:
 
 
 def test_a_session_against_a_saved_reference_uses_that_reference(tmp_path) -> None:
-    from coach.references import reference
+    from coach.references import format as fmt
+    from coach.references import library
 
     sun = load_stroke("sun")
-    ref_id = reference.reference_id("Anna's sun")
+    ref_id = fmt.reference_id("Anna's sun")
     custom = dataclasses.replace(sun, id=ref_id, name="Anna's sun", source="")
-    ref = reference.Reference(custom, "sun", "2025-05-01T10:00:00Z")
-    reference.save_reference(ref, tmp_path)
+    ref = fmt.Reference(custom, "sun", "2025-05-01T10:00:00Z")
+    library.save_reference(ref, tmp_path)
     report = make_report(reference="Anna's sun")
     report["stroke"] = "sun"
     assert stroke_for_report(report, tmp_path).id == ref_id == "anna-s-sun"

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from coach.cli import score_video
 from coach.core.bodyframe import BodyFrame, parse_box
 from coach.core.strokes import load_stroke
+from coach.services.offline import score_video
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 

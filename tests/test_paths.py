@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from coach.bench import bench
-from coach.references import reference
+from coach.references import library
 from coach.samples import synth
 from coach.storage import paths
 from coach.ui import progress as ui_progress
@@ -39,7 +39,7 @@ def test_the_old_helpers_agree_with_paths() -> None:
     env = {"COACH_DATA_DIR": "~/d"}
     assert ui_progress.data_dir(env) == HOME / "d"
     assert ui_progress.references_dir(env) == HOME / "d" / "references"
-    assert reference.default_references_dir(env) == HOME / "d" / "references"
+    assert library.default_references_dir(env) == HOME / "d" / "references"
 
 
 def test_a_checkout_keeps_its_models_and_samples() -> None:

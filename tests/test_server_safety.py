@@ -17,14 +17,14 @@ import pytest
 
 from coach.core.bodyframe import BodyFrame
 from coach.core.strokes import load_stroke
-from coach.storage.store import Store, StoreError
-from coach.ui.offline import (
+from coach.services.offline import (
     UploadLimits,
     UploadRefused,
     clean_upload_leftovers,
     score_file,
     temporary_upload,
 )
+from coach.storage.store import Store, StoreError
 from coach.vision.video import VideoWriter
 
 REPO = Path(__file__).resolve().parents[1]
@@ -112,7 +112,7 @@ def test_a_killed_servers_copies_are_removed_at_the_next_start(tmp_path):
     script = textwrap.dedent(
         f"""
         import os
-        from coach.ui.offline import temporary_upload
+        from coach.services.offline import temporary_upload
         with temporary_upload({str(folder)!r}, b"a parent's video", ".mp4") as path:
             print(path, flush=True)
             os._exit(9)  # killed while scoring: no clean-up runs

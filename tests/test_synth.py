@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+from coach.cli.samples import main_samples
 from coach.core.strokes import load_stroke
 from coach.samples import synth
 from coach.samples.synth import (
@@ -20,7 +21,6 @@ from coach.samples.synth import (
     SampleTruth,
     ensure_sample,
     iter_sample_frames,
-    main_samples,
     performed_path,
     render_sample,
     truth_path,

@@ -26,7 +26,6 @@ the sample generator's version and the clip parameters are unchanged.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import math
@@ -906,49 +905,3 @@ def _json_safe(x: Any) -> Any:
     if isinstance(x, np.integer):
         return int(x)
     return x
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The ``coach bench`` options (for the CLI's sub-parser)."""
-    parser.add_argument(
-        "--long-s", type=float, default=600.0, help="length of the long clip (s; 0 skips it)"
-    )
-    parser.add_argument(
-        "--short-s", type=float, default=30.0, help="length of the short clip (s; 0 skips it)"
-    )
-    parser.add_argument(
-        "--out", default=None, help="folder for the generated clips (default samples/bench)"
-    )
-    parser.add_argument(
-        "--json",
-        dest="json_path",
-        metavar="PATH",
-        default=None,
-        help="also write the numbers as JSON here",
-    )
-    parser.add_argument(
-        "--chunk-frames",
-        type=int,
-        default=CHUNK_FRAMES,
-        help=f"frames per interleaved chunk (default {CHUNK_FRAMES})",
-    )
-
-
-def run_from_args(args: argparse.Namespace) -> int:
-    return run_bench(
-        long_s=args.long_s,
-        short_s=args.short_s,
-        out_dir=args.out,
-        json_path=getattr(args, "json_path", None),
-        chunk_frames=getattr(args, "chunk_frames", CHUNK_FRAMES),
-    )
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m coach.bench", description="Stroke Coach bench")
-    add_arguments(parser)
-    return run_from_args(parser.parse_args(argv))
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -18,6 +18,8 @@ import numpy as np
 
 HeadDirection = Literal["up", "down", "left", "right"]
 HEAD_DIRECTIONS: tuple[HeadDirection, ...] = ("up", "down", "left", "right")
+#: The tummy box assumed when none is given: the middle of the picture (x0, y0, x1, y1).
+DEFAULT_TUMMY_BOX: tuple[float, float, float, float] = (0.3, 0.3, 0.7, 0.7)
 
 # Unit vector pointing to the baby's head in true (unmirrored) image coordinates, y down.
 _HEAD_VECTORS = {"up": (0.0, -1.0), "down": (0.0, 1.0), "left": (-1.0, 0.0), "right": (1.0, 0.0)}

@@ -164,7 +164,7 @@ def body_frame_for(info: dict):
 
 def landmark_clip(clip: Path, num_hands: int | None = None, landmarker=None) -> Path:
     """Landmarks of ``clip`` (cached): runs ``coach score``'s loop once when not cached."""
-    from coach.cli import score_video
+    from coach.services.offline import score_video
     from coach.vision.hand_tracker import offline_landmarker
 
     info = json.loads(clip.with_suffix(".eval.json").read_text())

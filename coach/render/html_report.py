@@ -757,7 +757,7 @@ def stroke_for_report(
     reference = (report.get("session") or {}).get("reference")
     names = [n for n in (reference, stroke_id) if isinstance(n, str) and n]
     if refs_dir is not None:
-        from coach.references.reference import load_reference
+        from coach.references.library import load_reference
 
         for name in names:
             if name in builtin_ids() or "/" in name or "\\" in name or name.endswith(".json"):

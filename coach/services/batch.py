@@ -1,8 +1,9 @@
 """Batch review: score several practice videos (or a folder of them) in parallel.
 
 ``coach score A.mp4 B.mp4 FOLDER/ --stroke ID [calibration] [--out-dir DIR] [--jobs N]``
-scores every video with the shared path :func:`coach.cli.score_video` in worker
-processes (one :class:`~coach.landmarks.HandLandmarker` each, ``jobs`` defaults to the
+(options: :mod:`coach.cli.score`) scores every video with the shared path
+:func:`coach.services.offline.score_video` in worker processes (one
+:class:`~coach.vision.landmarks.HandLandmarker` each, ``jobs`` defaults to the
 number of cores), shows a progress bar on stderr (tqdm, on a terminal), writes one
 ``coach.report/1`` report per video to ``<out_dir>/<video stem>.report.json``
 (atomically; a clash of stems gets ``-2``, ``-3`` ...) and prints a summary table
@@ -14,12 +15,11 @@ reports of the others are written all the same), 2 for bad usage. Every video ge
 the same stroke and calibration (``--tummy``/``--head``/``--mirrored``).
 
 Folders are expanded to the video files directly inside them (suffixes of
-:data:`coach.video.SUPPORTED_SUFFIXES`, hidden files skipped, sorted by name).
+:data:`coach.vision.video.SUPPORTED_SUFFIXES`, hidden files skipped, sorted by name).
 """
 
 from __future__ import annotations
 
-import argparse
 import concurrent.futures as cf
 import math
 import multiprocessing
@@ -35,7 +35,12 @@ from tqdm import tqdm
 
 from coach.core.bodyframe import BodyFrame
 from coach.core.strokes import StrokeDefinition
+from coach.services.offline import score_video
 from coach.services.progress_bar import wanted
+from coach.storage.atomic import write_json_atomic
+from coach.vision.hand_tracker import offline_landmarker
+from coach.vision.models import ModelError
+from coach.vision.video import SUPPORTED_SUFFIXES, VideoError, read_info
 
 BATCH_SCHEMA = "coach.batch/1"
 REPORT_SUFFIX = ".report.json"
@@ -96,8 +101,6 @@ class BatchResult:
 def collect_videos(inputs: Sequence[str | os.PathLike]) -> list[Path]:
     """Files as given (even missing or odd ones: they fail on their own) and the video
     files directly inside each folder. Raises ValueError when nothing is left."""
-    from coach.vision.video import SUPPORTED_SUFFIXES
-
     out: list[Path] = []
     empty: list[str] = []
     for item in inputs:
@@ -158,12 +161,7 @@ def _landmarker(num_hands: int) -> Any:
     lm = _worker.get(key)
     if lm is None:
         factory = _worker.get("factory")
-        if factory is None:
-            from coach.vision.hand_tracker import offline_landmarker
-
-            lm = offline_landmarker(num_hands)
-        else:
-            lm = factory()
+        lm = offline_landmarker(num_hands) if factory is None else factory()
         _worker[key] = lm
     return lm
 
@@ -181,11 +179,6 @@ def score_one(
     on_progress: Callable[[int, float], None] | None = None,
 ) -> BatchItem:
     """Score one video and write its report; every failure becomes ``BatchItem.error``."""
-    from coach.cli import score_video
-    from coach.storage.atomic import write_json_atomic
-    from coach.vision.models import ModelError
-    from coach.vision.video import VideoError, read_info
-
     def progress(fraction: float) -> None:
         if on_progress is not None:
             on_progress(index, fraction)
@@ -465,73 +458,3 @@ def batch_summary(result: BatchResult, stroke: StrokeDefinition) -> dict:
 # =================================================================================================
 # Command line (wired into ``coach score`` by the lead)
 # =================================================================================================
-
-
-def add_batch_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--out-dir`` and ``--jobs`` for ``coach score`` (whose ``video`` takes several)."""
-    parser.add_argument(
-        "--out-dir",
-        metavar="DIR",
-        default=None,
-        help="batch mode: write <DIR>/<video>.report.json per video (default ./reports)",
-    )
-    parser.add_argument(
-        "--jobs",
-        metavar="N",
-        type=int,
-        default=None,
-        help=f"batch mode: videos scored at once (default: the number of cores, {default_jobs()})",
-    )
-
-
-def is_batch(args: argparse.Namespace) -> bool:
-    """Several videos, a folder, or ``--out-dir``/``--jobs`` given: batch mode."""
-    videos = args.video if isinstance(args.video, list) else [args.video]
-    return (
-        len(videos) > 1
-        or any(Path(v).is_dir() for v in videos)
-        or getattr(args, "out_dir", None) is not None
-        or getattr(args, "jobs", None) is not None
-    )
-
-
-def calibration_from_args(args: argparse.Namespace) -> Calibration:
-    """The batch's calibration from ``--tummy/--head/--mirrored`` (as ``coach score``)."""
-    from coach.cli import tummy_box
-
-    box = tummy_box(args)
-    return Calibration(tuple(float(c) for c in box), args.head, bool(args.mirrored))  # type: ignore[arg-type]
-
-
-def cmd_score_batch(args: argparse.Namespace, stroke: StrokeDefinition) -> int:
-    """``coach score`` with several videos: table on stdout (or the ``coach.batch/1``
-    summary with ``--json -``; ``--json PATH`` writes it there too). Exit 0 / 1 / 2."""
-    import json
-
-    from coach.cli import EXIT_INPUT, EXIT_USAGE, CliError
-    from coach.storage.atomic import write_json_atomic
-
-    videos = args.video if isinstance(args.video, list) else [args.video]
-    try:
-        paths = collect_videos(videos)
-    except ValueError as exc:
-        raise CliError(str(exc), EXIT_INPUT) from None
-    if args.jobs is not None and args.jobs < 1:
-        raise CliError(f"--jobs: expected at least 1, found {args.jobs}", EXIT_USAGE)
-    calibration = calibration_from_args(args)
-    out_dir = Path(args.out_dir) if args.out_dir else Path("reports")
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise CliError(f"--out-dir {out_dir}: cannot create it ({exc.strerror or exc})") from None
-    result = run_batch(paths, stroke, calibration, out_dir, args.jobs)
-    summary = batch_summary(result, stroke)
-    json_arg = getattr(args, "json", None)
-    if json_arg == "-":
-        json.dump(summary, sys.stdout, indent=2)
-        sys.stdout.write("\n")
-    else:
-        if json_arg:
-            write_json_atomic(Path(json_arg), summary)
-        print(summary_table(result))
-    return EXIT_INPUT if result.failed else 0

@@ -31,7 +31,7 @@ from urllib.parse import quote, unquote
 
 import streamlit as st
 
-from coach.core.bodyframe import BodyFrame
+from coach.core.bodyframe import DEFAULT_TUMMY_BOX, BodyFrame
 from coach.core.strokes import StrokeError, list_strokes, load_stroke
 from coach.relay.client import CONNECTED, ENDED, FAILED
 from coach.render.text import FLAG_LABEL, SAFETY_NOTES
@@ -44,7 +44,7 @@ from coach.ui import progress as ui_progress
 
 PARENT, INSTRUCTOR = "I'm a parent joining a class", "I'm the instructor"
 REFRESH_S = 1.0  # board and follow-me panel refresh period
-DEFAULT_BOX = (0.3, 0.3, 0.7, 0.7)  # display coordinates, as on the main page
+DEFAULT_BOX = DEFAULT_TUMMY_BOX  # display coordinates: the middle of the picture
 FOLLOW_HEX = "#{:02X}{:02X}{:02X}".format(*cr.FollowStyle().colour)
 
 #: Session-state keys.

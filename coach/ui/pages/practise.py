@@ -22,26 +22,26 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from coach.core.bodyframe import HEAD_DIRECTIONS, BodyFrame
+from coach.core.bodyframe import DEFAULT_TUMMY_BOX, HEAD_DIRECTIONS, BodyFrame
 from coach.core.strokes import list_strokes, load_stroke
 from coach.render.draw import draw
 from coach.render.text import SAFETY_NOTES, card_markdown, md_text, score_card, summary_lines
 from coach.services import live as live_mod
 from coach.services.live import LiveCoach, LiveSettings, LiveView
-from coach.storage import paths
-from coach.storage.store import StoreError
-from coach.ui import account as ui_account
-from coach.ui import live as ui_live
-from coach.ui import progress as ui_progress
-from coach.ui.offline import (
+from coach.services.offline import (
     UPLOADS_TMP_DIR,
     UploadLimits,
     UploadRefused,
     clean_upload_leftovers,
     temporary_upload,
 )
+from coach.storage import paths
+from coach.storage.store import StoreError
+from coach.ui import account as ui_account
+from coach.ui import live as ui_live
+from coach.ui import progress as ui_progress
 
-DEFAULT_BOX = (0.3, 0.3, 0.7, 0.7)  # display coordinates: the middle of the picture
+DEFAULT_BOX = DEFAULT_TUMMY_BOX  # display coordinates: the middle of the picture
 HEAD_WORDS = {"up": "Top", "down": "Bottom", "left": "Left", "right": "Right"}
 SOURCES = ("Webcam", "Sample clip")
 
@@ -82,7 +82,7 @@ def references_dir() -> Path:
 
 def strokes() -> dict:
     """Built-in strokes, then the references saved here (an instructor's own pace)."""
-    from coach.references.reference import scan_references
+    from coach.references.library import scan_references
 
     found = {s.id: s for s in list_strokes()}
     refs, problems = scan_references(references_dir())
@@ -404,7 +404,7 @@ def sample_clip():
     stroke_id = current_stroke().id
     key = f"sample_{stroke_id}"
     if key not in st.session_state:
-        from coach.ui.offline import sample_video
+        from coach.services.offline import sample_video
 
         text = "Preparing the sample clip (once per machine)..."
         bar = st.progress(0.0, text=text)
@@ -419,7 +419,7 @@ def sample_clip():
 
 
 def upload_tab() -> None:
-    from coach.ui.offline import OfflineResult
+    from coach.services.offline import OfflineResult
 
     stroke = current_stroke()
     st.markdown(
@@ -478,12 +478,9 @@ def upload_tab() -> None:
 
 def reference_recorder(up, stroke, box, head, mirrored) -> None:
     """Instructors: turn the uploaded demonstration into a named reference to practise with."""
-    from coach.references.reference import (
-        DemonstrationError,
-        ReferenceFileError,
-        record_reference,
-        save_reference,
-    )
+    from coach.references.format import ReferenceFileError
+    from coach.references.library import save_reference
+    from coach.references.recording import DemonstrationError, record_reference
     from coach.vision.video import VideoError, read_info
 
     with st.expander("Instructors: save this video as a reference"):
@@ -519,7 +516,7 @@ def reference_recorder(up, stroke, box, head, mirrored) -> None:
 
 
 def score_upload(up, stroke, box, head, mirrored):
-    from coach.ui.offline import score_file
+    from coach.services.offline import score_file
     from coach.vision.video import VideoError
 
     try:
@@ -542,7 +539,7 @@ def score_upload(up, stroke, box, head, mirrored):
 
 def upload_limits() -> UploadLimits:
     """Size, frame size and duration limits of uploaded videos (COACH_UPLOAD_* variables,
-    see :class:`coach.ui_offline.UploadLimits`; defaults when unset or invalid)."""
+    see :class:`coach.services.offline.UploadLimits`; defaults when unset or invalid)."""
     try:
         return UploadLimits.from_env(os.environ)
     except ValueError:
@@ -575,7 +572,7 @@ def uploaded_video(up, stem: str, starting: str, busy: str):
 
 
 def score_sample(stroke):
-    from coach.ui.offline import score_file
+    from coach.services.offline import score_file
 
     path, truth = sample_clip()
     bar = st.progress(0.0, text="Scoring the sample...")

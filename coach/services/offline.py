@@ -1,6 +1,6 @@
-"""Scoring a whole video for the page (upload mode, the built-in sample), with the
-per-frame traces the charts need. Same pipeline as ``coach score``
-(:class:`coach.pipeline.Coach`); no streamlit here."""
+"""Scoring a recorded video: :func:`score_video`, the one scoring loop shared by ``coach
+score``, batch review and the page's upload mode; for the page, :func:`score_file` (with
+the per-frame traces the charts need and upload limits) and the built-in sample clip."""
 
 from __future__ import annotations
 
@@ -16,7 +16,13 @@ from pathlib import Path
 import numpy as np
 
 from coach.core.bodyframe import BodyFrame
+from coach.core.pipeline import Coach
 from coach.core.strokes import StrokeDefinition
+from coach.render.report import build_report
+from coach.samples import synth
+from coach.storage.atomic import atomic_path
+from coach.vision.hand_tracker import offline_landmarker
+from coach.vision.video import VideoWriter, open_video, read_info
 
 #: Rendered samples are cached under ``<data dir>/samples``.
 SAMPLES_DIR = "samples"
@@ -204,6 +210,45 @@ class TraceRecorder:
         )
 
 
+def score_video(
+    video_path: str,
+    stroke,
+    body_frame_for,
+    landmarker=None,
+    on_progress=None,
+    on_result=None,
+    report_path: str | None = None,
+):
+    """Score one video file: returns (report dict, SessionResult). The one scoring loop,
+    shared by the CLI, batch review and the page's upload mode.
+
+    ``body_frame_for((width, height))`` builds the body frame once the frame size is known.
+    ``on_progress(fraction)`` is called now and then (for a progress bar);
+    ``on_result(FrameResult)`` for every frame (for per-frame charts).
+    Raises :class:`coach.vision.video.VideoError` for unreadable input.
+    """
+    owns = landmarker is None
+    with open_video(video_path) as reader:
+        info = reader.info
+        lm = landmarker or offline_landmarker(stroke.hands)
+        try:
+            coach = Coach(stroke, body_frame_for((info.width, info.height)), lm)
+            total = max(info.frames, 1)
+            for frame in reader:
+                result = coach.process(frame)
+                if on_result is not None:
+                    on_result(result)
+                if on_progress is not None and frame.index % 10 == 0:
+                    on_progress(min(1.0, (frame.index + 1) / total))
+            session = coach.finish()
+        finally:
+            if owns:
+                lm.close()
+    if on_progress is not None:
+        on_progress(1.0)
+    return build_report(session, info, report_path or str(video_path)), session
+
+
 def score_file(
     path: str | Path,
     stroke: StrokeDefinition,
@@ -219,9 +264,6 @@ def score_file(
     frame is decoded, or as soon as a frame goes past them.
     Raises :class:`coach.video.VideoError` for unreadable input.
     """
-    from coach.cli import score_video
-    from coach.vision.video import read_info
-
     rec = TraceRecorder()
     info = read_info(path)
     if limits is not None:
@@ -259,23 +301,20 @@ def sample_video(
     on_progress: Callable[[float], None] | None = None,
 ):
     """The built-in sample clip (rendered once, then cached): returns (path, SampleTruth)."""
-    from coach.samples import synth
-    from coach.vision.video import VideoWriter
-
     folder = Path(data_dir) / SAMPLES_DIR
     name = f"{stroke_id}-{fault}-{repetitions}rep-g{synth.GENERATOR_VERSION}"
     path = folder / f"{name}{suffix}"
     truth_file = folder / f"{name}.truth.json"
     if path.exists() and truth_file.exists():
         return path, synth.SampleTruth.load(truth_file)
-    folder.mkdir(parents=True, exist_ok=True)
     sample = synth.Sample(stroke_id, fault=fault, repetitions=repetitions)
-    tmp = path.with_name(f".{path.stem}.partial{suffix}")
-    with VideoWriter(tmp, sample.fps, sample.size) as writer:
+    with (
+        atomic_path(path, suffix=f".partial{suffix}") as tmp,
+        VideoWriter(tmp, sample.fps, sample.size) as writer,
+    ):
         for i, (image, _t) in enumerate(sample.frames()):
             writer.write(image)
             if on_progress is not None and i % 15 == 0:
                 on_progress(min(1.0, (i + 1) / sample.n_frames))
-    tmp.replace(path)
     sample.truth.save(truth_file)
     return path, sample.truth
