@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -200,15 +201,42 @@ def _cells(x: np.ndarray) -> np.ndarray:
 
 def _distance_map(segments) -> np.ndarray:
     """Distance (box widths) from each cell of a grid to the nearest point of the reference."""
-    import cv2  # OpenCV comes with mediapipe
-
     n = int(round((_MAP_HI - _MAP_LO) / _MAP_STEP)) + 1
     pts = np.vstack([_dense(np.asarray(s.points, float), s.closed) for s in segments])
     idx = np.clip(np.rint((pts - _MAP_LO) / _MAP_STEP).astype(int), 0, n - 1)
-    free = np.full((n, n), 255, np.uint8)
-    free[idx[:, 1], idx[:, 0]] = 0  # the path; rows are v, columns u
-    dist_cells = cv2.distanceTransform(free, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
-    return dist_cells.astype(np.float64) * _MAP_STEP
+    on_path = np.zeros((n, n), bool)
+    on_path[idx[:, 1], idx[:, 0]] = True  # the path; rows are v, columns u
+    cells = _distance_cells(np.packbits(on_path).tobytes(), n)
+    return cells.astype(np.float32).astype(np.float64) * _MAP_STEP
+
+
+@lru_cache(maxsize=32)
+def _distance_cells(packed_path: bytes, n: int) -> np.ndarray:
+    """:func:`_euclidean_distance_cells` of an ``n`` x ``n`` grid given as packed bits,
+    remembered: every coach of a stroke builds the same maps."""
+    on_path = np.unpackbits(np.frombuffer(packed_path, np.uint8), count=n * n).reshape(n, n)
+    cells = _euclidean_distance_cells(on_path.astype(bool))
+    cells.flags.writeable = False
+    return cells
+
+
+def _euclidean_distance_cells(on_path: np.ndarray, rows_at_once: int = 32) -> np.ndarray:
+    """Exact Euclidean distance (cells) from every cell to the nearest ``True`` cell, in two
+    passes: down each column, then along each row over those column distances (as OpenCV's
+    precise distance transform, in float32 like it)."""
+    rows, cols = on_path.shape
+    i = np.arange(rows, dtype=np.float64)[:, None]
+    above = np.maximum.accumulate(np.where(on_path, i, -np.inf), axis=0)
+    below = np.minimum.accumulate(np.where(on_path, i, np.inf)[::-1], axis=0)[::-1]
+    column = np.minimum(i - above, below - i)  # cells to the nearest path cell in the column
+    column_sq = column**2
+    j = np.arange(cols, dtype=np.float64)
+    across_sq = (j[:, None] - j[None, :]) ** 2  # [target column, source column]
+    out = np.empty((rows, cols), np.float64)
+    for start in range(0, rows, rows_at_once):
+        block = column_sq[start : start + rows_at_once]  # [row, source column]
+        out[start : start + rows_at_once] = (block[:, None, :] + across_sq[None]).min(axis=2)
+    return np.sqrt(out)
 
 
 def _dense(points: np.ndarray, closed: bool, step: float = 0.01) -> np.ndarray:
