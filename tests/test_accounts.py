@@ -11,7 +11,7 @@ import pytest
 from coach.cli import main
 from coach.core.pipeline import SessionResult
 from coach.core.types import FLAG_CODES
-from coach.render.html_report import session_report_html
+from coach.services.session_report import session_report_html
 from coach.storage import accounts as A
 from coach.storage.store import SCHEMA_VERSION, Store, StoreError
 from tests.test_store import (  # noqa: F401 - fixtures: SQLite and a private PostgreSQL

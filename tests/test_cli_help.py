@@ -144,3 +144,9 @@ def test_the_version_is_written_once() -> None:
     assert coach.__version__ == cli.version() == version
     holders = [p for p in (REPO / "coach").rglob("*.py") if f'"{version}"' in p.read_text()]
     assert holders == []
+
+
+def test_coach_app_starts_the_page_script() -> None:
+    from coach.ui.pages import APP_SCRIPT
+
+    assert cli_app.APP_SCRIPT == APP_SCRIPT and APP_SCRIPT.is_file()

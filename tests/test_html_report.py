@@ -15,15 +15,10 @@ import pytest
 from coach.core.pipeline import SessionResult
 from coach.core.strokes import StrokeError, load_stroke
 from coach.core.types import FLAG_CODES, Hint, RepetitionScore, SegmentRecord
-from coach.render.html_report import (
-    PNG_MAGIC,
-    export_session_html,
-    report_file_name,
-    session_html,
-    stroke_for_report,
-)
+from coach.render.html_report import PNG_MAGIC, report_file_name, session_html
 from coach.render.report import repetition_dict
 from coach.render.text import FLAG_LABEL, FLAG_TEXT
+from coach.services.session_report import export_session_html, stroke_for_report
 from coach.storage import atomic
 from coach.storage.atomic import write_text_atomic
 from coach.storage.store import Store, StoreError

@@ -37,13 +37,18 @@ import time
 import tracemalloc
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from coach.core.types import Frame, HandObservation
+from coach.core.bodyframe import BodyFrame
+from coach.core.strokes import load_stroke
+from coach.core.types import HANDS_LOOKED_FOR, Frame, HandObservation
+from coach.render.report import build_report
 from coach.storage import paths
+from coach.vision.models import ModelError
 
 #: Bump when the clip choice or naming changes (cached clips are then rebuilt).
 BENCH_CLIP_VERSION = 1
@@ -100,8 +105,6 @@ class BenchClip:
     bench_clip_version: int = BENCH_CLIP_VERSION
 
     def body_frame(self):
-        from coach.core.bodyframe import BodyFrame
-
         return BodyFrame.from_box(self.tummy_box, self.head, self.mirrored, self.size)
 
     def meta(self) -> dict[str, Any]:
@@ -116,7 +119,7 @@ def _clip_name(stroke: str, duration_s: float) -> str:
 
 def _cached_clip(video: Path, meta_path: Path, expected: dict[str, Any]) -> BenchClip | None:
     """The clip described by ``meta_path`` if it is complete and matches ``expected``."""
-    from coach.vision.video import VideoError, read_info
+    from coach.vision.video import VideoError, read_info  # deferred: PyAV
 
     try:
         meta = json.loads(meta_path.read_text())
@@ -159,7 +162,7 @@ def ensure_clip(
     :func:`coach.synth.render_sample`) next to a ``.json`` with the clip's parameters,
     written last: a clip is reused only when complete and made by the current generator.
     """
-    from coach.samples import synth
+    from coach.samples import synth  # deferred: PyAV, OpenCV
 
     out_dir.mkdir(parents=True, exist_ok=True)
     name = _clip_name(stroke, duration_s)
@@ -411,12 +414,15 @@ class _Pass:
 
     name = "?"
 
-    def __init__(self, clip: BenchClip) -> None:
-        from coach.vision.video import open_video
+    def __init__(self, clip: BenchClip, landmarker) -> None:
+        from coach.vision.observations import iter_observations  # deferred: PyAV
+        from coach.vision.video import open_video  # deferred: PyAV
 
         self.clip = clip
         self.reader = open_video(clip.path)
-        self._frames: Iterator[Frame] = iter(self.reader)
+        self._frames: Iterator[tuple[Frame, HandObservation | None]] = iter_observations(
+            self.reader, landmarker
+        )
         self.frame_s = _Series(clip.frames + 64)
         self.busy_s = 0.0  # everything this pass did, timed (wall clock)
         self.cpu_s = 0.0  # process CPU time (all threads) during this pass's timed work
@@ -424,7 +430,7 @@ class _Pass:
         self.last_t_s = 0.0
         self.chunks: list[tuple[int, float]] = []  # (frames, busy seconds) per chunk
 
-    def step(self, frame: Frame) -> None:
+    def step(self, frame: Frame, hands: HandObservation | None) -> None:
         raise NotImplementedError
 
     def end(self) -> None:
@@ -434,19 +440,21 @@ class _Pass:
         """Untimed bookkeeping after a frame."""
 
     def run_chunk(self, n_frames: int) -> int:
-        """Process up to ``n_frames`` frames (decode included in the time)."""
+        """Process up to ``n_frames`` frames (decode and hand landmarker included in the
+        time)."""
         clock, cpu = time.perf_counter, time.process_time
         done, busy_before = 0, self.busy_s
         while done < n_frames and not self.done:
             t0, c0 = clock(), cpu()
-            frame = next(self._frames, None)
-            if frame is None:
+            item = next(self._frames, None)
+            if item is None:
                 self.end()
                 self.busy_s += clock() - t0
                 self.cpu_s += cpu() - c0
                 self.done = True
                 break
-            self.step(frame)
+            frame, hands = item
+            self.step(frame, hands)
             dt = clock() - t0
             self.cpu_s += cpu() - c0
             self.busy_s += dt
@@ -477,25 +485,25 @@ class DetectPass(_Pass):
     name = "mediapipe"
 
     def __init__(self, clip: BenchClip, landmarker) -> None:
-        super().__init__(clip)
-        self.landmarker = landmarker
+        super().__init__(clip, landmarker)
         self.hands = 0
 
-    def step(self, frame: Frame) -> None:
-        if self.landmarker.detect(frame) is not None:
+    def step(self, frame: Frame, hands: HandObservation | None) -> None:
+        if hands is not None:
             self.hands += 1
 
 
 class FullPass(_Pass):
-    """What ``coach score`` does: decode + ``Coach.process``; ``finish`` + report at the end."""
+    """What ``coach score`` does: decode + landmarker + ``Coach.update``; ``finish`` +
+    report at the end."""
 
     name = "full"
 
     def __init__(self, clip: BenchClip, landmarker, stroke) -> None:
-        from coach.core.pipeline import Coach
-        from coach.vision.video import read_info
+        from coach.core.pipeline import Coach  # deferred: numba
+        from coach.vision.video import read_info  # deferred: PyAV
 
-        super().__init__(clip)
+        super().__init__(clip, landmarker)
         self.coach = Coach(stroke, clip.body_frame(), landmarker)
         self.timer = StageTimer(self.coach, clip.frames + 64)
         self.log = ObservationLog(clip.frames + 64)
@@ -507,8 +515,8 @@ class FullPass(_Pass):
         self.rss_t_s: list[float] = []
         self.rss_mb: list[float] = []
 
-    def step(self, frame: Frame) -> None:
-        self._last_obs = self.coach.process(frame).observation
+    def step(self, frame: Frame, hands: HandObservation | None) -> None:
+        self._last_obs = self.coach.update(hands, frame.timestamp_s).observation
 
     def after_frame(self, frame: Frame) -> None:
         self.log.add(frame.timestamp_s, self._last_obs)
@@ -517,8 +525,6 @@ class FullPass(_Pass):
             self.rss_mb.append(rss_mb())
 
     def end(self) -> None:
-        from coach.render.report import build_report
-
         t0 = time.perf_counter()
         self.session = self.coach.finish()
         self.report = build_report(self.session, self.info, str(self.clip.path))
@@ -559,9 +565,8 @@ def replay(
     Without ``trace_memory``: per-frame stage times free of MediaPipe's noise. With
     it: the pipeline's Python heap (tracemalloc), peak and sampled along the clip.
     """
-    from coach.core.pipeline import Coach
-    from coach.render.report import build_report
-    from coach.vision.video import read_info
+    from coach.core.pipeline import Coach  # deferred: numba
+    from coach.vision.video import read_info  # deferred: PyAV
 
     info = read_info(clip.path)
     heap_t: list[float] = []
@@ -598,9 +603,7 @@ def measure_clip(
     clip: BenchClip, *, chunk_frames: int = CHUNK_FRAMES, log: Log = _stderr
 ) -> dict[str, Any]:
     """Benchmark one clip: passes A and B interleaved, then the replays. Returns the numbers."""
-    from coach.core.strokes import load_stroke
-    from coach.core.types import HANDS_LOOKED_FOR
-    from coach.vision.hand_tracker import offline_landmarker
+    from coach.vision.hand_tracker import offline_landmarker  # deferred: LiteRT, OpenCV, MediaPipe
 
     stroke = load_stroke(clip.stroke)
     hands = HANDS_LOOKED_FOR  # as `coach score` runs it
@@ -691,8 +694,6 @@ def measure_clip(
 
 
 def machine_info() -> dict[str, Any]:
-    from importlib import metadata
-
     def version(pkg: str) -> str:
         try:
             return metadata.version(pkg)
@@ -860,8 +861,7 @@ def run_bench(
     A duration of 0 skips that clip. Returns 0 when measured (targets missed or not),
     2 for bad arguments, 1 when the model or a clip cannot be used.
     """
-    from coach.vision.models import ModelError
-    from coach.vision.video import VideoError
+    from coach.vision.video import VideoError  # deferred: PyAV
 
     durations = [d for d in (short_s, long_s) if d]
     bad = [d for d in (short_s, long_s) if not (math.isfinite(d) and d >= 0)]

@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+from pathlib import Path
 
 from coach.cli.common import EXIT_OK, EXIT_USAGE, CliError
-from coach.ui.pages import APP_SCRIPT
 from coach.vision.models import model_file
+
+#: The page's entry script (coach/ui/pages/app.py; the CLI never imports the page).
+APP_SCRIPT = Path(__file__).resolve().parents[1] / "ui" / "pages" / "app.py"
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

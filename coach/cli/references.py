@@ -34,6 +34,7 @@ from coach.references.library import (
     save_reference,
     scan_references,
 )
+from coach.vision.models import ModelError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -82,7 +83,6 @@ def cmd_reference(args: argparse.Namespace) -> int:
     """``coach reference``: record, save, print a summary. Exit 0 saved, 1 input, 2 usage."""
     # deferred: recording pulls MediaPipe and PyAV; `coach --help` stays fast
     from coach.references.recording import DemonstrationError, record_reference
-    from coach.vision.models import ModelError
     from coach.vision.video import VideoError, read_info
 
     refs_dir = references_dir(args)

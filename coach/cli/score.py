@@ -23,8 +23,10 @@ from coach.cli.common import (
     tummy_box,
 )
 from coach.core.strokes import StrokeDefinition
+from coach.render.report import summary_table
 from coach.services.progress_bar import add_progress_option, fraction_bar
 from coach.storage.atomic import write_json_atomic
+from coach.vision.models import ModelError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -81,9 +83,7 @@ def is_batch(args: argparse.Namespace) -> bool:
 
 def run(args: argparse.Namespace) -> int:
     # deferred: scoring pulls numba, cv2, PyAV and MediaPipe; `coach --help` stays fast
-    from coach.render.report import summary_table
     from coach.services.offline import score_video
-    from coach.vision.models import ModelError
     from coach.vision.video import VideoError, read_info
 
     # usage first: arguments and output paths are checked before any video is opened

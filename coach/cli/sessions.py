@@ -109,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
                 )
             return EXIT_OK
         # deferred: the HTML report pulls matplotlib
-        from coach.render.html_report import export_session_html
+        from coach.services.session_report import export_session_html
 
         try:
             path = export_session_html(

@@ -32,7 +32,7 @@ from dataclasses import dataclass, replace
 import numba
 import numpy as np
 
-from coach.core.strokes import StrokeDefinition
+from coach.core.strokes import StrokeDefinition, load_stroke
 from coach.core.types import Progress, SegmentRecord
 
 _INF = np.inf
@@ -657,7 +657,6 @@ def _smoothed_tangents(points: np.ndarray, closed: bool, window_box: float) -> n
 def warm_up() -> None:
     """Compile the per-frame step now (a few seconds the first time, then read from
     numba's cache), so the first frame of a session does not wait for it."""
-    from coach.core.strokes import load_stroke  # noqa: PLC0415
 
     m = OnlineMatcher(load_stroke("i-love-you"))
     for i in range(3):

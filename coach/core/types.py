@@ -11,7 +11,7 @@ its arrays either.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, Protocol
 
 import numpy as np
 
@@ -208,3 +208,26 @@ class Hint:
     t_s: float
     code: str
     text: str
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What a video file holds: ``width`` x ``height`` are of the upright frames."""
+
+    path: str
+    fps: float
+    frames: int
+    duration_s: float
+    width: int
+    height: int
+
+
+class HandLandmarkerLike(Protocol):
+    """What the pipeline needs of a hand landmarker (MediaPipe's, the tracking one, or a
+    fake in tests): the hands in a frame, a fresh start, and letting go of it."""
+
+    def detect(self, frame: Frame) -> HandObservation | None: ...
+
+    def reset(self) -> None: ...
+
+    def close(self) -> None: ...

@@ -127,7 +127,7 @@ def load_cutouts(cache_dir: Path, landmarker_factory=None) -> list[HandCutout]:
             )
             if lm_tool is None:
                 if landmarker_factory is None:
-                    from coach.vision.landmarks import HandLandmarker
+                    from coach.vision.landmarks import HandLandmarker  # deferred: MediaPipe
 
                     lm_tool = HandLandmarker(num_hands=2, preload="image")
                 else:

@@ -523,8 +523,9 @@ def observe_video(
     Raises :class:`coach.video.VideoError` (unreadable video) and
     :class:`coach.models.ModelError` (no usable hand model).
     """
-    from coach.vision.landmarks import HandLandmarker
-    from coach.vision.video import open_video
+    from coach.vision.landmarks import HandLandmarker  # deferred: MediaPipe
+    from coach.vision.observations import iter_observations  # deferred: PyAV
+    from coach.vision.video import open_video  # deferred: PyAV
 
     observations: list[tuple[float, HandObservation | None]] = []
     with open_video(video_path) as reader:
@@ -532,16 +533,11 @@ def observe_video(
         lm = landmarker or HandLandmarker(num_hands=num_hands)
         try:
             lm.reset()
-            total = max(info.frames, 1)
-            for frame in reader:
-                observations.append((frame.timestamp_s, lm.detect(frame)))
-                if on_progress is not None and frame.index % 15 == 0:
-                    on_progress(min(1.0, (frame.index + 1) / total))
+            for frame, hands in iter_observations(reader, lm, on_progress, progress_every=15):
+                observations.append((frame.timestamp_s, hands))
         finally:
             if landmarker is None:
                 lm.close()
-    if on_progress is not None:
-        on_progress(1.0)
     return observations, info
 
 

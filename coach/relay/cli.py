@@ -13,6 +13,10 @@ import ipaddress
 import os
 import sys
 
+from coach.relay.bench import add_arguments as add_bench_arguments
+from coach.relay.bench import run as run_bench
+from coach.relay.hub import RelayConfig
+
 EXIT_OK, EXIT_INPUT, EXIT_USAGE = 0, 1, 2
 
 
@@ -41,7 +45,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     sub = p.add_subparsers(dest="relay_action", parser_class=type(p))
     bench = sub.add_parser("bench", help="one instructor and N simulated parents on loopback")
-    from coach.relay.bench import add_arguments as add_bench_arguments
 
     add_bench_arguments(bench)
 
@@ -67,8 +70,6 @@ def check(args: argparse.Namespace) -> str | None:
 
 
 def config_from(args: argparse.Namespace):
-    from coach.relay.hub import RelayConfig
-
     per_client = max(args.client_joins_per_minute, 1)
     return RelayConfig(
         joins_per_client=(per_client, 60.0),
@@ -79,8 +80,6 @@ def config_from(args: argparse.Namespace):
 
 def run(args: argparse.Namespace) -> int:
     if getattr(args, "relay_action", None) == "bench":
-        from coach.relay.bench import run as run_bench
-
         return run_bench(args)
     problem = check(args)
     if problem:
@@ -90,11 +89,11 @@ def run(args: argparse.Namespace) -> int:
         if path and not os.access(path, os.R_OK):
             print(f"coach relay: cannot read {path!r}", file=sys.stderr)
             return EXIT_INPUT
-    from coach.relay.server import serve
+    from coach.relay.server import serve  # deferred: Starlette
 
     backend = "in memory"
     if args.redis_url:
-        from coach.relay.redis_state import safe_url
+        from coach.relay.redis_state import safe_url  # deferred: redis
 
         backend = f"Redis at {safe_url(args.redis_url)}"
     scheme = "wss" if args.certfile else "ws"

@@ -74,7 +74,7 @@ def pace_band(stroke: StrokeDefinition) -> tuple[float, float]:
 
 
 def speed_chart(df: pd.DataFrame, stroke: StrokeDefinition):
-    import altair as alt
+    import altair as alt  # deferred: Altair
 
     lo, hi = pace_band(stroke)
     t_max = float(df["t_s"].max()) if len(df) else 1.0
@@ -122,7 +122,7 @@ def timeline_frames(report: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def timeline_chart(report: dict):
-    import altair as alt
+    import altair as alt  # deferred: Altair
 
     reps, hints = timeline_frames(report)
     bars = (

@@ -6,8 +6,10 @@ the browser from fetching anything. Every piece of text from the report (profile
 reference, hints) is HTML-escaped.
 
 Input is a ``coach.report/1``-like dict (``coach score --json`` or
-:meth:`coach.store.Store.session_report`, which adds a ``session`` object with who and
-when) and the :class:`~coach.strokes.StrokeDefinition` it was scored against. The
+:meth:`coach.storage.store.Store.session_report`, which adds a ``session`` object with who
+and when) and the :class:`~coach.core.strokes.StrokeDefinition` it was scored against,
+both given by the caller: nothing here reads a file or the store
+(:mod:`coach.services.session_report` does). The
 stored sessions keep no per-frame path, so the path picture shows the reference with
 per-segment markers; a caller that still has the per-frame traces (upload mode) can
 pass them (``path_uv``/``path_t_s``/``speed_ratio``) and gets them drawn too.
@@ -24,24 +26,18 @@ import contextlib
 import html
 import io
 import math
-import os
 import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from pathlib import Path
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from coach.core.strokes import StrokeDefinition, StrokeError
+from coach.core.strokes import StrokeDefinition
 from coach.core.types import FLAG_CODES
 from coach.render.charts import pace_band, speed_frame
 from coach.render.text import FLAG_LABEL, FLAG_TEXT, summary_lines, verdict_for
-from coach.storage.atomic import write_text_atomic
-
-if TYPE_CHECKING:
-    from coach.storage.store import Store
 
 DEFAULT_TITLE = "Stroke Coach: practice session report"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -165,8 +161,8 @@ def report_file_name(report: Mapping[str, Any]) -> str:
 
 
 def _figure(width_in: float, height_in: float):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    from matplotlib.backends.backend_agg import FigureCanvasAgg  # deferred: matplotlib
+    from matplotlib.figure import Figure  # deferred: matplotlib
 
     fig = Figure(figsize=(width_in, height_in), dpi=100, layout="constrained")
     FigureCanvasAgg(fig)
@@ -174,7 +170,7 @@ def _figure(width_in: float, height_in: float):
 
 
 def _png(fig) -> bytes:
-    from matplotlib.text import Text
+    from matplotlib.text import Text  # deferred: matplotlib
 
     for text in fig.findobj(Text):  # labels come from shared files: "$x$" is text, not maths
         text.set_parse_math(False)
@@ -184,7 +180,7 @@ def _png(fig) -> bytes:
 
 
 def _outline(width: float):
-    from matplotlib import patheffects
+    from matplotlib import patheffects  # deferred: matplotlib
 
     return [patheffects.Stroke(linewidth=width + 2, foreground=BLACK), patheffects.Normal()]
 
@@ -265,7 +261,7 @@ def path_png(
 
 def _tummy_axes(ax) -> None:
     """The tummy box (u, v in 0..1, v down) with the head marked, no axes."""
-    from matplotlib.patches import Rectangle
+    from matplotlib.patches import Rectangle  # deferred: matplotlib
 
     ax.set_aspect("equal")
     ax.set_xlim(-0.12, 1.12)
@@ -743,84 +739,13 @@ def session_html(
     )
 
 
-# -- from the store to a file -------------------------------------------------------------------
-
-
-def stroke_for_report(
-    report: Mapping[str, Any], refs_dir: str | os.PathLike | None = None
-) -> StrokeDefinition:
-    """The stroke a stored session was scored against: its custom reference when one is
-    named and saved in ``refs_dir``, else the built-in stroke. Raises StrokeError."""
-    from coach.core.strokes import builtin_ids, load_stroke
-
-    stroke_id = str(report.get("stroke"))
-    reference = (report.get("session") or {}).get("reference")
-    names = [n for n in (reference, stroke_id) if isinstance(n, str) and n]
-    if refs_dir is not None:
-        from coach.references.library import load_reference
-
-        for name in names:
-            if name in builtin_ids() or "/" in name or "\\" in name or name.endswith(".json"):
-                continue  # built-in, or would be read as a file path
-            try:
-                return load_reference(name, refs_dir).stroke
-            except StrokeError:
-                continue
-    if stroke_id in builtin_ids():
-        return load_stroke(stroke_id)
-    where = f" or a reference saved in {refs_dir}" if refs_dir is not None else ""
-    raise StrokeError(
-        f"session stroke {stroke_id!r} (reference {reference!r}): expected a built-in "
-        f"stroke ({', '.join(builtin_ids())}){where}, found neither"
-    )
-
-
-def session_report_html(
-    store: Store,
-    session_id: int,
-    *,
-    stroke: StrokeDefinition | None = None,
-    refs_dir: str | os.PathLike | None = None,
-    title: str = DEFAULT_TITLE,
-) -> tuple[str, str]:
-    """(HTML, suggested file name) of a stored session. Raises StoreError / StrokeError."""
-    report = store.session_report(session_id)
-    html_text = session_html(report, stroke or stroke_for_report(report, refs_dir), title=title)
-    return html_text, report_file_name(report)
-
-
-def export_session_html(
-    store: Store,
-    session_id: int,
-    dest_path: str | os.PathLike,
-    *,
-    stroke: StrokeDefinition | None = None,
-    refs_dir: str | os.PathLike | None = None,
-    title: str = DEFAULT_TITLE,
-    overwrite: bool = False,
-) -> Path:
-    """Write a stored session's report to ``dest_path`` (a file, or a folder to put
-    :func:`report_file_name` in), atomically. An existing file is replaced only with
-    ``overwrite`` (else ``FileExistsError``). Returns the path written."""
-    text, name = session_report_html(
-        store, session_id, stroke=stroke, refs_dir=refs_dir, title=title
-    )
-    dest = Path(dest_path)
-    if dest.is_dir():
-        dest = dest / name
-    return write_text_atomic(text, dest, overwrite=overwrite)
-
-
 __all__: Sequence[str] = (
     "DEFAULT_TITLE",
     "data_uri",
-    "export_session_html",
     "flags_png",
     "path_png",
     "report_file_name",
     "scores_png",
     "session_html",
-    "session_report_html",
     "speed_png",
-    "stroke_for_report",
 )

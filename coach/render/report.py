@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from coach.core.pipeline import SessionResult
-from coach.core.types import RepetitionScore
-from coach.vision.video import VideoInfo
+from coach.core.types import RepetitionScore, VideoInfo
+
+if TYPE_CHECKING:  # the record only; importing the pipeline would load numba
+    from coach.core.pipeline import SessionResult
 
 SCHEMA = "coach.report/1"
 

@@ -38,7 +38,7 @@ from coach.core.strokes import StrokeDefinition
 from coach.services.offline import score_video
 from coach.services.progress_bar import wanted
 from coach.storage.atomic import write_json_atomic
-from coach.vision.hand_tracker import offline_landmarker
+from coach.vision import hand_tracker
 from coach.vision.models import ModelError
 from coach.vision.video import SUPPORTED_SUFFIXES, VideoError, read_info
 
@@ -161,7 +161,7 @@ def _landmarker(num_hands: int) -> Any:
     lm = _worker.get(key)
     if lm is None:
         factory = _worker.get("factory")
-        lm = offline_landmarker(num_hands) if factory is None else factory()
+        lm = hand_tracker.offline_landmarker(num_hands) if factory is None else factory()
         _worker[key] = lm
     return lm
 

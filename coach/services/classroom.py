@@ -30,6 +30,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -219,7 +220,7 @@ def embedded_relay_url() -> str:
     global _EMBEDDED
     with _EMBEDDED_LOCK:
         if _EMBEDDED is None:
-            from coach.relay.server import EmbeddedRelay
+            from coach.relay.server import EmbeddedRelay  # deferred: Starlette
 
             try:
                 _EMBEDDED = EmbeddedRelay().start()
@@ -245,7 +246,7 @@ def network_relay_url() -> str:
     global _NETWORK_RELAY
     with _EMBEDDED_LOCK:
         if _NETWORK_RELAY is None:
-            from coach.relay.server import EmbeddedRelay
+            from coach.relay.server import EmbeddedRelay  # deferred: Starlette
 
             for port in (NETWORK_PORT, 0):
                 try:
@@ -262,7 +263,6 @@ def network_relay_url() -> str:
 def network_relay_addresses() -> list[str]:
     """The addresses parents on this network type to join the built-in relay opened to
     the network (this computer's IPv4 addresses, looked up without sending anything)."""
-    import socket
 
     with _EMBEDDED_LOCK:
         if _NETWORK_RELAY is None:

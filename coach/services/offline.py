@@ -21,7 +21,8 @@ from coach.core.strokes import StrokeDefinition
 from coach.render.report import build_report
 from coach.samples import synth
 from coach.storage.atomic import atomic_path
-from coach.vision.hand_tracker import offline_landmarker
+from coach.vision import hand_tracker
+from coach.vision.observations import iter_observations
 from coach.vision.video import VideoWriter, open_video, read_info
 
 #: Rendered samples are cached under ``<data dir>/samples``.
@@ -230,22 +231,17 @@ def score_video(
     owns = landmarker is None
     with open_video(video_path) as reader:
         info = reader.info
-        lm = landmarker or offline_landmarker(stroke.hands)
+        lm = landmarker or hand_tracker.offline_landmarker(stroke.hands)
         try:
             coach = Coach(stroke, body_frame_for((info.width, info.height)), lm)
-            total = max(info.frames, 1)
-            for frame in reader:
-                result = coach.process(frame)
+            for frame, hands in iter_observations(reader, lm, on_progress):
+                result = coach.update(hands, frame.timestamp_s)
                 if on_result is not None:
                     on_result(result)
-                if on_progress is not None and frame.index % 10 == 0:
-                    on_progress(min(1.0, (frame.index + 1) / total))
             session = coach.finish()
         finally:
             if owns:
                 lm.close()
-    if on_progress is not None:
-        on_progress(1.0)
     return build_report(session, info, report_path or str(video_path)), session
 
 

@@ -47,7 +47,9 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from coach.core.scoring import session_score
 from coach.core.types import FLAG_CODES, Hint, RepetitionScore, SegmentRecord
+from coach.render.report import SCHEMA, repetition_dict
 from coach.storage import migrations
 
 if TYPE_CHECKING:
@@ -401,8 +403,6 @@ def _flag_counts(reps: Sequence[RepetitionScore]) -> dict[str, int]:
 
 def summarize(reps: Sequence[RepetitionScore]) -> dict[str, Any]:
     """The ``summary`` of a session from its repetitions (score, repetitions, flag counts)."""
-    from coach.core.scoring import session_score
-
     return {"score": session_score(reps), "repetitions": len(reps), "flags": _flag_counts(reps)}
 
 
@@ -1217,8 +1217,6 @@ class Store:
         ``video`` holds only the kept video's path (or None), ``tracking`` what was
         saved of it, and ``session`` who, when, which reference, from which source.
         """
-        from coach.render.report import SCHEMA, repetition_dict
-
         row = self.session(session_id)
         with self._read() as conn:
             reps = self._repetitions(conn, session_id)

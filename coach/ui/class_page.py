@@ -30,6 +30,7 @@ from pathlib import Path
 from urllib.parse import quote, unquote
 
 import streamlit as st
+import streamlit.components.v1 as components
 
 from coach.core.bodyframe import DEFAULT_TUMMY_BOX, BodyFrame
 from coach.core.strokes import StrokeError, list_strokes, load_stroke
@@ -215,7 +216,6 @@ def restore_from_address() -> None:
 def remember_in_browser(data: dict | None) -> None:
     """Keep the class's key or token in a cookie of this Stroke Coach's address (a session
     cookie: gone when the browser closes); None forgets it."""
-    import streamlit.components.v1 as components
 
     if data is None:
         cookie = f"{COOKIE}=; path=/; max-age=0; SameSite=Strict"

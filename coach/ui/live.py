@@ -7,13 +7,16 @@ statistics, spoken hints. The per-frame work is :class:`coach.live.LiveCoach`.
 
 from __future__ import annotations
 
+import asyncio
 import html
 import json
 import time
+from fractions import Fraction
 
 import cv2
 import numpy as np
 import streamlit as st
+import streamlit.components.v1 as components
 
 from coach.render.text import card_markdown, score_card, stats_line
 from coach.services.live import LiveCoach, LiveView
@@ -44,9 +47,8 @@ def keep_only_latest_frames() -> None:
     for good. With this, each ``recv()`` skips to the newest frame: frames are dropped,
     not queued. Counted by :func:`stale_frames_dropped`.
     """
-    import asyncio
 
-    from aiortc.rtcrtpreceiver import RemoteStreamTrack
+    from aiortc.rtcrtpreceiver import RemoteStreamTrack  # deferred: aiortc
 
     if getattr(RemoteStreamTrack.recv, "_coach_latest_only", False):
         return
@@ -86,7 +88,7 @@ def encoder_frame(image_rgb: np.ndarray):
     640x480 frame against 0.35 ms here, on a thread that holds the GIL. Frames with an
     odd width or height (no 4:2:0 layout) stay RGB and are left to aiortc.
     """
-    import av
+    import av  # deferred: PyAV
 
     height, width = image_rgb.shape[:2]
     if height % 2 or width % 2:
@@ -97,7 +99,7 @@ def encoder_frame(image_rgb: np.ndarray):
 
 def frame_callback(live: LiveCoach):
     """The WebRTC video callback for one session: decode, ``live.process``, encode."""
-    import av
+    import av  # deferred: PyAV
 
     def callback(frame: av.VideoFrame) -> av.VideoFrame:
         image = frame.to_ndarray(format="rgb24")
@@ -110,7 +112,7 @@ def frame_callback(live: LiveCoach):
 
 def camera_streamer(key: str, live: LiveCoach):
     """SENDRECV: the browser's webcam in, annotated frames back."""
-    from streamlit_webrtc import WebRtcMode, webrtc_streamer
+    from streamlit_webrtc import WebRtcMode, webrtc_streamer  # deferred: streamlit-webrtc
 
     keep_only_latest_frames()
     return webrtc_streamer(
@@ -136,11 +138,8 @@ class SampleCamera:
 
 
 def _sample_track(sample):
-    import asyncio
-    from fractions import Fraction
-
-    import av
-    from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+    import av  # deferred: PyAV
+    from aiortc.mediastreams import MediaStreamError, MediaStreamTrack  # deferred: aiortc
 
     class SampleTrack(MediaStreamTrack):
         kind = "video"
@@ -175,7 +174,7 @@ def _sample_track(sample):
 def sample_streamer(key: str, live: LiveCoach, sample):
     """RECVONLY: the built-in sample, filmed by :class:`SampleCamera` on the server and
     coached by the same pipeline as the webcam."""
-    from streamlit_webrtc import WebRtcMode, webrtc_streamer
+    from streamlit_webrtc import WebRtcMode, webrtc_streamer  # deferred: streamlit-webrtc
 
     return webrtc_streamer(
         key=key,
@@ -276,7 +275,6 @@ def speech_script(text: str, serial: int) -> str:
 def speak(container, text: str, serial: int) -> None:
     """Say ``text`` with the browser's speech synthesis, unless it is already speaking
     (never more than one hint at a time)."""
-    import streamlit.components.v1 as components
 
     with container:
         components.html(speech_script(text, serial), height=0)

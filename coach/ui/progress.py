@@ -22,11 +22,19 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from coach.core.strokes import StrokeError, list_strokes
+from coach.core.strokes import PaceBounds, StrokeError, builtin_ids, list_strokes, load_stroke
 from coach.core.types import FLAG_CODES, RepetitionScore
 from coach.render.text import FLAG_LABEL, md_text
 from coach.storage import paths
-from coach.storage.store import ProgressPoint, SessionRow, Store, StoreError, default_database_url
+from coach.storage.accounts import instructors
+from coach.storage.store import (
+    ProgressPoint,
+    SessionRow,
+    Store,
+    StoreError,
+    default_database_url,
+    validate_profile_name,
+)
 from coach.ui import account as ui_account
 
 DEFAULT_DATA_DIR = paths.DEFAULT_DATA_DIR
@@ -194,7 +202,7 @@ def _nan_to_none(x: float) -> float | None:
 
 def score_chart(df: pd.DataFrame):
     """Mean repetition score per session over time (0-100)."""
-    import altair as alt
+    import altair as alt  # deferred: Altair
 
     base = alt.Chart(df).encode(
         x=alt.X("started_at:T", title="session"),
@@ -208,7 +216,7 @@ def score_chart(df: pd.DataFrame):
 
 def pace_chart(df: pd.DataFrame, band: tuple[float, float]):
     """Mean speed ratio per session against the calm band (green) and the guide (1.0)."""
-    import altair as alt
+    import altair as alt  # deferred: Altair
 
     lo, hi = band
     known = df["mean_speed_ratio"].dropna()
@@ -232,7 +240,7 @@ def pace_chart(df: pd.DataFrame, band: tuple[float, float]):
 
 def flags_chart(fdf: pd.DataFrame):
     """Stacked bars per session: how many repetitions had each flag."""
-    import altair as alt
+    import altair as alt  # deferred: Altair
 
     codes = list(dict.fromkeys(fdf["code"]))
     scale = alt.Scale(
@@ -362,7 +370,6 @@ def profile_picker(
     """A profile chooser: the saved names, or a new one typed in (:data:`DEFAULT_PROFILE`
     offered when there is none yet). A valid choice is kept in ``st.session_state[key]``
     and returned; None (with a message saying why) while the typed name is not valid."""
-    from coach.storage.store import validate_profile_name
 
     names = the_store.profiles()
     current = st.session_state.get(key)
@@ -399,7 +406,7 @@ def _report_html(
     account) may see it; ``version`` (status, repetitions) keys the cache so a session
     that grew is drawn again. The account is part of the key: a report drawn for one
     account is never handed to another."""
-    from coach.render.html_report import session_report_html
+    from coach.services.session_report import session_report_html  # deferred: OpenCV
 
     view = _shared_store(url).for_account(account[0])
     return session_report_html(view, session_id, refs_dir=refs_dir)
@@ -485,7 +492,6 @@ def progress_page() -> None:
 
 def render_sharing(the_store: Store, rows: Sequence[SessionRow], names) -> None:
     """A signed-in trainee shows one session to an instructor account (or stops showing it)."""
-    from coach.storage.accounts import instructors
 
     account = ui_account.current_account()
     if account is None or account.id is None or not rows:
@@ -578,8 +584,7 @@ def render_progress(the_store: Store, profile: str, stroke_id: str, names) -> No
 def _band(stroke_id: str) -> tuple[float, float]:
     """The calm speed band of a built-in stroke; the default pace bounds' band for any
     other id (a custom reference keeps the pace bounds of its built-in type)."""
-    from coach.core.strokes import PaceBounds, builtin_ids, load_stroke
-    from coach.render.charts import pace_band
+    from coach.render.charts import pace_band  # deferred: OpenCV
 
     if stroke_id in builtin_ids():
         return pace_band(load_stroke(stroke_id))

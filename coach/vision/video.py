@@ -30,7 +30,7 @@ from types import TracebackType
 import av
 import numpy as np
 
-from coach.core.types import Frame
+from coach.core.types import Frame, VideoInfo
 
 #: Suffixes :class:`VideoWriter` knows how to write, and the ones the reader is tested on.
 SUPPORTED_SUFFIXES = (".mp4", ".mov", ".webm", ".avi", ".mkv", ".y4m")
@@ -41,18 +41,6 @@ FALLBACK_FPS = 30.0
 
 class VideoError(Exception):
     """A video file cannot be read or written; the message is one line."""
-
-
-@dataclass(frozen=True)
-class VideoInfo:
-    """What a video file holds: ``width`` x ``height`` are of the upright frames."""
-
-    path: str
-    fps: float
-    frames: int
-    duration_s: float
-    width: int
-    height: int
 
 
 # --------------------------------------------------------------------------- reading

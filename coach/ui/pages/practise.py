@@ -16,6 +16,7 @@ per-platform data folder).
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 from pathlib import Path
 
@@ -24,15 +25,23 @@ import streamlit as st
 
 from coach.core.bodyframe import DEFAULT_TUMMY_BOX, HEAD_DIRECTIONS, BodyFrame
 from coach.core.strokes import list_strokes, load_stroke
+from coach.references.format import ReferenceFileError
+from coach.references.library import save_reference, scan_references
+from coach.references.recording import DemonstrationError, record_reference
+from coach.render import charts as ui_charts
 from coach.render.draw import draw
 from coach.render.text import SAFETY_NOTES, card_markdown, md_text, score_card, summary_lines
+from coach.samples.synth import Sample
 from coach.services import live as live_mod
 from coach.services.live import LiveCoach, LiveSettings, LiveView
 from coach.services.offline import (
     UPLOADS_TMP_DIR,
+    OfflineResult,
     UploadLimits,
     UploadRefused,
     clean_upload_leftovers,
+    sample_video,
+    score_file,
     temporary_upload,
 )
 from coach.storage import paths
@@ -40,6 +49,7 @@ from coach.storage.store import StoreError
 from coach.ui import account as ui_account
 from coach.ui import live as ui_live
 from coach.ui import progress as ui_progress
+from coach.vision.video import VideoError, read_info
 
 DEFAULT_BOX = DEFAULT_TUMMY_BOX  # display coordinates: the middle of the picture
 HEAD_WORDS = {"up": "Top", "down": "Bottom", "left": "Left", "right": "Right"}
@@ -82,7 +92,6 @@ def references_dir() -> Path:
 
 def strokes() -> dict:
     """Built-in strokes, then the references saved here (an instructor's own pace)."""
-    from coach.references.library import scan_references
 
     found = {s.id: s for s in list_strokes()}
     refs, problems = scan_references(references_dir())
@@ -390,7 +399,6 @@ def drag_a_box(live: LiveCoach) -> None:
 
 def live_sample():
     """The built-in sample of the current stroke, rendered frame by frame as it plays."""
-    from coach.samples.synth import Sample
 
     stroke = current_stroke()
     key = f"live_sample_{stroke.id}"
@@ -404,8 +412,6 @@ def sample_clip():
     stroke_id = current_stroke().id
     key = f"sample_{stroke_id}"
     if key not in st.session_state:
-        from coach.services.offline import sample_video
-
         text = "Preparing the sample clip (once per machine)..."
         bar = st.progress(0.0, text=text)
         st.session_state[key] = sample_video(
@@ -419,8 +425,6 @@ def sample_clip():
 
 
 def upload_tab() -> None:
-    from coach.services.offline import OfflineResult
-
     stroke = current_stroke()
     st.markdown(
         f"Score a recorded practice of **{md_text(stroke.name)}**: "
@@ -478,10 +482,6 @@ def upload_tab() -> None:
 
 def reference_recorder(up, stroke, box, head, mirrored) -> None:
     """Instructors: turn the uploaded demonstration into a named reference to practise with."""
-    from coach.references.format import ReferenceFileError
-    from coach.references.library import save_reference
-    from coach.references.recording import DemonstrationError, record_reference
-    from coach.vision.video import VideoError, read_info
 
     with st.expander("Instructors: save this video as a reference"):
         st.caption(
@@ -516,9 +516,6 @@ def reference_recorder(up, stroke, box, head, mirrored) -> None:
 
 
 def score_upload(up, stroke, box, head, mirrored):
-    from coach.services.offline import score_file
-    from coach.vision.video import VideoError
-
     try:
         with uploaded_video(up, "upload", "Scoring", "Scoring") as (path, on_progress):
             return score_file(
@@ -572,8 +569,6 @@ def uploaded_video(up, stem: str, starting: str, busy: str):
 
 
 def score_sample(stroke):
-    from coach.services.offline import score_file
-
     path, truth = sample_clip()
     bar = st.progress(0.0, text="Scoring the sample...")
     try:
@@ -591,8 +586,6 @@ def score_sample(stroke):
 
 
 def show_report(stroke, result) -> None:
-    from coach.render import charts as ui_charts
-
     report = result.report
     summary = report["summary"]
     m1, m2, m3 = st.columns(3)
@@ -621,7 +614,6 @@ def show_report(stroke, result) -> None:
                    "Orange ticks: hints the coach gave (hover for the words).")  # fmt: skip
     for rep in result.session.repetitions:
         st.container(border=True).markdown(card_markdown(score_card(rep)))
-    import json
 
     st.download_button(
         "Download the report (JSON)",
