@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 
 from coach.core.bodyframe import BodyFrame
+from coach.core.numbers import finite_or_none
 from coach.core.strokes import load_stroke
 from coach.core.types import HANDS_LOOKED_FOR, Frame, HandObservation
 from coach.render.report import build_report
@@ -901,7 +902,7 @@ def _json_safe(x: Any) -> Any:
     if isinstance(x, (list, tuple)):
         return [_json_safe(v) for v in x]
     if isinstance(x, (float, np.floating)):
-        return float(x) if math.isfinite(x) else None
+        return finite_or_none(x)
     if isinstance(x, np.integer):
         return int(x)
     return x

@@ -176,12 +176,6 @@ def resample_polyline(points: np.ndarray, step_box: float, closed: bool = False)
     return res
 
 
-def clock_point(centre: Sequence[float], radius: float, hour: float) -> np.ndarray:
-    """Point at clock position ``hour`` on a circle: theta = 30 deg * hour, clockwise from 12."""
-    theta = math.radians(30.0 * hour)
-    return np.array([centre[0] + radius * math.sin(theta), centre[1] - radius * math.cos(theta)])
-
-
 def arc_sweep_deg(from_hour: float, to_hour: float) -> float:
     """Clockwise sweep from one clock position to another, degrees in (0, 360]."""
     sweep = ((to_hour - from_hour) % 12.0) * 30.0

@@ -4,8 +4,6 @@ the charts are Altair specs (Streamlit renders them), the path picture an RGB im
 
 from __future__ import annotations
 
-import math
-
 import cv2
 import numpy as np
 import pandas as pd
@@ -149,7 +147,3 @@ def timeline_chart(report: dict):
         .encode(x="t_s:Q", y=alt.value(75), tooltip=["t_s", "text"])
     )
     return (bars + labels + ticks).properties(height=120)
-
-
-def finite_or_none(x: float) -> float | None:
-    return x if isinstance(x, int | float) and math.isfinite(x) else None

@@ -367,10 +367,3 @@ def draw(
     label = segment_label(stroke, progress) if stroke is not None else ""
     draw_status(out, shown, label, style, detail)
     return out
-
-
-def mirror_xy(xy: np.ndarray) -> np.ndarray:
-    """Reflect normalised image points left-right (display <-> received frame)."""
-    p = np.array(xy, dtype=np.float64)
-    p[..., 0] = 1.0 - p[..., 0]
-    return p

@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from coach.core.numbers import finite_or_none
 from coach.core.strokes import StrokeDefinition
 from coach.core.types import FLAG_CODES
 from coach.render.charts import pace_band, speed_frame
@@ -77,15 +78,8 @@ def _e(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
-def _finite(x: object) -> float | None:
-    """``x`` as a finite float, or None (unknown numbers in reports are null)."""
-    if isinstance(x, bool) or not isinstance(x, int | float):
-        return None
-    return float(x) if math.isfinite(x) else None
-
-
 def _fmt(x: object, spec: str, suffix: str = "") -> str:
-    v = _finite(x)
+    v = finite_or_none(x)
     return "–" if v is None else f"{format(v, spec)}{suffix}"
 
 
@@ -202,10 +196,10 @@ def _segment_stats(report: Mapping[str, Any], stroke: StrokeDefinition) -> list[
             s = stats[i]
             s["seen"] += 1
             s["reversed"] += bool(seg.get("reversed"))
-            cov = _finite(seg.get("coverage"))
+            cov = finite_or_none(seg.get("coverage"))
             if cov is not None:
                 s["coverage"].append(cov)
-            dur = _finite(seg.get("duration_s"))
+            dur = finite_or_none(seg.get("duration_s"))
             if dur is not None and dur > 0:
                 s["speed"].append(stroke.segments[i].nominal_s / dur)
     out = []
@@ -346,13 +340,13 @@ def speed_png(
         t_max = float(np.nanmax(path_t_s))
     labelled = False
     for k, rep in enumerate(report["repetitions"]):
-        t0, t1 = _finite(rep.get("start_s")), _finite(rep.get("end_s"))
+        t0, t1 = finite_or_none(rep.get("start_s")), finite_or_none(rep.get("end_s"))
         if t0 is None or t1 is None:
             continue
         t_max = max(t_max, t1)
         if k % 2 == 0:
             ax.axvspan(t0, t1, color="#000000", alpha=0.05, linewidth=0)
-        ratio = _finite(rep.get("speed_ratio"))
+        ratio = finite_or_none(rep.get("speed_ratio"))
         label = f"#{rep.get('index', k) + 1}" + ("" if ratio is None else f" {ratio:.2f}×")
         ax.text((t0 + t1) / 2, top * 0.97, label, ha="center", va="top", fontsize=8)
         if not rep.get("segments") and ratio is not None:
@@ -361,8 +355,8 @@ def speed_png(
                       label=None if labelled else "repetition speed")  # fmt: skip
             labelled = True
         for seg in rep.get("segments") or ():
-            i, dur = seg.get("segment"), _finite(seg.get("duration_s"))
-            s0, s1 = _finite(seg.get("start_s")), _finite(seg.get("end_s"))
+            i, dur = seg.get("segment"), finite_or_none(seg.get("duration_s"))
+            s0, s1 = finite_or_none(seg.get("start_s")), finite_or_none(seg.get("end_s"))
             if dur is None or dur <= 0 or s0 is None or s1 is None:
                 continue
             if not isinstance(i, int) or not 0 <= i < len(stroke.segments):
@@ -386,22 +380,22 @@ def flags_png(report: Mapping[str, Any]) -> bytes:
     """The flags on a timeline: one row per flag that came up (a bar over each repetition
     that has it, in that flag's colour and marker), the repetitions, stretches without a
     hand, and a tick for each hint the coach gave."""
-    reps = [r for r in report["repetitions"] if _finite(r.get("start_s")) is not None]
+    reps = [r for r in report["repetitions"] if finite_or_none(r.get("start_s")) is not None]
     present = [f for f in FLAG_CODES if any(f in (r.get("flags") or ()) for r in reps)]
     stretches = [
         (a, b)
         for a, b in ((report.get("tracking") or {}).get("no_hand_stretches") or [])
-        if _finite(a) is not None and _finite(b) is not None
+        if finite_or_none(a) is not None and finite_or_none(b) is not None
     ]
     if stretches and "no_hand" not in present:
         present.append("no_hand")
-    hints = [h for h in report.get("hints") or () if _finite(h.get("t_s")) is not None]
+    hints = [h for h in report.get("hints") or () if finite_or_none(h.get("t_s")) is not None]
     rows = ["repetitions", *present] + (["hints"] if hints else [])
     fig = _figure(8, 0.9 + 0.42 * len(rows))
     ax = fig.add_subplot()
     y = {name: len(rows) - 1 - k for k, name in enumerate(rows)}
     for k, rep in enumerate(reps):
-        t0, t1 = float(rep["start_s"]), float(_finite(rep.get("end_s")) or rep["start_s"])
+        t0, t1 = float(rep["start_s"]), float(finite_or_none(rep.get("end_s")) or rep["start_s"])
         ax.broken_barh([(t0, max(t1 - t0, 0.05))], (y["repetitions"] - 0.3, 0.6),
                        facecolors=GREY if k % 2 else "#CCCCCC", edgecolor=BLACK)  # fmt: skip
         ax.text((t0 + t1) / 2, y["repetitions"], f"#{rep.get('index', k) + 1}", ha="center",
@@ -464,7 +458,7 @@ def scores_png(report: Mapping[str, Any]) -> bytes:
     else:
         ax.text(0.5, 0.5, "No repetition recognised", transform=ax.transAxes, ha="center")
         ax.set_xticks([])
-    session = _finite(report["summary"].get("score"))
+    session = finite_or_none(report["summary"].get("score"))
     if session is not None and reps:
         ax.axhline(session, color=BLACK, linestyle=(0, (5, 3)), linewidth=1)
         ax.text(1.0, session, f" session {session:.0f}", transform=ax.get_yaxis_transform(),
@@ -534,7 +528,7 @@ def _facts(report: Mapping[str, Any], stroke: StrokeDefinition, profile: str | N
     if source:
         rows.append(("Recorded", {"live": "live, with the webcam", "upload": "from a video"}.get(
             source, str(source))))  # fmt: skip
-    rate = _finite((report.get("tracking") or {}).get("detection_rate"))
+    rate = finite_or_none((report.get("tracking") or {}).get("detection_rate"))
     if rate is not None:
         rows.append(("Hand seen", f"{round(100 * rate)}% of the frames"))
     pace = f"{stroke.nominal_s:.1f} s per repetition at the guide's pace"
@@ -553,7 +547,7 @@ def _summary(report: Mapping[str, Any]) -> str:
         flags=dict(summary.get("flags") or {}),
     )
     lines = summary_lines(shim)
-    score = _finite(summary.get("score"))
+    score = finite_or_none(summary.get("score"))
     big = "–" if score is None or not reps else f"{score:.0f}"
     items = "".join(f"<li>{_e(line)}</li>" for line in lines)
     return f'<p class="score">{_e(big)} <small>/ 100</small></p><ul>{items}</ul>'
@@ -581,7 +575,7 @@ def _rep_rows(report: Mapping[str, Any]) -> str:
             what = f'<span class="good">{_e(verdict_for(int(rep.get("score", 0))))}</span>'
         direction = str(rep.get("direction"))
         pace = str(rep.get("pace"))
-        cov = _finite(rep.get("coverage"))
+        cov = finite_or_none(rep.get("coverage"))
         out.append(
             f'<tr data-rep="{number}">'
             f'<td class="num">{number}</td>'

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any
 
+from coach.core.numbers import finite_or_none
 from coach.core.types import RepetitionScore, VideoInfo
 
 if TYPE_CHECKING:  # the record only; importing the pipeline would load numba
@@ -15,9 +15,8 @@ SCHEMA = "coach.report/1"
 
 def _num(x: float, digits: int = 3) -> float | None:
     """JSON has no NaN: unknown numbers are null."""
-    if x is None or not math.isfinite(float(x)):
-        return None
-    return round(float(x), digits)
+    f = None if x is None else finite_or_none(float(x))
+    return None if f is None else round(f, digits)
 
 
 def repetition_dict(rep: RepetitionScore) -> dict[str, Any]:

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import copy
 import json
-import math
 import os
 import re
 import sqlite3
@@ -47,6 +46,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from coach.core.numbers import finite_or_none
 from coach.core.scoring import session_score
 from coach.core.types import FLAG_CODES, Hint, RepetitionScore, SegmentRecord
 from coach.render.report import SCHEMA, repetition_dict
@@ -294,10 +294,7 @@ def _check_json(value: object, what: str) -> Any:
 
 def _num(x: object) -> float | None:
     """A finite float, or None (NULL) for NaN, inf and None."""
-    if x is None:
-        return None
-    f = float(x)  # type: ignore[arg-type]
-    return f if math.isfinite(f) else None
+    return None if x is None else finite_or_none(float(x))  # type: ignore[arg-type]
 
 
 def _nan(x: float | None) -> float:

@@ -12,7 +12,6 @@ Data shaping (``*_frame``, ``*_table``), the charts (Altair specs) and
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -22,6 +21,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from coach.core.numbers import finite_or_none
 from coach.core.strokes import PaceBounds, StrokeError, builtin_ids, list_strokes, load_stroke
 from coach.core.types import FLAG_CODES, RepetitionScore
 from coach.render.text import FLAG_LABEL, md_text
@@ -135,8 +135,8 @@ def progress_frame(points: Sequence[ProgressPoint]) -> pd.DataFrame:
             "session_id": p.session_id,
             "started_at": p.started_at,
             "when": local_time(p.started_at),
-            "mean_score": _nan_to_none(p.mean_score),
-            "mean_speed_ratio": _nan_to_none(p.mean_speed_ratio),
+            "mean_score": finite_or_none(p.mean_score),
+            "mean_speed_ratio": finite_or_none(p.mean_speed_ratio),
             "repetitions": p.repetitions,
             "reference": p.reference,
             "source": SOURCE_WORDS.get(p.source, p.source),
@@ -191,10 +191,6 @@ def session_label(row: SessionRow, names: Mapping[str, str]) -> str:
     reps = f"{row.repetition_count} repetition{'s' if row.repetition_count != 1 else ''}"
     score = f"score {row.score}" if row.score is not None else STATUS_WORDS.get(row.status, "")
     return f"{local_time(row.started_at)} · {stroke_label(row.stroke_id, names)} · {reps} · {score}"
-
-
-def _nan_to_none(x: float) -> float | None:
-    return None if x is None or not math.isfinite(x) else float(x)
 
 
 # -- charts (Altair specs; Streamlit renders them) ------------------------------------------------

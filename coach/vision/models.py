@@ -170,11 +170,6 @@ def bundle_problem(path: str | os.PathLike) -> str | None:
     return None
 
 
-def is_valid_bundle(path: str | os.PathLike) -> bool:
-    """True when ``path`` is a usable hand-landmarker bundle."""
-    return bundle_problem(path) is None
-
-
 def find_model(models_dir: str | os.PathLike | None = None, variant: str = "full") -> Path:
     """Path of a valid hand model bundle; raises :class:`ModelError` saying how to get one."""
     path = model_file(models_dir, variant)
