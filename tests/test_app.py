@@ -15,8 +15,9 @@ from coach.core.types import Hint, RepetitionScore
 from coach.render import charts as ui_charts
 from coach.render import text as ui_text
 from coach.render.draw import SKY_BLUE, VERMILLION
-from coach.services import live
+from coach.services import events as live_events
 from coach.services import offline as ui_offline
+from coach.storage import settings as live_settings
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
@@ -37,7 +38,7 @@ def page(**state) -> AppTest:
 
 
 def returning(data_dir: Path, **changes) -> None:
-    live.save_settings(data_dir, live.LiveSettings(safety_seen=True, **changes))
+    live_settings.save_settings(data_dir, live_settings.LiveSettings(safety_seen=True, **changes))
 
 
 def texts(at: AppTest) -> str:
@@ -69,7 +70,7 @@ def test_first_visit_shows_safety_notes_before_anything_else(data_dir) -> None:
     assert not at.tabs  # no coaching before the notes
     at.button[0].click().run()
     assert [t.label for t in at.tabs][:1] == ["Live coach"]
-    assert live.load_settings(data_dir).safety_seen  # remembered for the next visit
+    assert live_settings.load_settings(data_dir).safety_seen  # remembered for the next visit
 
 
 def test_returning_visitor_goes_straight_to_the_coach(data_dir) -> None:
@@ -84,7 +85,7 @@ def test_returning_visitor_goes_straight_to_the_coach(data_dir) -> None:
 
 def test_corrupt_settings_file_still_loads(data_dir) -> None:
     data_dir.mkdir(parents=True)
-    live.settings_path(data_dir).write_text("{ broken")
+    live_settings.settings_path(data_dir).write_text("{ broken")
     at = page()
     assert not at.exception and "umbilical cord" in texts(at)
 
@@ -94,7 +95,7 @@ def test_stroke_picker_is_remembered_and_reaches_the_coach(data_dir) -> None:
     at = page()
     at.selectbox[0].select("sun").run()
     assert not at.exception
-    assert live.load_settings(data_dir).stroke_id == "sun"
+    assert live_settings.load_settings(data_dir).stroke_id == "sun"
     assert at.session_state["live_camera"].stroke.id == "sun"
     assert "Sun" in texts(at)
 
@@ -106,7 +107,7 @@ def test_mirror_and_speech_toggles_saved(data_dir) -> None:
     labels = [t.label for t in at.toggle]
     at.toggle[labels.index("Mirror the preview (like a selfie)")].set_value(False).run()
     at.toggle[labels.index("Speak hints aloud")].set_value(True).run()
-    saved = live.load_settings(data_dir)
+    saved = live_settings.load_settings(data_dir)
     assert saved.mirror_preview is False and saved.spoken_hints is True
     assert at.session_state["live_camera"].mirror_preview is False
 
@@ -116,7 +117,7 @@ def test_mirror_and_speech_toggles_saved(data_dir) -> None:
 
 def test_hint_and_score_cards_rendered_from_the_live_view(data_dir) -> None:
     returning(data_dir)
-    view = live.LiveView(
+    view = live_events.LiveView(
         hint=Hint(4.2, "too_fast", "Slow down: follow the guide dot."),
         hint_serial=1,
         repetitions=(rep(0, 62, ("too_fast",), pace="too_fast"), rep(1, 91)),
@@ -155,7 +156,7 @@ def test_drag_a_box_calibrates_and_is_remembered(data_dir) -> None:
     at.run()
     next(b for b in at.button if b.label == "Use this box").click().run()
     assert not at.exception
-    saved = live.load_settings(data_dir)
+    saved = live_settings.load_settings(data_dir)
     assert saved.box == (0.2, 0.3, 0.5, 0.7) and saved.head == "left"
     # The preview is mirrored: the box and the head go back to the received frame.
     want = BodyFrame.from_box((0.5, 0.3, 0.8, 0.7), "right", image_size=(640, 480))
@@ -241,7 +242,7 @@ def test_live_cards_keep_a_fixed_layout(data_dir) -> None:
     counts = []
     flagged = rep(0, 62, ("too_fast", "jerky"), pace="too_fast")
     for reps in ((), (flagged,), (rep(0, 91), rep(1, 90))):  # none, one with flags, two
-        at = page(view_camera=live.LiveView(repetitions=reps))
+        at = page(view_camera=live_events.LiveView(repetitions=reps))
         assert not at.exception
         counts.append(len(at.markdown) + len(at.caption) + len(at.get("empty")))
     assert len(set(counts)) == 1, counts
@@ -264,7 +265,7 @@ def test_summary_lines_count_flags() -> None:
 
 
 def test_stats_line() -> None:
-    stats = live.LiveStats(900, 880, 3, 29.7, 17.6, 23.2, 18.0)
+    stats = live_events.LiveStats(900, 880, 3, 29.7, 17.6, 23.2, 18.0)
     assert ui_text.stats_line(stats) == (
         "frames processed: 880 · 29.7 frames/s · 18 ms per frame (p95 23 ms) · dropped 3"
     )
@@ -356,7 +357,7 @@ def test_saved_reference_can_be_picked_as_the_stroke(data_dir) -> None:
     at = page()
     assert "Anna's slow I Love You" in at.selectbox[0].options
     at.selectbox[0].select("anna-s-slow-i-love-you").run()
-    assert live.load_settings(data_dir).stroke_id == "anna-s-slow-i-love-you"
+    assert live_settings.load_settings(data_dir).stroke_id == "anna-s-slow-i-love-you"
 
 
 def test_a_bad_reference_file_is_skipped_with_a_warning(data_dir) -> None:

@@ -10,10 +10,17 @@ import numpy as np
 
 from coach.core.types import ContactKind
 
+#: MediaPipe landmark indices, written once (strokes.md section 2).
+WRIST, INDEX_MCP, MIDDLE_MCP, RING_MCP, PINKY_MCP = 0, 5, 9, 13, 17
+FINGERTIP_LANDMARKS = (8, 12, 16, 20)
+PALM_LANDMARKS = (WRIST, INDEX_MCP, MIDDLE_MCP, RING_MCP, PINKY_MCP)
+#: (MCP, tip) of index .. little finger.
+FINGERS = tuple(zip(PALM_LANDMARKS[1:], FINGERTIP_LANDMARKS, strict=True))
+
 #: Landmarks averaged for each contact kind.
 CONTACT_LANDMARKS: dict[str, tuple[int, ...]] = {
-    "fingertips": (8, 12, 16, 20),
-    "palm": (0, 5, 9, 13, 17),
+    "fingertips": FINGERTIP_LANDMARKS,
+    "palm": PALM_LANDMARKS,
 }
 
 

@@ -37,6 +37,7 @@ import cv2
 import numpy as np
 
 from coach.core.bodyframe import HEAD_DIRECTIONS, BodyFrame, HeadDirection
+from coach.core.contact import FINGERTIP_LANDMARKS, PALM_LANDMARKS
 from coach.core.strokes import Segment, StrokeDefinition, load_stroke
 from coach.storage import paths
 from coach.storage.atomic import atomic_path
@@ -976,8 +977,6 @@ _HAND_MODEL = np.array(
 )
 _FINGERS = ((1, 2, 3, 4), (5, 6, 7, 8), (9, 10, 11, 12), (13, 14, 15, 16), (17, 18, 19, 20))
 _FINGER_RADII = ((0.060, 0.048), (0.050, 0.040), (0.052, 0.042), (0.049, 0.039), (0.043, 0.034))
-FINGERTIP_LANDMARKS = (8, 12, 16, 20)
-PALM_LANDMARKS = (0, 5, 9, 13, 17)
 _SLEEVES = ((62, 84, 120), (120, 70, 84))  # RGB per hand
 SHADE_LO = 0.72  # hand shading: brightness at the silhouette edge (1 at the ridge)
 HIGHLIGHT = 25.0  # additive highlight along the ridge of fingers and palm, 0..255

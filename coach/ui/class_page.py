@@ -36,9 +36,11 @@ from coach.core.bodyframe import DEFAULT_TUMMY_BOX, BodyFrame
 from coach.core.strokes import StrokeError, list_strokes, load_stroke
 from coach.relay.client import CONNECTED, ENDED, FAILED
 from coach.render.text import FLAG_LABEL, SAFETY_NOTES
+from coach.services import calibration
 from coach.services import classroom as cr
-from coach.services import live as live_mod
+from coach.services import events as live_events
 from coach.storage import paths
+from coach.storage import settings as live_settings
 from coach.ui import account as ui_account
 from coach.ui import live as ui_live
 from coach.ui import progress as ui_progress
@@ -78,9 +80,9 @@ def data_dir() -> Path:
     return paths.data_dir()
 
 
-def settings() -> live_mod.LiveSettings:
+def settings() -> live_settings.LiveSettings:
     if "class_settings" not in st.session_state:
-        st.session_state.class_settings = live_mod.load_settings(data_dir())
+        st.session_state.class_settings = live_settings.load_settings(data_dir())
     return st.session_state.class_settings
 
 
@@ -90,7 +92,7 @@ def camera_body_frame() -> BodyFrame:
     saved = s.calibration()
     if saved is not None:
         return saved
-    return live_mod.body_frame_from_display_box(
+    return calibration.body_frame_from_display_box(
         s.box or DEFAULT_BOX, s.head, mirror_preview=s.mirror_preview,
         camera_mirrored=s.camera_mirrored,
     )  # fmt: skip
@@ -519,10 +521,10 @@ def camera(key: str, live: cr.ClassLiveCoach):
     return ui_live.camera_streamer(key, live)
 
 
-def fold_events(live: cr.ClassLiveCoach) -> live_mod.LiveView:
+def fold_events(live: cr.ClassLiveCoach) -> live_events.LiveView:
     """Fold the coach's waiting events into this session's view (no waiting)."""
-    v = st.session_state.get(VIEW, live_mod.LiveView())
-    new = live_mod.apply_events(v, live.events.drain())
+    v = st.session_state.get(VIEW, live_events.LiveView())
+    new = live_events.apply_events(v, live.events.drain())
     if new.calibrated is not None and new.calibrated is not v.calibrated:
         st.toast("Calibrated: the tummy box now follows your hand's position.")
     st.session_state[VIEW] = new

@@ -19,7 +19,8 @@ import streamlit as st
 import streamlit.components.v1 as components
 
 from coach.render.text import card_markdown, score_card, stats_line
-from coach.services.live import LiveCoach, LiveView
+from coach.services.events import LiveView
+from coach.services.live import LiveCoach
 
 #: Set ``st.session_state[NO_WEBRTC_KEY] = True`` to render the page without WebRTC.
 NO_WEBRTC_KEY = "coach_no_webrtc"

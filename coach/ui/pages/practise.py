@@ -32,8 +32,9 @@ from coach.render import charts as ui_charts
 from coach.render.draw import draw
 from coach.render.text import SAFETY_NOTES, card_markdown, md_text, score_card, summary_lines
 from coach.samples.synth import Sample
-from coach.services import live as live_mod
-from coach.services.live import LiveCoach, LiveSettings, LiveView
+from coach.services import calibration
+from coach.services.events import LiveView, apply_events
+from coach.services.live import LiveCoach
 from coach.services.offline import (
     UPLOADS_TMP_DIR,
     OfflineResult,
@@ -45,6 +46,8 @@ from coach.services.offline import (
     temporary_upload,
 )
 from coach.storage import paths
+from coach.storage import settings as live_settings
+from coach.storage.settings import LiveSettings
 from coach.storage.store import StoreError
 from coach.ui import account as ui_account
 from coach.ui import live as ui_live
@@ -71,16 +74,16 @@ def settings_dir() -> Path:
 
 def settings() -> LiveSettings:
     if "settings" not in st.session_state:
-        st.session_state.settings = live_mod.load_settings(settings_dir())
+        st.session_state.settings = live_settings.load_settings(settings_dir())
     return st.session_state.settings
 
 
 def update_settings(**changes) -> LiveSettings:
-    new = live_mod.with_updates(settings(), **changes)
+    new = live_settings.with_updates(settings(), **changes)
     if new != st.session_state.settings:
         st.session_state.settings = new
         try:
-            live_mod.save_settings(settings_dir(), new)
+            live_settings.save_settings(settings_dir(), new)
         except OSError as exc:
             st.toast(f"Could not save your settings ({exc}); they last until you close the page.")
     return new
@@ -113,7 +116,7 @@ def camera_body_frame() -> BodyFrame:
     saved = s.calibration()
     if saved is not None:
         return saved
-    return live_mod.body_frame_from_display_box(
+    return calibration.body_frame_from_display_box(
         s.box or DEFAULT_BOX,
         s.head,
         mirror_preview=s.mirror_preview,
@@ -285,7 +288,7 @@ def poll(source, live, ctx, hint_slot, status_slot, speech_slot, cards_slot, spo
         # Streamlit on every turn (even with no news) so a stop or a rerun of the page is
         # noticed at once instead of when the next event arrives.
         events = live.events.drain(timeout_s=0.5)
-        new = live_mod.apply_events(v, events)
+        new = apply_events(v, events)
         if new is not v:
             if new.hint_serial != v.hint_serial:
                 ui_live.render_hint(hint_slot, new.hint)
@@ -375,7 +378,7 @@ def drag_a_box(live: LiveCoach) -> None:
         return
     snap = live.snapshot()
     size = (640, 480) if snap is None else (snap.shape[1], snap.shape[0])
-    bf = live_mod.body_frame_from_display_box(
+    bf = calibration.body_frame_from_display_box(
         box,
         head,
         mirror_preview=s.mirror_preview,
