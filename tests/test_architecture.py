@@ -313,6 +313,9 @@ def _imported_roots(path: Path) -> set[str]:
     return {imp.target.split(".")[0] for imp in imports(path) if not internal(imp)}
 
 
+CV2_OWNERS = ("coach/vision/", "coach/render/", "coach/samples/", "coach/evaluation/")
+
+
 def _is_ui(rel: str) -> bool:
     return rel == "app.py" or rel.startswith("pages/") or rel.startswith("coach/ui/")
 
@@ -323,6 +326,8 @@ def _is_ui(rel: str) -> bool:
         ("mediapipe", lambda rel: rel == "coach/vision/landmarks.py"),  # hand landmarks
         ("ai_edge_litert", lambda rel: rel == "coach/vision/landmark_model.py"),  # live following
         ("numba", lambda rel: rel == "coach/core/matcher.py"),  # the matcher's compiled step
+        # pictures: video frames, overlays, rendered clips; the page's webcam frames
+        ("cv2", lambda rel: rel.startswith(CV2_OWNERS) or rel == "coach/ui/live.py"),
         # video files; the page's WebRTC frames
         ("av", lambda rel: rel in ("coach/vision/video.py", "coach/ui/live.py")),
         ("sqlalchemy", lambda rel: rel.startswith("coach/storage/")),  # the session store

@@ -231,3 +231,28 @@ class HandLandmarkerLike(Protocol):
     def reset(self) -> None: ...
 
     def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Guide:
+    """The instructor's recent path for the parents' "follow me" overlay.
+
+    ``points`` (n, 3) read-only: ``t_s`` (the instructor's stream clock), ``u``, ``v``;
+    oldest first. ``idle_s``: wall seconds since the last path message (inf: none yet).
+    ``serial``: instructor points received since joining.
+    """
+
+    code: str
+    instructor: str
+    stroke_id: str
+    points: np.ndarray
+    segment: int | None
+    label: str
+    repetition: int
+    status: str  # "waiting" (nothing yet), "tracking", "searching" (hand not seen)
+    idle_s: float
+    serial: int
+
+    @property
+    def latest_uv(self) -> np.ndarray | None:
+        return None if len(self.points) == 0 else self.points[-1, 1:3]

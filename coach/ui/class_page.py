@@ -34,7 +34,9 @@ import streamlit.components.v1 as components
 
 from coach.core.bodyframe import DEFAULT_TUMMY_BOX, BodyFrame
 from coach.core.strokes import StrokeError, list_strokes, load_stroke
+from coach.core.types import Guide
 from coach.relay.client import CONNECTED, ENDED, FAILED
+from coach.render.follow_me import FollowStyle
 from coach.render.text import FLAG_LABEL, SAFETY_NOTES
 from coach.services import calibration
 from coach.services import classroom as cr
@@ -48,7 +50,7 @@ from coach.ui import progress as ui_progress
 PARENT, INSTRUCTOR = "I'm a parent joining a class", "I'm the instructor"
 REFRESH_S = 1.0  # board and follow-me panel refresh period
 DEFAULT_BOX = DEFAULT_TUMMY_BOX  # display coordinates: the middle of the picture
-FOLLOW_HEX = "#{:02X}{:02X}{:02X}".format(*cr.FollowStyle().colour)
+FOLLOW_HEX = "#{:02X}{:02X}{:02X}".format(*FollowStyle().colour)
 
 #: Session-state keys.
 SESSION = "class_session"  # coach.classroom.ClassSession of the instructor
@@ -627,7 +629,7 @@ def legend_html() -> str:
     )
 
 
-def follow_html(guide: cr.Guide, relayed: int) -> str:
+def follow_html(guide: Guide, relayed: int) -> str:
     """What the instructor is doing, and how many of their points reached this video."""
     who = html.escape(guide.instructor)
     if guide.status == "waiting":
