@@ -174,7 +174,7 @@ def human_sample(stroke_id: str, *, tempo_drift: float = 0.15, **options) -> Sam
     """A :class:`Sample` with human timing: every move speeds up and slows down (the
     minimum-jerk, bell-shaped speed of a reaching hand) and each segment's duration
     drifts by up to ``tempo_drift`` from the plan, repetition to repetition."""
-    import coach.samples.synth as synth
+    import coach.samples.choreography as synth
 
     saved = synth._progress, synth.DURATION_JITTER
     plain = synth._progress

@@ -22,7 +22,7 @@ from coach.evaluation.motion import (
     timed_circle,
     timed_line,
 )
-from coach.samples.synth import performed_path
+from coach.samples.choreography import performed_path
 
 SQUARE = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]])  # right, down, left: y down
 

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from coach.evaluation import clips
-from coach.samples.synth import RestingHand, Sample
+from coach.samples.choreography import RestingHand
+from coach.samples.synth import Sample
 
 
 def test_resting_hand_stays_put_while_the_other_strokes():

@@ -16,7 +16,8 @@ import pytest
 from coach.core.bodyframe import BodyFrame
 from coach.core.contact import PALM_LANDMARKS
 from coach.core.types import HandObservation
-from coach.samples.synth import Sample, hand_landmarks_px
+from coach.samples.scene import hand_landmarks_px
+from coach.samples.synth import Sample
 from coach.services import calibration, live
 from coach.services import events as live_events
 from coach.storage import settings as live_settings

@@ -8,23 +8,22 @@ import numpy as np
 import pytest
 
 from coach.cli.samples import main_samples
+from coach.core.contact import FINGERTIP_LANDMARKS, PALM_LANDMARKS
 from coach.core.strokes import load_stroke
 from coach.samples import synth
-from coach.samples.synth import (
-    DURATION_FACTORS,
-    FAULTS,
-    FINGERTIP_LANDMARKS,
+from coach.samples.choreography import (
     INCOMPLETE_FRACTION,
     NO_HAND_S,
-    PALM_LANDMARKS,
+    OFF_PATH_SHIFT_BOX,
+    performed_path,
+)
+from coach.samples.synth import (
     Sample,
-    SampleTruth,
     ensure_sample,
     iter_sample_frames,
-    performed_path,
     render_sample,
-    truth_path,
 )
+from coach.samples.truth import DURATION_FACTORS, FAULTS, SampleTruth, truth_path
 
 STROKES = ("i-love-you", "sun", "sun-moon", "water-wheel")
 SMALL = (320, 240)  # small frames keep the suite fast; geometry scales with the frame
@@ -166,7 +165,7 @@ def test_performed_path_faults():
 def test_off_path_is_clearly_away_from_the_reference(stroke):
     defn = load_stroke(stroke)
     truth = Sample(stroke, fault="off_path", repetitions=1).truth
-    assert synth.OFF_PATH_SHIFT_BOX <= np.hypot(*truth.off_path_shift_uv) <= 0.7 + 1e-9
+    assert OFF_PATH_SHIFT_BOX <= np.hypot(*truth.off_path_shift_uv) <= 0.7 + 1e-9
     ref = np.vstack([s.points for s in defn.segments])
     for seg in truth.repetitions[0].segments:
         path = moving_uv(truth, seg.start_s, seg.end_s, seg.hand)

@@ -10,7 +10,9 @@ from pathlib import Path
 from coach.cli.common import EXIT_OK, EXIT_USAGE, CliError, Parser
 from coach.core.bodyframe import HEAD_DIRECTIONS
 from coach.core.strokes import builtin_ids
-from coach.samples.synth import FAULTS, SKIN_TONES, default_cache_dir, make_samples
+from coach.samples.scene import SKIN_TONES
+from coach.samples.synth import default_cache_dir, make_samples
+from coach.samples.truth import FAULTS
 from coach.services.progress_bar import add_progress_option, fraction_bar
 
 

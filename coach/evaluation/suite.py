@@ -37,7 +37,7 @@ from coach.evaluation.runner import (
     load_observations,
     run_coach_tracked,
 )
-from coach.samples.synth import SampleTruth, truth_path
+from coach.samples.truth import SampleTruth, truth_path
 
 DEFAULT_CACHE = Path(__file__).resolve().parents[2] / "samples" / "eval"
 DEFAULT_OUT = Path(__file__).resolve().parents[2] / "samples" / "eval-report"
