@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from coach.bench import bench
+from coach.bench import clips
 from coach.references import library
 from coach.samples import synth
 from coach.storage import paths
@@ -48,7 +48,7 @@ def test_a_checkout_keeps_its_models_and_samples() -> None:
     assert paths.samples_dir({}) == REPO / "samples"
     assert models.default_models_dir() == paths.models_dir()
     assert synth.default_cache_dir() == paths.samples_dir()
-    assert bench.default_out_dir() == paths.samples_dir() / "bench"
+    assert clips.default_out_dir() == paths.samples_dir() / "bench"
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from coach.bench.bench import CHUNK_FRAMES, run_bench
+from coach.bench.bench import run_bench
+from coach.bench.measure import CHUNK_FRAMES
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
