@@ -306,6 +306,17 @@ def test_the_core_imports_numpy_and_numba_only(module: str, path: Path) -> None:
         assert word not in text, f"{path.relative_to(REPO)}: the core reads {word}"
 
 
+def test_the_environment_is_read_in_one_place() -> None:
+    """Configuration: storage/paths.py reads the environment; relay/process.py only hands
+    it on to the relay process it starts."""
+    readers = {
+        str(p.relative_to(REPO))
+        for p in SOURCES
+        if any(w in p.read_text(encoding="utf-8") for w in ("os.environ", "os.getenv"))
+    }
+    assert readers <= {"coach/storage/paths.py", "coach/relay/process.py"}, sorted(readers)
+
+
 # --------------------------------------------------------------------------- one owner per SDK
 
 

@@ -11,7 +11,6 @@ from coach.bench import clips
 from coach.references import library
 from coach.samples import synth
 from coach.storage import paths
-from coach.ui import progress as ui_progress
 from coach.vision import models
 
 HOME = Path.home()
@@ -35,11 +34,35 @@ def test_data_dir(environ, expected) -> None:
     assert paths.references_dir(environ) == expected / "references"
 
 
-def test_the_old_helpers_agree_with_paths() -> None:
+def test_the_references_folder_is_the_one_of_paths() -> None:
     env = {"COACH_DATA_DIR": "~/d"}
-    assert ui_progress.data_dir(env) == HOME / "d"
-    assert ui_progress.references_dir(env) == HOME / "d" / "references"
     assert library.default_references_dir(env) == HOME / "d" / "references"
+
+
+@pytest.mark.parametrize(
+    ("environ", "url", "required", "relay", "redis"),
+    [
+        ({}, None, False, "", None),
+        ({"COACH_DATABASE_URL": ""}, None, False, "", None),  # empty is unset
+        (
+            {
+                "COACH_DATABASE_URL": "postgresql+psycopg://u@h/db",
+                "COACH_ACCOUNTS": " Required ",
+                "COACH_RELAY_URL": "wss://relay.example.org/class",
+                "COACH_RELAY_REDIS_URL": "redis://r:6379/0",
+            },
+            "postgresql+psycopg://u@h/db",
+            True,
+            "wss://relay.example.org/class",
+            "redis://r:6379/0",
+        ),
+    ],
+)
+def test_settings_from_the_environment(environ, url, required, relay, redis) -> None:
+    assert paths.database_url_override(environ) == url
+    assert paths.accounts_required(environ) is required
+    assert paths.relay_url(environ) == relay
+    assert paths.relay_redis_url(environ) == redis
 
 
 def test_a_checkout_keeps_its_models_and_samples() -> None:

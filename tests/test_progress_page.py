@@ -16,7 +16,8 @@ from streamlit.testing.v1 import AppTest
 from coach.core.pipeline import SessionResult
 from coach.core.types import FLAG_CODES, Hint, RepetitionScore
 from coach.render.text import FLAG_LABEL
-from coach.storage.store import ProgressPoint, Store, default_database_url
+from coach.storage import paths
+from coach.storage.store import ProgressPoint, Store, database_url, default_database_url
 from coach.ui import progress as ui_progress
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "2_Progress.py")
@@ -186,10 +187,10 @@ def test_the_charts_are_valid_vega_lite() -> None:
     ],
 )
 def test_where_the_data_lives(env, expected) -> None:
-    assert ui_progress.data_dir(env) == expected
-    assert ui_progress.database_url(env) == default_database_url(expected)
+    assert paths.data_dir(env) == expected
+    assert database_url(env) == default_database_url(expected)
     url = "postgresql+psycopg://u@h/db"
-    assert ui_progress.database_url({**env, "COACH_DATABASE_URL": url}) == url
+    assert database_url({**env, "COACH_DATABASE_URL": url}) == url
 
 
 # -- saving live sessions -------------------------------------------------------------------------

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import os
 import sys
 
 from coach.cli.common import EXIT_OK, EXIT_USAGE, CliError, Parser
-from coach.storage import paths
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -58,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     from coach.storage.store import (
         Store,
         StoreError,
-        default_database_url,
+        database_url,
         display_url,
         validate_profile_name,
     )
@@ -69,11 +67,7 @@ def run(args: argparse.Namespace) -> int:
             password = accounts.check_password_rules(_read_password(args)) if args.action else ""
         except ValueError as exc:
             raise CliError(str(exc), EXIT_USAGE) from None
-    url = (
-        args.database
-        or os.environ.get("COACH_DATABASE_URL")
-        or default_database_url(paths.data_dir())
-    )
+    url = args.database or database_url()
     try:
         store = Store.open(url, read_only=args.action == "list")
     except (StoreError, ValueError) as exc:

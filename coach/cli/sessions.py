@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -57,7 +56,7 @@ def _store(args: argparse.Namespace, read_only: bool = True):
     # deferred: the store pulls SQLAlchemy; `coach --help` stays fast
     from coach.storage.store import Store, StoreError, default_database_url, display_url
 
-    explicit = args.database or os.environ.get("COACH_DATABASE_URL")
+    explicit = args.database or paths.database_url_override()
     url = explicit or default_database_url(paths.data_dir())
     if not explicit and not Path(paths.data_dir() / "coach.db").exists():
         return None

@@ -16,6 +16,7 @@ import sys
 from coach.relay.bench import add_arguments as add_bench_arguments
 from coach.relay.bench import run as run_bench
 from coach.relay.hub import RelayConfig
+from coach.storage import paths
 
 EXIT_OK, EXIT_INPUT, EXIT_USAGE = 0, 1, 2
 
@@ -25,7 +26,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="address to listen on (default 127.0.0.1: this computer only; "
                         "0.0.0.0 serves every network: use TLS then)")  # fmt: skip
     p.add_argument("--port", type=int, default=8765, help="port (default 8765)")
-    p.add_argument("--redis-url", default=os.environ.get("COACH_RELAY_REDIS_URL"),
+    p.add_argument("--redis-url", default=paths.relay_redis_url(),
                    help="share classes through Redis, e.g. redis://127.0.0.1:6379/0 "
                         "(default: in memory; env COACH_RELAY_REDIS_URL)")  # fmt: skip
     p.add_argument("--certfile", help="TLS certificate (PEM): serve wss:// directly")

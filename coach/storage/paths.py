@@ -1,5 +1,5 @@
-"""Where Stroke Coach keeps its files: the one module that decides (and the one place
-that reads the environment for it).
+"""Where Stroke Coach keeps its files, and its configuration: the one module that reads
+the environment (every other module asks here).
 
 - **Data** (settings, the progress database ``coach.db``, saved references, uploads in
   flight, the page's sample clip): ``$COACH_DATA_DIR``, else ``$XDG_DATA_HOME/stroke-coach``,
@@ -12,6 +12,11 @@ that reads the environment for it).
   the Makefile expects. In an installed copy (``pip``/``pipx``/``uv tool install``) the
   user's data folder (``<data>/models``) and cache folder (``<cache>/samples``): never
   site-packages. ``$COACH_MODELS_DIR`` and ``$COACH_SAMPLES_DIR`` override both.
+
+- **Settings** from the environment: ``$COACH_DATABASE_URL`` (a shared store),
+  ``$COACH_ACCOUNTS`` (sign-in even on loopback), ``$COACH_RELAY_URL`` (the class
+  page's relay), ``$COACH_RELAY_REDIS_URL`` (``coach relay``'s Redis), the upload limits
+  (:meth:`coach.services.offline.UploadLimits.from_env` reads :func:`environment`).
 
 Every function takes an optional ``environ`` mapping (default ``os.environ``) so the
 rules are testable without touching the process environment.
@@ -36,8 +41,30 @@ DEFAULT_CACHE_DIR = platformdirs.user_cache_path(APP_NAME, appauthor=False)
 REFERENCES = "references"
 
 
-def _env(environ: Mapping[str, str] | None) -> Mapping[str, str]:
+def environment(environ: Mapping[str, str] | None = None) -> Mapping[str, str]:
+    """``environ``, or the process environment when None: the one read of it."""
     return os.environ if environ is None else environ
+
+
+def database_url_override(environ: Mapping[str, str] | None = None) -> str | None:
+    """``$COACH_DATABASE_URL`` (a shared store), or None when unset or empty."""
+    return environment(environ).get("COACH_DATABASE_URL") or None
+
+
+def accounts_required(environ: Mapping[str, str] | None = None) -> bool:
+    """``$COACH_ACCOUNTS`` asks every visitor to sign in, even on loopback."""
+    value = environment(environ).get("COACH_ACCOUNTS", "").strip().lower()
+    return value in ("required", "on", "1", "yes", "true")
+
+
+def relay_url(environ: Mapping[str, str] | None = None) -> str:
+    """``$COACH_RELAY_URL``: the class relay the Class page suggests ("" when unset)."""
+    return environment(environ).get("COACH_RELAY_URL", "")
+
+
+def relay_redis_url(environ: Mapping[str, str] | None = None) -> str | None:
+    """``$COACH_RELAY_REDIS_URL``: the Redis server ``coach relay`` keeps classes in."""
+    return environment(environ).get("COACH_RELAY_REDIS_URL")
 
 
 def checkout_root() -> Path | None:
@@ -51,7 +78,7 @@ def checkout_root() -> Path | None:
 
 def data_dir(environ: Mapping[str, str] | None = None) -> Path:
     """``COACH_DATA_DIR``, else ``$XDG_DATA_HOME/stroke-coach``, else :data:`DEFAULT_DATA_DIR`."""
-    env = _env(environ)
+    env = environment(environ)
     if env.get("COACH_DATA_DIR"):
         return Path(env["COACH_DATA_DIR"]).expanduser()
     if env.get("XDG_DATA_HOME"):
@@ -66,7 +93,7 @@ def references_dir(environ: Mapping[str, str] | None = None) -> Path:
 
 def models_dir(environ: Mapping[str, str] | None = None) -> Path:
     """``COACH_MODELS_DIR``, else the checkout's ``models/``, else ``<data>/models``."""
-    env = _env(environ)
+    env = environment(environ)
     if env.get("COACH_MODELS_DIR"):
         return Path(env["COACH_MODELS_DIR"]).expanduser()
     root = checkout_root()
@@ -75,7 +102,7 @@ def models_dir(environ: Mapping[str, str] | None = None) -> Path:
 
 def samples_dir(environ: Mapping[str, str] | None = None) -> Path:
     """``COACH_SAMPLES_DIR``, else the checkout's ``samples/``, else ``<cache>/samples``."""
-    env = _env(environ)
+    env = environment(environ)
     if env.get("COACH_SAMPLES_DIR"):
         return Path(env["COACH_SAMPLES_DIR"]).expanduser()
     root = checkout_root()

@@ -50,7 +50,7 @@ from coach.core.numbers import finite_or_none
 from coach.core.scoring import session_score
 from coach.core.types import FLAG_CODES, Hint, RepetitionScore, SegmentRecord
 from coach.render.report import SCHEMA, repetition_dict
-from coach.storage import migrations
+from coach.storage import migrations, paths
 
 if TYPE_CHECKING:
     from coach.core.pipeline import SessionResult
@@ -404,6 +404,11 @@ def summarize(reps: Sequence[RepetitionScore]) -> dict[str, Any]:
 
 
 # -- where the database lives -------------------------------------------------------------
+
+
+def database_url(environ: Mapping[str, str] | None = None) -> str:
+    """``$COACH_DATABASE_URL``, else the SQLite file in the data folder."""
+    return paths.database_url_override(environ) or default_database_url(paths.data_dir(environ))
 
 
 def default_database_url(data_dir: Path | str) -> str:

@@ -13,14 +13,13 @@ and settings.
 from __future__ import annotations
 
 import ipaddress
-import os
 from collections.abc import Mapping
 from pathlib import Path
 
 import streamlit as st
 
 from coach.render.text import md_text
-from coach.storage import accounts
+from coach.storage import accounts, paths
 from coach.storage.accounts import LOCAL, Account, SignInError
 from coach.storage.store import Store, StoreError
 
@@ -43,8 +42,7 @@ def is_loopback(address: str | None) -> bool:
 def sign_in_required(address: str | None, environ: Mapping[str, str] | None = None) -> bool:
     """Sign-in is required unless the server listens on loopback only and
     ``COACH_ACCOUNTS`` does not ask for it (``required``)."""
-    env = os.environ if environ is None else environ
-    if env.get("COACH_ACCOUNTS", "").strip().lower() in ("required", "on", "1", "yes", "true"):
+    if paths.accounts_required(environ):
         return True
     return not is_loopback(address)
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 import html
 import json
 import math
-import os
 from pathlib import Path
 from urllib.parse import quote, unquote
 
@@ -122,7 +121,7 @@ def saved_relay_address() -> str:
     if saved:
         return saved
     try:
-        return cr.check_relay_address(os.environ.get("COACH_RELAY_URL", ""))
+        return cr.check_relay_address(paths.relay_url())
     except cr.ClassError:
         return ""
 

@@ -12,10 +12,8 @@ Data shaping (``*_frame``, ``*_table``), the charts (Altair specs) and
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -32,7 +30,7 @@ from coach.storage.store import (
     SessionRow,
     Store,
     StoreError,
-    default_database_url,
+    database_url,
     validate_profile_name,
 )
 from coach.ui import account as ui_account
@@ -61,22 +59,6 @@ SOURCE_WORDS = {"live": "live", "upload": "video"}
 
 
 # -- where the data lives -------------------------------------------------------------------------
-
-
-def data_dir(environ: Mapping[str, str] | None = None) -> Path:
-    """Where the data lives (:func:`coach.paths.data_dir`)."""
-    return paths.data_dir(environ)
-
-
-def database_url(environ: Mapping[str, str] | None = None) -> str:
-    """``COACH_DATABASE_URL`` or the SQLite file in :func:`data_dir`."""
-    env = os.environ if environ is None else environ
-    return env.get("COACH_DATABASE_URL") or default_database_url(data_dir(env))
-
-
-def references_dir(environ: Mapping[str, str] | None = None) -> Path:
-    """Where saved references live (:func:`coach.paths.references_dir`)."""
-    return paths.references_dir(environ)
 
 
 #: The page waits at most this long for a locked database (the CLI waits longer): a
@@ -431,7 +413,7 @@ def render_export(
             if account is None:
                 raise StoreError("sign in first")
             text, file_name = _report_html(
-                database_url(), (account.id,), sid, version, str(references_dir())
+                database_url(), (account.id,), sid, version, str(paths.references_dir())
             )
         except (StoreError, StrokeError, ValueError) as exc:
             st.warning(md_text(f"This session's report cannot be made: {exc}"))

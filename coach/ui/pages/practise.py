@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -541,7 +540,7 @@ def upload_limits() -> UploadLimits:
     """Size, frame size and duration limits of uploaded videos (COACH_UPLOAD_* variables,
     see :class:`coach.services.offline.UploadLimits`; defaults when unset or invalid)."""
     try:
-        return UploadLimits.from_env(os.environ)
+        return UploadLimits.from_env(paths.environment())
     except ValueError:
         return UploadLimits()
 
