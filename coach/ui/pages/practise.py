@@ -31,7 +31,7 @@ from coach.render import charts as ui_charts
 from coach.render.draw import draw
 from coach.render.text import SAFETY_NOTES, card_markdown, md_text, score_card, summary_lines
 from coach.samples.synth import Sample
-from coach.services import calibration
+from coach.services import calibration, recorder
 from coach.services.events import LiveView, apply_events
 from coach.services.live import LiveCoach
 from coach.services.offline import (
@@ -313,7 +313,7 @@ def recorder_start(live) -> None:
         st.session_state.recorder = (
             None
             if profile is None
-            else ui_progress.SessionRecorder(
+            else recorder.SessionRecorder(
                 ui_progress.store(), profile, live.stroke.id, live.stroke.id, "live"
             )
         )
@@ -464,7 +464,7 @@ def upload_tab() -> None:
     if run and up is not None:
         result = score_upload(up, stroke, box, head, mirrored)
         if result is not None and st.session_state.get("practice_profile"):
-            _, err = ui_progress.save_upload(
+            _, err = recorder.save_upload(
                 ui_progress.store(), st.session_state.practice_profile, result.session, stroke.id
             )
             st.toast(err or "Saved: see the Progress page.")
