@@ -20,7 +20,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
@@ -28,6 +28,9 @@ import numpy as np
 from coach.core.bodyframe import BodyFrame
 from coach.core.strokes import StrokeDefinition
 from coach.core.types import TrackPoint
+
+if TYPE_CHECKING:  # the record only; importing the pipeline would load numba
+    from coach.core.pipeline import FrameResult
 
 RGB = tuple[int, int, int]
 
@@ -328,7 +331,7 @@ def segment_label(stroke: StrokeDefinition, progress: Any) -> str:
 
 def draw(
     image: np.ndarray,
-    result: Any = None,
+    result: FrameResult | None = None,
     *,
     stroke: StrokeDefinition | None = None,
     body_frame: BodyFrame | None = None,
@@ -340,7 +343,7 @@ def draw(
 ) -> np.ndarray:
     """Annotate one frame; returns a new RGB uint8 image (the input is not modified).
 
-    ``result`` is a :class:`coach.pipeline.FrameResult` (or ``None`` before the
+    ``result`` is a :class:`coach.core.pipeline.FrameResult` (or ``None`` before the
     first result): its ``progress`` places the guide dot and picks the current
     segment, its ``status`` the status band; ``status`` overrides it (e.g.
     ``"calibrate"``). ``trace`` is the recent TrackPoints, newest last.

@@ -8,11 +8,12 @@ from __future__ import annotations
 import contextlib
 import queue
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from coach.core.bodyframe import BodyFrame
+from coach.core.types import Hint, RepetitionScore
 from coach.services.calibration import CalibrationState
 
 # =================================================================================================
@@ -20,19 +21,25 @@ from coach.services.calibration import CalibrationState
 # =================================================================================================
 
 
+#: What a live event says (see :class:`LiveEvent` for each payload).
+EventKind = Literal[
+    "hint", "repetition", "status", "calibration", "calibrated", "stats", "session"
+]  # fmt: skip
+
+
 @dataclass(frozen=True)
 class LiveEvent:
     """One message for the page.
 
-    ``kind``: ``"hint"`` (payload :class:`coach.types.Hint`), ``"repetition"``
-    (:class:`coach.types.RepetitionScore`), ``"status"`` (str), ``"calibration"``
+    ``kind``: ``"hint"`` (payload :class:`coach.core.types.Hint`), ``"repetition"``
+    (:class:`coach.core.types.RepetitionScore`), ``"status"`` (str), ``"calibration"``
     (:class:`CalibrationState`), ``"calibrated"`` (:class:`BodyFrame`), ``"stats"``
     (:class:`LiveStats`), ``"session"`` (a new session started: stream restarted).
     """
 
-    kind: str
+    kind: EventKind
     t_s: float
-    payload: Any = None
+    payload: EventPayload = None
 
 
 @dataclass(frozen=True)
@@ -44,6 +51,10 @@ class LiveStats:
     processing_ms_p50: float
     processing_ms_p95: float
     processing_ms_last: float
+
+
+#: What a live event carries (after :class:`LiveStats`, which is one).
+EventPayload = Hint | RepetitionScore | str | CalibrationState | BodyFrame | LiveStats | None
 
 
 class EventQueue:
