@@ -1,4 +1,4 @@
-"""Tests for coach.batch: several videos scored in parallel, one report each, a summary
+"""Tests for coach.services.batch: several videos scored in parallel, one report each, a summary
 table, and bad files reported and skipped.
 
 Most clips are tiny grey videos without a hand, scored with a stand-in landmarker that

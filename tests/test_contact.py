@@ -1,4 +1,4 @@
-"""Tests for coach.contact: hand-computable contact points."""
+"""Tests for coach.core.contact: hand-computable contact points."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tests for coach.hand_tracker: MediaPipe finds the hand, the network alone follows it."""
+"""Tests for coach.vision.hand_tracker: MediaPipe finds the hand, the network alone follows it."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The self-contained HTML session report (coach/html_report.py)."""
+"""The self-contained HTML session report (coach/render/html_report.py)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """End to end on generated clips with ground truth: render -> `coach score` path -> verdicts.
 
-The clips show a rendered doll and hand (coach.synth); MediaPipe really tracks the
+The clips show a rendered doll and hand (coach.samples.synth); MediaPipe really tracks the
 hand, so this covers video decoding, landmarks, smoothing, the body frame, the
 matcher, scoring and the report together. The verdict must match the fault.
 """

@@ -1,4 +1,4 @@
-"""Tests for coach.landmark_model: MediaPipe's landmark network run with LiteRT."""
+"""Tests for coach.vision.landmark_model: MediaPipe's landmark network run with LiteRT."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tests for coach.landmarks on real hands (MediaPipe model + shared media)."""
+"""Tests for coach.vision.landmarks on real hands (MediaPipe model + shared media)."""
 
 from __future__ import annotations
 

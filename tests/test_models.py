@@ -1,4 +1,5 @@
-"""Tests for coach.models: bundle validation, assembling from a wheel, fallbacks. No network."""
+"""Tests for coach.vision.models: bundle validation, assembling from a wheel, fallbacks.
+No network."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Where the files live (coach/paths.py): the one place that reads the environment for it,
+"""Where the files live (coach/storage/paths.py): the one place that reads the environment for it,
 and every caller that used to have its own rule goes through it."""
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ def test_an_installed_copy_uses_the_user_folders(monkeypatch) -> None:
 
 
 def test_no_other_module_reads_the_data_variables() -> None:
-    """COACH_DATA_DIR and XDG_DATA_HOME are read in coach/paths.py only."""
+    """COACH_DATA_DIR and XDG_DATA_HOME are read in coach/storage/paths.py only."""
     readers = sorted(
         str(p.relative_to(REPO))
         for p in [REPO / "app.py", *(REPO / "coach").rglob("*.py")]

@@ -1,4 +1,4 @@
-"""The Progress page (pages/2_Progress.py, coach/ui_progress.py) against a temporary store.
+"""The Progress page (pages/2_Progress.py, coach/ui/progress.py) against a temporary store.
 
 The page runs under Streamlit's AppTest (no browser); the data shaping, the charts and
 the session recorder the main page uses are tested directly.

@@ -1,4 +1,4 @@
-"""coach.quiet: silencing native stderr is shared by threads and always undone (issue 12)."""
+"""coach.vision.quiet: silencing native stderr is shared by threads and always undone (issue 12)."""
 
 from __future__ import annotations
 

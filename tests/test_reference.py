@@ -1,4 +1,4 @@
-"""Tests for coach.reference: names, the coach.reference/1 format, hostile files, saving,
+"""Tests for coach.references: names, the coach.reference/1 format, hostile files, saving,
 importing and exporting, resolving --stroke, and recording references from demonstrations.
 
 Most demonstrations are synthetic: coach.synth's hand landmarks turned into observations

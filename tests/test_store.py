@@ -1,4 +1,4 @@
-"""Tests of the session store (coach/store.py) on SQLite and on a private PostgreSQL server.
+"""Tests of the session store (coach/storage/store.py) on SQLite and on a private PostgreSQL server.
 
 Every test taking ``backend`` runs twice: on a fresh SQLite file and on a fresh
 database of a throwaway PostgreSQL server that this module starts on 127.0.0.1

@@ -1,4 +1,4 @@
-"""Tests for coach.synth: the sample generator and its ground truth."""
+"""Tests for coach.samples.synth: the sample generator and its ground truth."""
 
 from __future__ import annotations
 

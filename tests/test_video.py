@@ -1,4 +1,4 @@
-"""Tests for coach.video: write/read round trips, rotation metadata, error messages."""
+"""Tests for coach.vision.video: write/read round trips, rotation metadata, error messages."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ For each clip (a synthetic I Love You practice, 640x480 at 30 fps, short and lon
 one run measures, on the *same* file:
 
 * **MediaPipe alone**: decode + the hand landmarker's ``detect`` per frame, the one
-  ``coach score`` uses (:func:`coach.hand_tracker.offline_landmarker`) (pass A);
+  ``coach score`` uses (:func:`coach.vision.hand_tracker.offline_landmarker`) (pass A);
 * **full pipeline**: exactly what ``coach score`` does per frame, decode +
   ``Coach.process`` (detect, tracker, matcher, scoring, hints), then ``finish()``
   and ``build_report`` (pass B);

@@ -31,8 +31,8 @@ def to_stderr(msg: str) -> None:
 
 
 def default_out_dir() -> Path:
-    """``<samples>/bench`` (:func:`coach.paths.samples_dir`; in a checkout ``samples/bench``,
-    git-ignored)."""
+    """``<samples>/bench`` (:func:`coach.storage.paths.samples_dir`; in a checkout
+    ``samples/bench``, git-ignored)."""
     return paths.samples_dir() / "bench"
 
 
@@ -113,7 +113,7 @@ def ensure_clip(
     """Render (or reuse) a correct practice clip of ``duration_s`` seconds in ``out_dir``.
 
     The video is ``bench-<stroke>-<duration>s.mp4`` (ground truth in ``.truth.json``, by
-    :func:`coach.synth.render_sample`) next to a ``.json`` with the clip's parameters,
+    :func:`coach.samples.synth.render_sample`) next to a ``.json`` with the clip's parameters,
     written last: a clip is reused only when complete and made by the current generator.
     """
     from coach.samples import synth  # deferred: PyAV, OpenCV

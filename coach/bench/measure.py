@@ -182,7 +182,7 @@ class ObservationLog:
 class StageTimer:
     """Times ``Coach.update`` and, inside it, ``HandTracker.update``, per frame.
 
-    Installs instance-level wrappers on one :class:`coach.pipeline.Coach`; the time
+    Installs instance-level wrappers on one :class:`coach.core.pipeline.Coach`; the time
     of matcher + scoring + hints is ``update - tracker`` for each frame, as wall time
     (``perf_counter``) and as this thread's CPU time (``thread_time``, which leaves
     out the time the thread waited for a core on a busy machine).

@@ -15,7 +15,7 @@ Everything a shared file carries (a reference, a stroke definition) is *data*:
   for "l") all fold to the Latin letter they imitate, so "Ѕun" and "Sun" compare
   equal.
 
-Standard library only; used by :mod:`coach.strokes` and :mod:`coach.reference`.
+Standard library only; used by :mod:`coach.core.strokes` and :mod:`coach.references`.
 """
 
 from __future__ import annotations

@@ -463,7 +463,8 @@ def stroke_from_dict(data: object, source: str = "<stroke>") -> StrokeDefinition
 
 
 def _read_json(path: Path) -> object:
-    """A definition file through the one safe reader (:func:`coach.safetext.read_json_file`)."""
+    """A definition file through the one safe reader
+    (:func:`coach.core.safetext.read_json_file`)."""
     return read_json_file(path, MAX_FILE_BYTES, StrokeError, "a stroke definition file")
 
 

@@ -449,7 +449,7 @@ def reference_json(ref: Reference) -> str:
 def read_reference_json(path: str | os.PathLike) -> object:
     """Parse a reference file safely: regular file, at most :data:`MAX_FILE_BYTES`, UTF-8
     JSON without NaN/Infinity, long or out-of-range numbers, duplicate keys or deep
-    nesting (the one safe reader, :func:`coach.safetext.read_json_file`)."""
+    nesting (the one safe reader, :func:`coach.core.safetext.read_json_file`)."""
     return read_json_file(path, MAX_FILE_BYTES, ReferenceFileError, "a reference file")
 
 

@@ -191,5 +191,5 @@ def resolve_stroke(
 
 
 def default_references_dir(environ: Mapping[str, str] | None = None) -> Path:
-    """Where saved references live by default (:func:`coach.paths.references_dir`)."""
+    """Where saved references live by default (:func:`coach.storage.paths.references_dir`)."""
     return paths.references_dir(environ)

@@ -115,7 +115,7 @@ def track_observations(
 
 
 def _lanes(stroke: StrokeDefinition) -> list[tuple[int, tuple[int, ...]]]:
-    """(hand slot, segment indices) per matcher, as :class:`coach.pipeline.Coach` sets them."""
+    """(hand slot, segment indices) per matcher, as :class:`coach.core.pipeline.Coach` sets them."""
     everything = tuple(range(len(stroke.segments)))
     if stroke.hands == 1:
         return [(0, everything)]
@@ -520,8 +520,8 @@ def observe_video(
     Without ``landmarker`` one is made for ``num_hands`` hands (as scoring does: the
     stroke's number of hands; 2 while the stroke type is still unknown).
 
-    Raises :class:`coach.video.VideoError` (unreadable video) and
-    :class:`coach.models.ModelError` (no usable hand model).
+    Raises :class:`coach.vision.video.VideoError` (unreadable video) and
+    :class:`coach.vision.models.ModelError` (no usable hand model).
     """
     from coach.vision.landmarks import HandLandmarker  # deferred: MediaPipe
     from coach.vision.observations import iter_observations  # deferred: PyAV

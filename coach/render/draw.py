@@ -2,7 +2,7 @@
 
 Each annotator draws one thing (the tummy box, the reference path, the guide
 dot, the user's trace, the status band) onto an RGB uint8 image it owns;
-:func:`draw` composes them for one :class:`coach.pipeline.FrameResult` and never
+:func:`draw` composes them for one :class:`coach.core.pipeline.FrameResult` and never
 modifies its input.
 
 Coordinates: everything the pipeline hands over is in normalised coordinates of

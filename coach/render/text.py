@@ -120,7 +120,7 @@ def _ratio_words(speed_ratio: float) -> str:
 
 
 def summary_lines(session) -> list[str]:
-    """A few sentences about a finished session (:class:`coach.pipeline.SessionResult`)."""
+    """A few sentences about a finished session (:class:`coach.core.pipeline.SessionResult`)."""
     reps = session.repetitions
     if not reps:
         if session.frames_with_hand == 0:

@@ -166,7 +166,7 @@ class Sample:
 
     def timestamp(self, index: int) -> float:
         """Timestamp of frame ``index`` in seconds: ``index / fps`` with NTSC rates exact, as
-        :class:`coach.video.VideoWriter` stamps them."""
+        :class:`coach.vision.video.VideoWriter` stamps them."""
         return index / self._rate
 
     def _states(self, times_s: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -380,7 +380,7 @@ def sample_name(
 
 
 def default_cache_dir() -> Path:
-    """Where generated samples are kept (:func:`coach.paths.samples_dir`): the checkout's
+    """Where generated samples are kept (:func:`coach.storage.paths.samples_dir`): the checkout's
     ``samples/`` (git-ignored), else the user's cache folder."""
     return paths.samples_dir()
 

@@ -14,7 +14,7 @@ The relay is a standalone ``coach relay`` (an address such as ``wss://relay.exam
 or, by default, one embedded in this Stroke Coach (:func:`embedded_relay_url`, loopback).
 :func:`open_class`, :func:`join_class`, :func:`resume_instructor` and :func:`resume_seat`
 connect a :class:`coach.relay.client.RelayClient` (reconnects with backoff, resumes by
-key or token). :class:`ClassLiveCoach` is a :class:`coach.live.LiveCoach` that, after
+key or token). :class:`ClassLiveCoach` is a :class:`coach.services.live.LiveCoach` that, after
 every processed frame, hands the result to an :class:`InstructorLink` (sends the point)
 or a :class:`ParentLink` (draws the "follow me" trail, reports the parent's summaries).
 While the relay is unreachable the coach goes on locally; the links just wait.
@@ -436,7 +436,7 @@ def guide_from(snap: Snapshot, window_s: float = 3.0, restart_gap_s: float = 1.0
 
 
 class ClassLiveCoach(LiveCoach):
-    """A :class:`coach.live.LiveCoach` with a ``link`` that sees every processed frame.
+    """A :class:`coach.services.live.LiveCoach` with a ``link`` that sees every processed frame.
 
     ``link.after_frame(coach, annotated_rgb, timestamp_s) -> annotated_rgb`` runs on
     the video worker thread right after the pipeline; a failing link never breaks the

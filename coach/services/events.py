@@ -108,7 +108,7 @@ def percentile(values, q: float) -> float:
 class LiveView:
     """The page's picture of a live session, folded from :class:`LiveEvent` s."""
 
-    hint: Any = None  # coach.types.Hint currently shown
+    hint: Any = None  # coach.core.types.Hint currently shown
     hint_serial: int = 0  # bumps with every new hint (the page speaks each one once)
     repetitions: tuple = ()  # RepetitionScore, oldest first
     status: str = ""

@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 # =================================================================================================
 
 
-#: The hand model variant of the live page (see coach.models): the lite landmark model
+#: The hand model variant of the live page (see coach.vision.models): the lite landmark model
 #: costs about 10 ms a frame here against 16 ms for the full one, which matters when
 #: the browser shares the two cores and a frame comes every 33 ms.
 LIVE_MODEL_VARIANT = "lite"
@@ -48,7 +48,7 @@ LIVE_MODEL_VARIANT = "lite"
 
 def default_landmarker_factory(num_hands: int):
     """The live landmarker: MediaPipe finds the hand, then the landmark network alone
-    follows it on the calling thread (:class:`coach.hand_tracker.TrackingHandLandmarker`),
+    follows it on the calling thread (:class:`coach.vision.hand_tracker.TrackingHandLandmarker`),
     with the lite model, or the full one when the lite bundle is missing (a clone set up
     before it existed); ``landmarker.variant`` says which."""
     # Imported here: only where mediapipe and LiteRT are wanted.
@@ -169,7 +169,7 @@ class LiveCoach:
             self.sessions += 1
 
     def finish(self):
-        """Close the session in progress and return its :class:`coach.pipeline.SessionResult`
+        """Close the session in progress and return its :class:`coach.core.pipeline.SessionResult`
         (None when not calibrated)."""
         with self._lock:
             return None if self._coach is None else self._coach.finish()

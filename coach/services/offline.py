@@ -101,7 +101,7 @@ class UploadLimits:
             )
 
     def check_info(self, info) -> None:
-        """Frame size and duration from the header (:class:`coach.video.VideoInfo`)."""
+        """Frame size and duration from the header (:class:`coach.vision.video.VideoInfo`)."""
         self.check_frame(info.width, info.height)
         duration = info.duration_s
         if not math.isfinite(duration) and info.fps > 0:
@@ -176,7 +176,7 @@ class Traces:
 @dataclass(frozen=True)
 class OfflineResult:
     report: dict
-    session: object  # coach.pipeline.SessionResult
+    session: object  # coach.core.pipeline.SessionResult
     traces: Traces
     size: tuple[int, int]  # (width, height) of the frames
 
@@ -258,7 +258,7 @@ def score_file(
 
     With ``limits``, a video over them is refused (:class:`UploadRefused`) before any
     frame is decoded, or as soon as a frame goes past them.
-    Raises :class:`coach.video.VideoError` for unreadable input.
+    Raises :class:`coach.vision.video.VideoError` for unreadable input.
     """
     rec = TraceRecorder()
     info = read_info(path)

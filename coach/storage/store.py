@@ -771,7 +771,7 @@ class Store:
         if found is None:
             raise StoreError(f"no session with id {session_id}")
 
-    # -- accounts: the rows (passwords are hashed by coach.accounts) ------------------
+    # -- accounts: the rows (passwords are hashed by coach.storage.accounts) ------------------
 
     def add_account(self, name: str, role: str, password_hash: str) -> int:
         """A new account; StoreError when the name (any case) is taken."""
@@ -1038,7 +1038,7 @@ class Store:
         ended_at: datetime | None = None,
         video_path: str | Path | None = None,
     ) -> int:
-        """Store a whole finished :class:`~coach.pipeline.SessionResult` in ONE transaction
+        """Store a whole finished :class:`~coach.core.pipeline.SessionResult` in ONE transaction
         (all of it or nothing); returns the new, closed session's id."""
         reps = [_repetition_values(r) for r in session.repetitions]
         hints = [_hint_values(h) for h in session.hints]

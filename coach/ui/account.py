@@ -2,7 +2,7 @@
 
 ``make run`` serves this computer only (``server.address = 127.0.0.1`` in
 ``.streamlit/config.toml``): then there is one implicit local account
-(:data:`coach.accounts.LOCAL`) and nobody signs in, as before accounts existed.
+(:data:`coach.storage.accounts.LOCAL`) and nobody signs in, as before accounts existed.
 A server that other machines can reach (``make run HOST=0.0.0.0``, any non-loopback
 ``server.address``), or one started with ``COACH_ACCOUNTS=required`` (behind a proxy
 on the same machine), asks every visitor to sign in first

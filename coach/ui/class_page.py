@@ -2,7 +2,7 @@
 
 An instructor opens a class and shares its code; parents join with the code and
 their name. Everyone runs this page on their own Stroke Coach: the webcam goes to
-their own computer only, where their own :class:`coach.classroom.ClassLiveCoach`
+their own computer only, where their own :class:`coach.services.classroom.ClassLiveCoach`
 tracks and scores. Between participants only small things travel, through a class
 relay (:mod:`coach.relay`): the instructor's tracked point (body frame) to the
 parents, each parent's status and last score to the instructor's board. Never video.
@@ -17,7 +17,7 @@ seat's token (or the instructor's key) is kept in a browser cookie of this Strok
 
 The live parts refresh with ``st.fragment(run_every=...)``; ``webrtc_streamer``
 cannot run under ``AppTest``, so, like the main page, the page asks
-:func:`coach.ui_live.webrtc_enabled` first.
+:func:`coach.ui.live.webrtc_enabled` first.
 """
 
 from __future__ import annotations
@@ -52,12 +52,12 @@ DEFAULT_BOX = DEFAULT_TUMMY_BOX  # display coordinates: the middle of the pictur
 FOLLOW_HEX = "#{:02X}{:02X}{:02X}".format(*FollowStyle().colour)
 
 #: Session-state keys.
-SESSION = "class_session"  # coach.classroom.ClassSession of the instructor
-SEAT = "class_seat"  # coach.classroom.Seat of a parent
+SESSION = "class_session"  # coach.services.classroom.ClassSession of the instructor
+SEAT = "class_seat"  # coach.services.classroom.Seat of a parent
 LIVE = "class_live"  # this browser session's ClassLiveCoach
 CLIENT = "class_client"  # this browser session's coach.relay.client.RelayClient
 COOKIE = "coach_class"  # browser cookie: role, code, key or token, name, relay address
-VIEW = "class_view"  # coach.live.LiveView folded from its events
+VIEW = "class_view"  # coach.services.live.LiveView folded from its events
 NOTICE = "class_notice"  # a message for the lobby (class ended, bad address)
 
 STATUS_WORDS = {
@@ -77,7 +77,7 @@ STATUS_WORDS = {
 
 
 def data_dir() -> Path:
-    """Where the main page keeps its settings (:func:`coach.paths.data_dir`)."""
+    """Where the main page keeps its settings (:func:`coach.storage.paths.data_dir`)."""
     return paths.data_dir()
 
 

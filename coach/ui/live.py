@@ -1,5 +1,5 @@
 """Streamlit pieces of the live page: the WebRTC streamer, the hint, score cards,
-statistics, spoken hints. The per-frame work is :class:`coach.live.LiveCoach`.
+statistics, spoken hints. The per-frame work is :class:`coach.services.live.LiveCoach`.
 
 ``webrtc_streamer`` cannot run under Streamlit's ``AppTest``; the page asks
 :func:`webrtc_enabled` first, and tests switch it off with ``NO_WEBRTC_KEY``.

@@ -42,7 +42,7 @@ NO_SESSIONS = (
     "video): every scored session is kept here, so you can follow your progress."
 )
 
-# Okabe-Ito palette (colour-blind safe), one colour per flag as in coach.html_report.
+# Okabe-Ito palette (colour-blind safe), one colour per flag as in coach.render.html_report.
 FLAG_COLOURS = {
     "wrong_direction": "#D55E00",
     "too_fast": "#E69F00",
@@ -72,9 +72,9 @@ def _shared_store(url: str) -> Store:
 
 def store() -> Store:
     """The session store of this server (one per database URL, shared by every browser
-    session) as the current account sees it (:func:`coach.ui_account.scoped`: only its
+    session) as the current account sees it (:func:`coach.ui.account.scoped`: only its
     own profiles and sessions, and those shared with it). Raises
-    :class:`coach.store.StoreError` when it cannot be opened or nobody signed in."""
+    :class:`coach.storage.store.StoreError` when it cannot be opened or nobody signed in."""
     return ui_account.scoped(_shared_store(database_url()))
 
 

@@ -3,7 +3,7 @@
 MediaPipe's hand landmarker follows a hand from frame to frame by cropping a
 rotated square around the landmarks it found in the previous frame and running
 only the landmark model on that crop. This module holds that geometry, so that
-:mod:`coach.hand_tracker` can do the same on the calling thread:
+:mod:`coach.vision.hand_tracker` can do the same on the calling thread:
 
 - :func:`roi_from_landmarks`: the rotated rectangle around a hand (the wrist at
   the bottom, the knuckles at the top), enlarged twice, squared and shifted

@@ -1,7 +1,7 @@
 """MediaPipe's hand-landmark network run directly with LiteRT (the only module that
 imports ai_edge_litert).
 
-:class:`LandmarkModel` takes an RGB frame and a :class:`coach.hand_roi.Roi`, crops
+:class:`LandmarkModel` takes an RGB frame and a :class:`coach.vision.hand_roi.Roi`, crops
 and rotates the box to the network's square input, runs the network on the
 calling thread and returns the 21 landmarks in image pixels with the hand's
 presence and handedness scores. It reads the network from a hand-landmarker

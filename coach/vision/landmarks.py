@@ -1,7 +1,7 @@
 """Hand landmarks from MediaPipe's HandLandmarker (the only module that imports mediapipe).
 
-:class:`HandLandmarker` turns a :class:`coach.types.Frame` into a
-:class:`coach.types.HandObservation` (or ``None`` when no hand is seen):
+:class:`HandLandmarker` turns a :class:`coach.core.types.Frame` into a
+:class:`coach.core.types.HandObservation` (or ``None`` when no hand is seen):
 landmarks (n_hands, 21, 3) with x, y normalised to the frame (0..1, x right, y down)
 and z MediaPipe's relative depth; scores are the handedness confidences.
 
@@ -122,7 +122,7 @@ class HandLandmarker:
     """MediaPipe hand landmarks for video frames (VIDEO mode) and still images (IMAGE mode).
 
     ``model_path`` defaults to the bundle of ``variant`` ("full", or "lite" for the
-    live page: see :mod:`coach.models`) found by :func:`coach.models.find_model`;
+    live page: see :mod:`coach.vision.models`) found by :func:`coach.vision.models.find_model`;
     ``variant`` only chooses that default. Use as a context manager or call
     :meth:`close`: MediaPipe tasks must be closed explicitly.
     """

@@ -122,7 +122,7 @@ def repo_root() -> Path:
 
 
 def default_models_dir() -> Path:
-    """Where the bundles live (:func:`coach.paths.models_dir`): the checkout's ``models/``,
+    """Where the bundles live (:func:`coach.storage.paths.models_dir`): the checkout's ``models/``,
     else the user's data folder (never site-packages)."""
     return paths.models_dir()
 

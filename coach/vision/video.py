@@ -1,7 +1,7 @@
 """Reading and writing video files with PyAV.
 
 Reading: :func:`open_video` returns a :class:`VideoReader` that yields
-:class:`coach.types.Frame` records (RGB uint8, upright, ``timestamp_s`` in seconds
+:class:`coach.core.types.Frame` records (RGB uint8, upright, ``timestamp_s`` in seconds
 from the start of the video stream, taken from the container timestamps).
 
 Writing: :class:`VideoWriter` picks codec and container from the file suffix.

@@ -90,7 +90,7 @@ def make_clip(
     """Write the fake-webcam clip with barcodes.
 
     ``kind="plain"``: a moving disc, returns None. ``kind="synth"``: the synthetic hand
-    doing I Love You (``coach.synth``), returns its :class:`coach.synth.SampleTruth`
+    doing I Love You (``coach.samples.synth``), returns its :class:`coach.samples.synth.SampleTruth`
     (where the tummy box is, what a correct session looks like).
     """
     if kind == "plain":

@@ -1,9 +1,9 @@
-"""Versioned schema migrations of the session store (``coach.store``).
+"""Versioned schema migrations of the session store (``coach.storage.store``).
 
 ``MIGRATIONS[k]`` takes a database at schema version ``k`` to version ``k + 1``; the
 version a database is at is the single row of the ``schema_version`` table (a database
 without tables is version 0). Each step is frozen history: it spells out its own tables
-and columns and never refers to ``coach.store``'s current table objects, so an old
+and columns and never refers to ``coach.storage.store``'s current table objects, so an old
 database upgrades the same way whatever the current code looks like. To change the
 schema, append a step; never edit one that has shipped.
 

@@ -1,6 +1,6 @@
 """The Streamlit app: ``app.py`` (the entry script: named pages with ``st.navigation``),
 ``practise.py`` (live coach, scoring a video); the Progress and Class pages are
-``coach.ui_progress`` and ``coach.ui_class``. Shipped inside the package so an installed
+``coach.ui.progress`` and ``coach.ui.class_page``. Shipped inside the package so an installed
 ``coach app`` runs the same page as ``make run``."""
 
 from pathlib import Path

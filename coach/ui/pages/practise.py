@@ -3,13 +3,13 @@
 
 Live mode: the browser's webcam goes to the server over WebRTC (streamlit-webrtc,
 SENDRECV); each frame runs through the same per-frame pipeline as `coach score`
-(coach.live.LiveCoach, one per browser session) and comes back annotated. Hints,
+(coach.services.live.LiveCoach, one per browser session) and comes back annotated. Hints,
 score cards and statistics reach the page through a bounded queue polled with a
 timeout. No webcam? The built-in sample clip plays through the same coach.
 Upload mode scores a recorded video with a progress bar and shows the report.
 
 Settings (stroke, mirroring, calibration, spoken hints) are remembered in a small
-JSON file in the data folder (coach.paths.data_dir: COACH_DATA_DIR, else the user's
+JSON file in the data folder (coach.storage.paths.data_dir: COACH_DATA_DIR, else the user's
 per-platform data folder).
 """
 
