@@ -67,12 +67,18 @@ def build_report(session: SessionResult, video: VideoInfo, video_path: str) -> d
             "no_hand_stretches": [[_num(a, 2), _num(b, 2)] for a, b in session.no_hand_stretches],
         },
         "repetitions": [repetition_dict(r) for r in session.repetitions],
-        "summary": {
-            "score": int(session.score),
-            "repetitions": len(session.repetitions),
-            "flags": dict(session.flags),
-        },
+        "summary": session_summary(session),
         "hints": [{"t_s": _num(h.t_s, 2), "code": h.code, "text": h.text} for h in session.hints],
+    }
+
+
+def session_summary(session: SessionResult) -> dict[str, Any]:
+    """A session's score, repetition count and flag counts: the ``summary`` of a report
+    and of a stored session, written once."""
+    return {
+        "score": int(session.score),
+        "repetitions": len(session.repetitions),
+        "flags": {str(k): int(v) for k, v in session.flags.items()},
     }
 
 

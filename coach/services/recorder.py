@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from coach.core.types import RepetitionScore
-from coach.storage.store import Store, StoreError
+from coach.render.report import session_summary
+from coach.storage.store import Store, StoreError, session_detail
 
 
 class SessionRecorder:
@@ -77,19 +78,8 @@ class SessionRecorder:
             if session is not None:
                 for hint in session.hints:
                     self.store.add_hint(self.session_id, hint)
-                summary = {
-                    "score": int(session.score),
-                    "repetitions": len(session.repetitions),
-                    "flags": {str(k): int(v) for k, v in session.flags.items()},
-                }
-                detail = {
-                    "frames": int(session.frames),
-                    "frames_with_hand": int(session.frames_with_hand),
-                    "detection_rate": round(float(session.detection_rate), 4),
-                    "no_hand_stretches": [
-                        [float(a), float(b)] for a, b in session.no_hand_stretches
-                    ],
-                }
+                summary = session_summary(session)
+                detail = session_detail(session)
             self.store.finish_session(self.session_id, summary, detail=detail)
         except (StoreError, ValueError) as exc:
             self.error = f"The session could not be closed: {exc}"

@@ -49,7 +49,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from coach.core.numbers import finite_or_none
 from coach.core.scoring import session_score
 from coach.core.types import FLAG_CODES, Hint, RepetitionScore, SegmentRecord
-from coach.render.report import SCHEMA, repetition_dict
+from coach.render.report import SCHEMA, repetition_dict, session_summary
 from coach.storage import migrations, paths
 
 if TYPE_CHECKING:
@@ -404,6 +404,16 @@ def summarize(reps: Sequence[RepetitionScore]) -> dict[str, Any]:
 
 
 # -- where the database lives -------------------------------------------------------------
+
+
+def session_detail(session: SessionResult) -> dict[str, Any]:
+    """What is kept of a session's tracking (frames, hand seen, no-hand stretches)."""
+    return {
+        "frames": int(session.frames),
+        "frames_with_hand": int(session.frames_with_hand),
+        "detection_rate": round(float(session.detection_rate), 4),
+        "no_hand_stretches": [[_num(a), _num(b)] for a, b in session.no_hand_stretches],
+    }
 
 
 def database_url(environ: Mapping[str, str] | None = None) -> str:
@@ -1042,21 +1052,9 @@ class Store:
         (all of it or nothing); returns the new, closed session's id."""
         reps = [_repetition_values(r) for r in session.repetitions]
         hints = [_hint_values(h) for h in session.hints]
-        summary = _check_json(
-            {
-                "score": int(session.score),
-                "repetitions": len(session.repetitions),
-                "flags": {str(k): int(v) for k, v in session.flags.items()},
-            },
-            "summary",
-        )
+        summary = _check_json(session_summary(session), "summary")
         detail = _check_json(
-            {
-                "frames": int(session.frames),
-                "frames_with_hand": int(session.frames_with_hand),
-                "detection_rate": round(float(session.detection_rate), 4),
-                "no_hand_stretches": [[_num(a), _num(b)] for a, b in session.no_hand_stretches],
-            },
+            session_detail(session),
             "detail",
         )
         values = _session_values(session.stroke_id, reference, source, started_at, video_path)
