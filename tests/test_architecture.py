@@ -292,6 +292,8 @@ def test_imports_inside_functions_defer_a_heavy_sdk_and_say_so(module: str, path
 # --------------------------------------------------------------------------- the core
 
 CORE = [(m, p) for m, p in MODULES.items() if layer(m) == "core"]
+#: File access; the core only reads its package data (the built-in strokes), saying so.
+FILE_ACCESS = ("open(", ".read_text(", ".write_text(", ".read_bytes(", ".write_bytes(", ".glob(")
 
 
 @pytest.mark.parametrize(("module", "path"), CORE, ids=[m for m, _ in CORE])
@@ -304,6 +306,12 @@ def test_the_core_imports_numpy_and_numba_only(module: str, path: Path) -> None:
     text = path.read_text(encoding="utf-8")
     for word in ("os.environ", "os.getenv", "streamlit", "session_state"):
         assert word not in text, f"{path.relative_to(REPO)}: the core reads {word}"
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if any(w in line for w in FILE_ACCESS) and not any(
+            "package data" in near for near in lines[max(i - 1, 0) : i + 1]
+        ):
+            pytest.fail(f"{path.relative_to(REPO)}:{i + 1}: the core touches a file", pytrace=False)
 
 
 def test_the_environment_is_read_in_one_place() -> None:

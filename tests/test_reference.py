@@ -26,13 +26,13 @@ from coach.core.strokes import (
     StrokeDefinition,
     StrokeError,
     load_stroke,
-    save_stroke,
     stroke_to_dict,
 )
 from coach.core.types import HandObservation
 from coach.references import format as fmt
 from coach.references import library as lib
 from coach.references import recording as rec
+from coach.references.library import save_stroke
 from coach.samples.synth import Sample
 
 CREATED = "2025-05-01T10:00:00Z"

@@ -2,12 +2,13 @@
 
 Everything a shared file carries (a reference, a stroke definition) is *data*:
 
-- :func:`read_json_file` is the one reader for such files, whatever their size or
-  depth: a regular file, at most ``max_bytes``, UTF-8, plain JSON (no NaN or Infinity,
-  no duplicate keys), nesting at most :data:`MAX_DEPTH` deep and numbers of at most
-  :data:`MAX_NUMBER_CHARS` characters (a 400-digit integer is refused with one line
-  instead of overflowing later). Every problem raises the caller's error class with
-  one line saying what was expected and what was found.
+- :func:`parse_json` is the one parser for such texts, whatever their size or
+  depth: plain JSON (no NaN or Infinity, no duplicate keys), nesting at most
+  :data:`MAX_DEPTH` deep and numbers of at most :data:`MAX_NUMBER_CHARS` characters
+  (a 400-digit integer is refused with one line instead of overflowing later). Every
+  problem raises the caller's error class with one line saying what was expected and
+  what was found. The file around it (a regular file, at most ``max_bytes``, UTF-8) is
+  read by :func:`coach.storage.shared_files.read_json_file`; the core reads no file.
 - :func:`text_problem` says why a text is not plain printable text of a bounded
   length (control characters, bidi overrides, line and paragraph separators).
 - :func:`skeleton` folds a name for comparison: compatibility forms, accents, case
@@ -15,18 +16,16 @@ Everything a shared file carries (a reference, a stroke definition) is *data*:
   for "l") all fold to the Latin letter they imitate, so "Ѕun" and "Sun" compare
   equal.
 
-Standard library only; used by :mod:`coach.core.strokes` and :mod:`coach.references`.
+Standard library only; used by :mod:`coach.core.strokes`, :mod:`coach.references` and
+:mod:`coach.storage.shared_files`.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
 import re
-import stat
 import unicodedata
-from pathlib import Path
 from typing import Any
 
 #: Deepest nesting of arrays and objects a shared file may use (references use 5).
@@ -186,35 +185,3 @@ def parse_json(text: str, source: str, error: type[Exception]) -> object:
         raise error(f"{source}: expected JSON, found data nested too deeply") from None
     except ValueError as exc:
         raise error(f"{source}: expected plain JSON, found {exc}") from None
-
-
-def read_json_file(
-    path: str | os.PathLike, max_bytes: int, error: type[Exception], what: str = "a JSON file"
-) -> object:
-    """Parse the file ``path`` safely (see the module notes); raises ``error`` (one line)."""
-    p = Path(path)
-    try:
-        st = p.stat()
-    except FileNotFoundError:
-        raise error(f"{p}: expected {what}, found no such file") from None
-    except (OSError, ValueError) as exc:
-        raise error(f"{p}: cannot read it ({getattr(exc, 'strerror', None) or exc})") from None
-    if not stat.S_ISREG(st.st_mode):
-        found = "a folder" if stat.S_ISDIR(st.st_mode) else "not a regular file"
-        raise error(f"{p}: expected {what}, found {found}")
-    if st.st_size > max_bytes:
-        raise error(f"{p}: expected {what} of at most {max_bytes} bytes, found {st.st_size}")
-    try:
-        with open(p, "rb") as fh:
-            raw = fh.read(max_bytes + 1)
-    except OSError as exc:
-        raise error(f"{p}: cannot read it ({exc.strerror or exc})") from None
-    if len(raw) > max_bytes:
-        raise error(f"{p}: expected {what} of at most {max_bytes} bytes, found more")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise error(
-            f"{p}: expected UTF-8 JSON text, found undecodable bytes at offset {exc.start}"
-        ) from None
-    return parse_json(text, str(p), error)

@@ -30,7 +30,6 @@ clockwise from 12, ``u = cu + r sin(theta)``, ``v = cv - r cos(theta)``.
 from __future__ import annotations
 
 import copy
-import json
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -41,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from coach.core.safetext import read_json_file, text_problem
+from coach.core.safetext import parse_json, text_problem
 from coach.core.types import ContactKind
 
 SCHEMA = "coach.stroke/1"
@@ -462,42 +461,34 @@ def stroke_from_dict(data: object, source: str = "<stroke>") -> StrokeDefinition
 # -- loading ------------------------------------------------------------------------------------
 
 
-def _read_json(path: Path) -> object:
-    """A definition file through the one safe reader
-    (:func:`coach.core.safetext.read_json_file`)."""
-    return read_json_file(path, MAX_FILE_BYTES, StrokeError, "a stroke definition file")
-
-
 def builtin_ids() -> list[str]:
     """Ids of the definitions shipped in ``coach/strokes``, sorted."""
-    return sorted(p.stem for p in STROKES_DIR.glob("*.json"))
+    return sorted(p.stem for p in STROKES_DIR.glob("*.json"))  # package data
 
 
 @lru_cache(maxsize=32)
 def _load_builtin(stroke_id: str) -> StrokeDefinition:
-    path = STROKES_DIR / f"{stroke_id}.json"
-    defn = stroke_from_dict(_read_json(path), str(path))
+    path = STROKES_DIR / f"{stroke_id}.json"  # package data, read as shipped
+    data = parse_json(path.read_text(encoding="utf-8"), str(path), StrokeError)
+    defn = stroke_from_dict(data, str(path))
     if defn.id != stroke_id:
         raise StrokeError(f"{path}: id: expected {stroke_id!r} (the file name), found {defn.id!r}")
     return defn
 
 
-def load_stroke(id_or_path: str | Path) -> StrokeDefinition:
-    """Load a built-in stroke by id (``"sun"``) or a definition file by path (``x/y.json``).
+def load_stroke(stroke_id: str) -> StrokeDefinition:
+    """A built-in stroke by id (``"sun"``). Definition files other people made are read by
+    :func:`coach.references.library.load_stroke_file` (the core reads no file).
 
-    Raises :class:`StrokeError` for an unknown id, a missing/oversized/invalid file.
+    Raises :class:`StrokeError` for an unknown id.
     """
-    if isinstance(id_or_path, str) and ID_PATTERN.match(id_or_path):
-        known = builtin_ids()
-        if id_or_path in known:
-            return _load_builtin(id_or_path)
-        if not Path(id_or_path).is_file():
-            raise StrokeError(
-                f"unknown stroke {id_or_path!r}: expected one of {', '.join(known)} "
-                "or a path to a .json definition"
-            )
-    path = Path(id_or_path)
-    return stroke_from_dict(_read_json(path), str(path))
+    known = builtin_ids()
+    if stroke_id not in known:
+        raise StrokeError(
+            f"unknown stroke {stroke_id!r}: expected one of {', '.join(known)} "
+            "or a path to a .json definition"
+        )
+    return _load_builtin(stroke_id)
 
 
 def list_strokes() -> list[StrokeDefinition]:
@@ -550,12 +541,3 @@ def stroke_to_dict(defn: StrokeDefinition) -> dict:
         "repetitions_typical": list(defn.repetitions_typical),
         "segments": [_segment_to_dict(s) for s in defn.segments],
     }
-
-
-def save_stroke(defn: StrokeDefinition, path: str | Path) -> Path:
-    """Write ``defn`` as a definition file (validated by loading the dict back first)."""
-    data = stroke_to_dict(defn)
-    stroke_from_dict(data, str(path))
-    out = Path(path)
-    out.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    return out

@@ -30,7 +30,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from coach.core.safetext import one_line, read_json_file, skeleton, text_problem
+from coach.core.safetext import one_line, skeleton, text_problem
 from coach.core.strokes import (
     ID_PATTERN,
     StrokeDefinition,
@@ -40,6 +40,7 @@ from coach.core.strokes import (
     stroke_from_dict,
     stroke_to_dict,
 )
+from coach.storage.shared_files import read_json_file
 
 SCHEMA = "coach.reference/1"
 FORMAT_VERSION = 1
@@ -449,7 +450,7 @@ def reference_json(ref: Reference) -> str:
 def read_reference_json(path: str | os.PathLike) -> object:
     """Parse a reference file safely: regular file, at most :data:`MAX_FILE_BYTES`, UTF-8
     JSON without NaN/Infinity, long or out-of-range numbers, duplicate keys or deep
-    nesting (the one safe reader, :func:`coach.core.safetext.read_json_file`)."""
+    nesting (the one safe reader, :func:`coach.storage.shared_files.read_json_file`)."""
     return read_json_file(path, MAX_FILE_BYTES, ReferenceFileError, "a reference file")
 
 

@@ -7,11 +7,11 @@ name (built-in, file or saved reference) into the stroke to score against.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from coach.core.safetext import read_json_file
 from coach.core.strokes import MAX_FILE_BYTES as STROKE_MAX_FILE_BYTES
 from coach.core.strokes import (
     StrokeDefinition,
@@ -19,6 +19,7 @@ from coach.core.strokes import (
     builtin_ids,
     load_stroke,
     stroke_from_dict,
+    stroke_to_dict,
 )
 from coach.references.format import (
     MAX_FILE_BYTES,
@@ -32,6 +33,7 @@ from coach.references.format import (
 )
 from coach.storage import paths
 from coach.storage.atomic import write_text_atomic
+from coach.storage.shared_files import read_json_file
 
 
 def reference_path(ref_id: str, refs_dir: str | os.PathLike) -> Path:
@@ -193,3 +195,18 @@ def resolve_stroke(
 def default_references_dir(environ: Mapping[str, str] | None = None) -> Path:
     """Where saved references live by default (:func:`coach.storage.paths.references_dir`)."""
     return paths.references_dir(environ)
+
+
+def load_stroke_file(path: str | os.PathLike) -> StrokeDefinition:
+    """A stroke definition file (``coach.stroke/1``) by path, through the one safe reader.
+    Raises :class:`StrokeError` for a missing, oversized or invalid file."""
+    p = Path(path)
+    data = read_json_file(p, STROKE_MAX_FILE_BYTES, StrokeError, "a stroke definition file")
+    return stroke_from_dict(data, str(p))
+
+
+def save_stroke(defn: StrokeDefinition, path: str | Path) -> Path:
+    """Write ``defn`` as a definition file (validated by loading the dict back first)."""
+    data = stroke_to_dict(defn)
+    stroke_from_dict(data, str(path))
+    return write_text_atomic(json.dumps(data, indent=2) + "\n", path, mode=0o644)
