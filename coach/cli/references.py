@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
 
 from coach.cli.common import (
     EXIT_INPUT,
@@ -34,6 +33,7 @@ from coach.references.library import (
     save_reference,
     scan_references,
 )
+from coach.services.progress_bar import fraction_bar
 from coach.vision.models import ModelError
 
 
@@ -64,21 +64,6 @@ def add_reference_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _terminal_progress(label: str) -> Callable[[float], None] | None:
-    """A percentage on stderr when it is a terminal (cleared at 100%), else None."""
-    if not sys.stderr.isatty():
-        return None
-
-    def show(fraction: float) -> None:
-        if fraction >= 1.0:
-            sys.stderr.write("\r\x1b[2K")
-        else:
-            sys.stderr.write(f"\r{label}: {100 * fraction:3.0f}%")
-        sys.stderr.flush()
-
-    return show
-
-
 def cmd_reference(args: argparse.Namespace) -> int:
     """``coach reference``: record, save, print a summary. Exit 0 saved, 1 input, 2 usage."""
     # deferred: recording pulls MediaPipe and PyAV; `coach --help` stays fast
@@ -101,13 +86,14 @@ def cmd_reference(args: argparse.Namespace) -> int:
         raise CliError(str(already_saved_error(ref_id, dest)), EXIT_USAGE)
     try:
         read_info(args.video)
-        ref = record_reference(
-            args.video,
-            args.name,
-            lambda size: body_frame(args, size),
-            args.stroke,
-            on_progress=_terminal_progress("tracking the demonstration"),
-        )
+        with fraction_bar("tracking the demonstration") as on_progress:
+            ref = record_reference(
+                args.video,
+                args.name,
+                lambda size: body_frame(args, size),
+                args.stroke,
+                on_progress=on_progress,
+            )
         path = save_reference(ref, refs_dir, overwrite=args.overwrite)
     except (VideoError, ModelError, DemonstrationError, StrokeError) as exc:
         raise CliError(str(exc), EXIT_INPUT) from None
