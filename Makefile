@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
-	$(PY) -c "import coach.matcher as m; m.warm_up()"  # compile the matcher's step once
+	$(PY) -c "import coach.core.matcher as m; m.warm_up()"  # compile the matcher's step once
 	touch $(STAMP)
 
 $(MODEL) $(LITE): | $(STAMP)

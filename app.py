@@ -6,6 +6,6 @@ coach/ui_pages/ so that an installed copy runs the same page.
 
 import runpy
 
-from coach.ui_pages import APP_SCRIPT
+from coach.ui.pages import APP_SCRIPT
 
 runpy.run_path(str(APP_SCRIPT), run_name="__main__")

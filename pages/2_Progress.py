@@ -3,7 +3,7 @@ for the instructor. Page logic lives in coach/ui_progress.py."""
 
 import streamlit as st
 
-from coach import ui_progress
+from coach.ui import progress as ui_progress
 
 st.set_page_config(page_title="Progress · Stroke Coach", page_icon="📈", layout="wide")
 ui_progress.progress_page()

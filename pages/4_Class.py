@@ -9,7 +9,7 @@ coach/ui_class.py (page) and coach/classroom.py (registry, relay, overlay).
 
 import streamlit as st
 
-from coach import ui_class
+from coach.ui import class_page as ui_class
 
 st.set_page_config(page_title="Stroke Coach: class", page_icon="👐", layout="wide")
 ui_class.page()

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from coach.bodyframe import BodyFrame
-from coach.pipeline import Coach, SessionResult
-from coach.strokes import load_stroke
-from coach.synth import Sample
-from coach.types import HandObservation
+from coach.core.bodyframe import BodyFrame
+from coach.core.pipeline import Coach, SessionResult
+from coach.core.strokes import load_stroke
+from coach.core.types import HandObservation
+from coach.samples.synth import Sample
 
 
 @dataclass(frozen=True)
@@ -195,7 +195,7 @@ def human_sample(stroke_id: str, *, tempo_drift: float = 0.15, **options) -> Sam
     """A :class:`Sample` with human timing: every move speeds up and slows down (the
     minimum-jerk, bell-shaped speed of a reaching hand) and each segment's duration
     drifts by up to ``tempo_drift`` from the plan, repetition to repetition."""
-    import coach.synth as synth
+    import coach.samples.choreography as synth
 
     saved = synth._progress, synth.DURATION_JITTER
     plain = synth._progress

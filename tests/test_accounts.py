@@ -8,12 +8,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from coach import accounts as A
 from coach.cli import main
-from coach.html_report import session_report_html
-from coach.pipeline import SessionResult
-from coach.store import SCHEMA_VERSION, Store, StoreError
-from coach.types import FLAG_CODES
+from coach.core.pipeline import SessionResult
+from coach.core.types import FLAG_CODES
+from coach.services.session_report import session_report_html
+from coach.storage import accounts as A
+from coach.storage.store import SCHEMA_VERSION, Store, StoreError
 from tests.test_store import (  # noqa: F401 - fixtures: SQLite and a private PostgreSQL
     REPS,
     Backend,

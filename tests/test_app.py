@@ -9,11 +9,15 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from coach import live, ui_charts, ui_offline, ui_text
-from coach.bodyframe import BodyFrame
-from coach.draw import SKY_BLUE, VERMILLION
-from coach.strokes import load_stroke
-from coach.types import Hint, RepetitionScore
+from coach.core.bodyframe import BodyFrame
+from coach.core.strokes import load_stroke
+from coach.core.types import Hint, RepetitionScore
+from coach.render import charts as ui_charts
+from coach.render import text as ui_text
+from coach.render.draw import SKY_BLUE, VERMILLION
+from coach.services import events as live_events
+from coach.services import offline as ui_offline
+from coach.storage import settings as live_settings
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
@@ -34,7 +38,7 @@ def page(**state) -> AppTest:
 
 
 def returning(data_dir: Path, **changes) -> None:
-    live.save_settings(data_dir, live.LiveSettings(safety_seen=True, **changes))
+    live_settings.save_settings(data_dir, live_settings.LiveSettings(safety_seen=True, **changes))
 
 
 def texts(at: AppTest) -> str:
@@ -66,7 +70,7 @@ def test_first_visit_shows_safety_notes_before_anything_else(data_dir) -> None:
     assert not at.tabs  # no coaching before the notes
     at.button[0].click().run()
     assert [t.label for t in at.tabs][:1] == ["Live coach"]
-    assert live.load_settings(data_dir).safety_seen  # remembered for the next visit
+    assert live_settings.load_settings(data_dir).safety_seen  # remembered for the next visit
 
 
 def test_returning_visitor_goes_straight_to_the_coach(data_dir) -> None:
@@ -81,7 +85,7 @@ def test_returning_visitor_goes_straight_to_the_coach(data_dir) -> None:
 
 def test_corrupt_settings_file_still_loads(data_dir) -> None:
     data_dir.mkdir(parents=True)
-    live.settings_path(data_dir).write_text("{ broken")
+    live_settings.settings_path(data_dir).write_text("{ broken")
     at = page()
     assert not at.exception and "umbilical cord" in texts(at)
 
@@ -91,7 +95,7 @@ def test_stroke_picker_is_remembered_and_reaches_the_coach(data_dir) -> None:
     at = page()
     at.selectbox[0].select("sun").run()
     assert not at.exception
-    assert live.load_settings(data_dir).stroke_id == "sun"
+    assert live_settings.load_settings(data_dir).stroke_id == "sun"
     assert at.session_state["live_camera"].stroke.id == "sun"
     assert "Sun" in texts(at)
 
@@ -103,7 +107,7 @@ def test_mirror_and_speech_toggles_saved(data_dir) -> None:
     labels = [t.label for t in at.toggle]
     at.toggle[labels.index("Mirror the preview (like a selfie)")].set_value(False).run()
     at.toggle[labels.index("Speak hints aloud")].set_value(True).run()
-    saved = live.load_settings(data_dir)
+    saved = live_settings.load_settings(data_dir)
     assert saved.mirror_preview is False and saved.spoken_hints is True
     assert at.session_state["live_camera"].mirror_preview is False
 
@@ -113,7 +117,7 @@ def test_mirror_and_speech_toggles_saved(data_dir) -> None:
 
 def test_hint_and_score_cards_rendered_from_the_live_view(data_dir) -> None:
     returning(data_dir)
-    view = live.LiveView(
+    view = live_events.LiveView(
         hint=Hint(4.2, "too_fast", "Slow down: follow the guide dot."),
         hint_serial=1,
         repetitions=(rep(0, 62, ("too_fast",), pace="too_fast"), rep(1, 91)),
@@ -152,7 +156,7 @@ def test_drag_a_box_calibrates_and_is_remembered(data_dir) -> None:
     at.run()
     next(b for b in at.button if b.label == "Use this box").click().run()
     assert not at.exception
-    saved = live.load_settings(data_dir)
+    saved = live_settings.load_settings(data_dir)
     assert saved.box == (0.2, 0.3, 0.5, 0.7) and saved.head == "left"
     # The preview is mirrored: the box and the head go back to the received frame.
     want = BodyFrame.from_box((0.5, 0.3, 0.8, 0.7), "right", image_size=(640, 480))
@@ -238,20 +242,20 @@ def test_live_cards_keep_a_fixed_layout(data_dir) -> None:
     counts = []
     flagged = rep(0, 62, ("too_fast", "jerky"), pace="too_fast")
     for reps in ((), (flagged,), (rep(0, 91), rep(1, 90))):  # none, one with flags, two
-        at = page(view_camera=live.LiveView(repetitions=reps))
+        at = page(view_camera=live_events.LiveView(repetitions=reps))
         assert not at.exception
         counts.append(len(at.markdown) + len(at.caption) + len(at.get("empty")))
     assert len(set(counts)) == 1, counts
 
 
 def test_every_flag_has_plain_words() -> None:
-    from coach.types import FLAG_CODES
+    from coach.core.types import FLAG_CODES
 
     assert set(FLAG_CODES) <= set(ui_text.FLAG_TEXT) and set(FLAG_CODES) <= set(ui_text.FLAG_LABEL)
 
 
 def test_summary_lines_count_flags() -> None:
-    from coach.pipeline import SessionResult
+    from coach.core.pipeline import SessionResult
 
     reps = (rep(0, 60, ("too_fast",)), rep(1, 65, ("too_fast",)))
     s = SessionResult("i-love-you", reps, (), (), 100, 90, 62, {"too_fast": 2, "too_slow": 0})
@@ -261,7 +265,7 @@ def test_summary_lines_count_flags() -> None:
 
 
 def test_stats_line() -> None:
-    stats = live.LiveStats(900, 880, 3, 29.7, 17.6, 23.2, 18.0)
+    stats = live_events.LiveStats(900, 880, 3, 29.7, 17.6, 23.2, 18.0)
     assert ui_text.stats_line(stats) == (
         "frames processed: 880 · 29.7 frames/s · 18 ms per frame (p95 23 ms) · dropped 3"
     )
@@ -310,7 +314,7 @@ def test_timeline_frames_from_a_report() -> None:
 
 def test_score_file_with_traces(tmp_path) -> None:
     """Upload scoring on a short rendered sample, landmarks from the sample's truth."""
-    from coach.synth import Sample
+    from coach.samples.synth import Sample
     from tests.test_live import TruthLandmarker
 
     path, truth = ui_offline.sample_video(tmp_path, repetitions=1)
@@ -337,8 +341,9 @@ def test_saved_reference_can_be_picked_as_the_stroke(data_dir) -> None:
     # in the stroke list and becomes the stroke practised against.
     from dataclasses import replace
 
-    from coach.reference import Reference, save_reference
-    from coach.strokes import load_stroke
+    from coach.core.strokes import load_stroke
+    from coach.references.format import Reference
+    from coach.references.library import save_reference
 
     base = load_stroke("i-love-you")
     slow = replace(
@@ -352,7 +357,7 @@ def test_saved_reference_can_be_picked_as_the_stroke(data_dir) -> None:
     at = page()
     assert "Anna's slow I Love You" in at.selectbox[0].options
     at.selectbox[0].select("anna-s-slow-i-love-you").run()
-    assert live.load_settings(data_dir).stroke_id == "anna-s-slow-i-love-you"
+    assert live_settings.load_settings(data_dir).stroke_id == "anna-s-slow-i-love-you"
 
 
 def test_a_bad_reference_file_is_skipped_with_a_warning(data_dir) -> None:
@@ -373,7 +378,8 @@ def test_a_stroke_description_is_shown_as_text(data_dir) -> None:
     # issue 12: descriptions were Markdown, so an image link made the browser fetch it
     from dataclasses import replace
 
-    from coach.reference import Reference, save_reference
+    from coach.references.format import Reference
+    from coach.references.library import save_reference
 
     base = load_stroke("sun")
     ref = replace(base, id="anna-s-sun", name="Anna's sun",
@@ -398,7 +404,7 @@ def test_a_stroke_description_is_shown_as_text(data_dir) -> None:
     ],
 )
 def test_encoder_frame_format(shape, fmt) -> None:
-    from coach.ui_live import encoder_frame
+    from coach.ui.live import encoder_frame
 
     frame = encoder_frame(np.zeros(shape, np.uint8))
     assert frame.format.name == fmt
@@ -407,7 +413,7 @@ def test_encoder_frame_format(shape, fmt) -> None:
 
 def test_encoder_frame_keeps_the_colours() -> None:
     """Blocks of the overlay's colours survive RGB -> YUV 4:2:0 -> RGB within 4 levels."""
-    from coach.ui_live import encoder_frame
+    from coach.ui.live import encoder_frame
 
     image = np.zeros((480, 640, 3), np.uint8)
     colours = [SKY_BLUE, VERMILLION, (255, 255, 255), (0, 0, 0), (200, 150, 120)]

@@ -1,4 +1,4 @@
-"""Tests for coach.batch: several videos scored in parallel, one report each, a summary
+"""Tests for coach.services.batch: several videos scored in parallel, one report each, a summary
 table, and bad files reported and skipped.
 
 Most clips are tiny grey videos without a hand, scored with a stand-in landmarker that
@@ -15,10 +15,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from coach import batch as B
-from coach.cli import CliError, add_calibration_options
-from coach.strokes import load_stroke
-from coach.video import VideoWriter
+from coach.cli import score as S
+from coach.cli.common import CliError, add_calibration_options
+from coach.core.strokes import load_stroke
+from coach.services import batch as B
+from coach.vision.video import VideoWriter
 
 CAL = B.Calibration((0.3, 0.3, 0.7, 0.7))
 
@@ -227,7 +228,7 @@ def _score_parser() -> argparse.ArgumentParser:
     p.add_argument("--stroke", required=True)
     add_calibration_options(p)
     p.add_argument("--json")
-    B.add_batch_arguments(p)
+    S.add_batch_arguments(p)
     return p
 
 
@@ -241,12 +242,12 @@ def _score_parser() -> argparse.ArgumentParser:
     ],
 )
 def test_is_batch(argv, batch):
-    assert B.is_batch(_score_parser().parse_args([*argv, "--stroke", "sun"])) is batch
+    assert S.is_batch(_score_parser().parse_args([*argv, "--stroke", "sun"])) is batch
 
 
 def test_is_batch_for_a_folder(tmp_path):
     args = _score_parser().parse_args([str(tmp_path), "--stroke", "sun"])
-    assert B.is_batch(args)
+    assert S.is_batch(args)
 
 
 def test_cli_bad_usage(tmp_path):
@@ -254,13 +255,13 @@ def test_cli_bad_usage(tmp_path):
         [str(tmp_path / "a.mp4"), "--stroke", "sun", "--tummy", "1,2", "--out-dir", str(tmp_path)]
     )
     with pytest.raises(CliError) as exc:
-        B.cmd_score_batch(args, load_stroke("sun"))
+        S.run_batch(args, load_stroke("sun"))
     assert exc.value.status == 2 and "--tummy" in str(exc.value)
     empty = tmp_path / "empty"
     empty.mkdir()
     args = _score_parser().parse_args([str(empty), "--stroke", "sun"])
     with pytest.raises(CliError) as exc:
-        B.cmd_score_batch(args, load_stroke("sun"))
+        S.run_batch(args, load_stroke("sun"))
     assert exc.value.status == 1 and "no video files" in str(exc.value)
 
 
@@ -283,7 +284,7 @@ def test_cli_batch_with_the_model(clips, tmp_path, capsys, model_path):
             str(summary),
         ]
     )
-    assert B.cmd_score_batch(args, load_stroke("sun")) == 1
+    assert S.run_batch(args, load_stroke("sun")) == 1
     captured = capsys.readouterr()
     assert "2 scored, 1 failed" in captured.out
     assert "no --tummy given" in captured.err
@@ -296,8 +297,8 @@ def test_cli_batch_with_the_model(clips, tmp_path, capsys, model_path):
 @pytest.mark.slow
 def test_batch_scores_a_real_clip_like_score_video(tmp_path, model_path, clips):
     """A generated practice clip among bad files: its report is what `coach score` gives."""
-    from coach.cli import score_video
-    from coach.synth import render_sample
+    from coach.samples.synth import render_sample
+    from coach.services.offline import score_video
 
     clip = tmp_path / "practice.mp4"
     truth = render_sample("i-love-you", clip, repetitions=2, seed=31, fault="fast")

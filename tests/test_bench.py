@@ -12,8 +12,9 @@ import math
 import numpy as np
 import pytest
 
-from coach import bench, synth
-from coach.types import HandObservation
+from coach.bench import bench, clips, measure, passes
+from coach.core.types import HandObservation
+from coach.samples import synth
 
 
 @pytest.mark.parametrize(
@@ -25,21 +26,21 @@ from coach.types import HandObservation
     ],
 )
 def test_percentiles_ms(samples_s, p50_ms, max_ms):
-    got = bench.percentiles_ms(np.array(samples_s))
+    got = measure.percentiles_ms(np.array(samples_s))
     assert got["p50"] == pytest.approx(p50_ms)
     assert got["max"] == pytest.approx(max_ms)
     assert got["p50"] <= got["p99"] <= got["max"]
 
 
 def test_percentiles_of_nothing_are_nan():
-    assert all(math.isnan(v) for v in bench.percentiles_ms(np.array([])).values())
+    assert all(math.isnan(v) for v in measure.percentiles_ms(np.array([])).values())
 
 
 def test_window_growth_compares_first_and_last_window():
     # 10 minutes sampled every second: 100 MB for the first 5 minutes, then 103 MB.
     t = np.arange(600.0)
     v = np.where(t < 300, 100.0, 103.0)
-    g = bench.window_growth(t, v, 600.0)
+    g = measure.window_growth(t, v, 600.0)
     assert (g["window_s"], g["first"], g["last"], g["growth"]) == (60.0, 100.0, 103.0, 3.0)
     assert g["slope_per_min"] == pytest.approx(0.0, abs=1e-9)  # flat over the second half
 
@@ -48,12 +49,12 @@ def test_window_growth_trend_is_per_minute_over_the_second_half():
     # Warm-up: +50 in the first minute, then a leak of 2 per minute.
     t = np.arange(0.0, 600.0, 5.0)
     v = np.minimum(t, 60.0) * 50.0 / 60.0 + np.maximum(t - 60.0, 0.0) * 2.0 / 60.0
-    g = bench.window_growth(t, v, 600.0)
+    g = measure.window_growth(t, v, 600.0)
     assert g["slope_per_min"] == pytest.approx(2.0)
 
 
 def test_window_growth_short_clip_uses_quarter_windows():
-    g = bench.window_growth([0.0, 1.0, 2.0, 3.0], [5.0, 6.0, 7.0, 8.0], 4.0)
+    g = measure.window_growth([0.0, 1.0, 2.0, 3.0], [5.0, 6.0, 7.0, 8.0], 4.0)
     assert g["window_s"] == 1.0
     assert (g["first"], g["last"]) == (5.5, 7.5)  # medians of {5, 6} and {7, 8}
 
@@ -61,11 +62,11 @@ def test_window_growth_short_clip_uses_quarter_windows():
 def test_paired_ratio_is_median_of_chunk_ratios():
     a = [(60, 2.0), (60, 2.0), (60, 6.0), (0, 0.0)]  # 30, 30, 10 fps; an empty last chunk
     b = [(60, 2.5), (60, 2.0), (60, 6.0), (0, 0.01)]  # 24, 30, 10 fps
-    assert bench.paired_ratio(a, b) == pytest.approx(1.0)  # median of 0.8, 1.0, 1.0
+    assert passes.paired_ratio(a, b) == pytest.approx(1.0)  # median of 0.8, 1.0, 1.0
 
 
 def test_observation_log_round_trip():
-    log = bench.ObservationLog(3)
+    log = measure.ObservationLog(3)
     lm = np.random.default_rng(0).random((2, 21, 3))
     obs = HandObservation(timestamp_s=0.5, landmarks=lm, scores=[0.9, 0.8], image_size=(640, 480))
     log.add(0.0, None)
@@ -79,7 +80,7 @@ def test_observation_log_round_trip():
 
 
 def test_observation_log_refuses_more_frames_than_announced():
-    log = bench.ObservationLog(16)
+    log = measure.ObservationLog(16)
     for i in range(16):
         log.add(i / 30, None)
     with pytest.raises(ValueError, match="more than the 16 frames"):
@@ -101,7 +102,7 @@ class _FakeCoach:
 
 def test_stage_timer_splits_tracker_from_the_rest():
     coach = _FakeCoach()
-    timer = bench.StageTimer(coach, 4)
+    timer = measure.StageTimer(coach, 4)
     for i in range(5):  # one more than the capacity: the series grows
         coach.update(None, i / 30)
     s = timer.summary()
@@ -123,18 +124,18 @@ def test_bad_durations_exit_2(capsys):
 
 def test_clip_is_cached_until_the_generator_changes(tmp_path, monkeypatch):
     notes: list[str] = []
-    clip = bench.ensure_clip(tmp_path, 0.5, log=notes.append)
+    clip = clips.ensure_clip(tmp_path, 0.5, log=notes.append)
     assert clip.path.is_file() and clip.frames == 15 and clip.size == (640, 480)
     assert clip.body_frame() is not None
     assert any("rendering" in n for n in notes)
 
     notes.clear()
-    again = bench.ensure_clip(tmp_path, 0.5, log=notes.append)
+    again = clips.ensure_clip(tmp_path, 0.5, log=notes.append)
     assert again == clip and any("reusing" in n for n in notes)
 
     notes.clear()
     monkeypatch.setattr(synth, "GENERATOR_VERSION", synth.GENERATOR_VERSION + 1)
-    bench.ensure_clip(tmp_path, 0.5, log=notes.append)
+    clips.ensure_clip(tmp_path, 0.5, log=notes.append)
     assert any("rendering" in n for n in notes)
 
 

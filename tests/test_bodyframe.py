@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from coach.bodyframe import HEAD_DIRECTIONS, BodyFrame, parse_box
+from coach.core.bodyframe import HEAD_DIRECTIONS, BodyFrame, parse_box
 
 X0, Y0, X1, Y1 = 0.1, 0.2, 0.5, 0.8
 BOX = (X0, Y0, X1, Y1)

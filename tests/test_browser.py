@@ -94,7 +94,7 @@ def path_colour_pixels(png: Path) -> int:
     """Pixels close to the reference path's colour (sky blue) in a screenshot."""
     import cv2
 
-    from coach.draw import SKY_BLUE
+    from coach.render.draw import SKY_BLUE
 
     img = cv2.imread(str(png))[:, :, ::-1].astype(int)
     return int((np.abs(img - np.array(SKY_BLUE)).max(axis=2) <= 40).sum())
@@ -107,14 +107,14 @@ def test_live_coach_two_sessions(browser_ready, tmp_path: Path) -> None:
     by the Python pipeline, the overlay in the returned video, a hint and a score
     card, and its own counts (one coach per browser session).
     """
-    from coach import live
+    from coach.storage import settings as live_settings
 
     video = tmp_path / "i-love-you.y4m"  # about 450 MB: removed at the end
     truth = fake_webcam.make_clip(video, kind="synth", repetitions=2)
     data = tmp_path / "data"  # the settings a returning user has: calibrated, notes read
-    live.save_settings(
+    live_settings.save_settings(
         data,
-        live.LiveSettings(
+        live_settings.LiveSettings(
             mirror_preview=False, safety_seen=True, body_frame=truth.body_frame().to_dict()
         ),
     )

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from coach import accounts as A
-from coach import live
-from coach.pipeline import SessionResult
-from coach.store import Store
-from coach.types import FLAG_CODES
+from coach.core.pipeline import SessionResult
+from coach.core.types import FLAG_CODES
+from coach.storage import accounts as A
+from coach.storage import settings as live_settings
+from coach.storage.store import Store
 from tests.test_store import REPS
 
 REPO = Path(__file__).resolve().parents[1]
@@ -43,7 +43,7 @@ def result(tmp_path_factory) -> dict:
         store.for_account(bob.id).save_session("Bobs baby", session, "upload", "sun")
         store.for_account(None).save_session("Home user", session, "upload", "sun")
     for folder in (data, data / "accounts" / str(ann.id), data / "accounts" / str(bob.id)):
-        live.save_settings(folder, live.LiveSettings(safety_seen=True))
+        live_settings.save_settings(folder, live_settings.LiveSettings(safety_seen=True))
     out = work / "result.json"
     cmd = [sys.executable, str(BROWSER_DIR / "accounts_drive.py"), "--data", str(data),
            "--out", str(out)]  # fmt: skip

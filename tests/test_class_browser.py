@@ -39,14 +39,14 @@ def browser_ready() -> None:
 
 
 def test_class_with_an_instructor_and_two_parents(browser_ready, tmp_path: Path) -> None:
-    from coach import live
+    from coach.storage import settings as live_settings
 
     video = tmp_path / "i-love-you-small.y4m"
     truth = fake_webcam.make_clip(video, kind="synth", fps=10, size=(320, 240), repetitions=2)
     data = tmp_path / "data"  # calibrated (the clip's tummy box), safety notes read
-    live.save_settings(
+    live_settings.save_settings(
         data,
-        live.LiveSettings(
+        live_settings.LiveSettings(
             mirror_preview=False, safety_seen=True, body_frame=truth.body_frame().to_dict()
         ),
     )

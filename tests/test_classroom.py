@@ -15,14 +15,15 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from coach import classroom as cr
-from coach import ui_class
-from coach.bodyframe import BodyFrame
+from coach.core.bodyframe import BodyFrame
+from coach.core.types import Guide, HandObservation
 from coach.relay.client import Snapshot
 from coach.relay.hub import RelayConfig, new_code
 from coach.relay.server import EmbeddedRelay
-from coach.synth import Sample
-from coach.types import HandObservation
+from coach.render.follow_me import FollowStyle, draw_follow_me
+from coach.samples.synth import Sample
+from coach.services import classroom as cr
+from coach.ui import class_page as ui_class
 
 OPEN_LIMITS = RelayConfig(
     joins_per_client=(10_000, 60.0), joins_per_class=(10_000, 60.0),
@@ -202,12 +203,12 @@ W, H = 320, 240
 
 
 def green_mask(img: np.ndarray) -> np.ndarray:
-    return np.abs(img.astype(int) - np.array(cr.FollowStyle().colour)).max(axis=2) <= 30
+    return np.abs(img.astype(int) - np.array(FollowStyle().colour)).max(axis=2) <= 30
 
 
-def guide_of(points, idle_s: float = 0.1) -> cr.Guide:
+def guide_of(points, idle_s: float = 0.1) -> Guide:
     arr = np.array(points, dtype=np.float64).reshape(-1, 3)
-    return cr.Guide("ABCDE", "Maya", "i-love-you", arr, 0, "I", 0, "tracking", idle_s, len(arr))
+    return Guide("ABCDE", "Maya", "i-love-you", arr, 0, "I", 0, "tracking", idle_s, len(arr))
 
 
 def test_follow_me_goes_through_the_parents_body_frame() -> None:
@@ -216,14 +217,14 @@ def test_follow_me_goes_through_the_parents_body_frame() -> None:
     # The parent's doll lies with its head to the right, tummy box in the left half.
     parent = BodyFrame.from_box((0.1, 0.2, 0.5, 0.8), head="right")
     img = np.full((H, W, 3), 90, np.uint8)
-    out = cr.draw_follow_me(img, guide_of(pts), parent)
+    out = draw_follow_me(img, guide_of(pts), parent)
     assert (img == 90).all()  # the input is untouched
     ys, xs = np.nonzero(green_mask(out))
     assert len(xs) > 100
     # Head to the right: the tummy's v runs right to left along the image, at mid height.
     assert abs(np.median(ys) / H - 0.5) < 0.08
     assert xs.min() / W > 0.08 and xs.max() / W < 0.6
-    mirrored = cr.draw_follow_me(img, guide_of(pts), parent, mirror=True)
+    mirrored = draw_follow_me(img, guide_of(pts), parent, mirror=True)
     _, mxs = np.nonzero(green_mask(mirrored))
     assert abs(np.median(mxs) - (W - 1 - np.median(xs))) < 8  # flipped with the preview
 
@@ -239,7 +240,7 @@ def test_follow_me_goes_through_the_parents_body_frame() -> None:
 def test_follow_me_draws_nothing_when_it_should_not(points, idle_s, body_frame) -> None:
     img = np.full((H, W, 3), 90, np.uint8)
     bf = BodyFrame.from_box((0.3, 0.3, 0.7, 0.7)) if body_frame else None
-    out = cr.draw_follow_me(img, guide_of(points, idle_s), bf)
+    out = draw_follow_me(img, guide_of(points, idle_s), bf)
     assert (out == img).all() and out is not img
 
 
@@ -249,7 +250,7 @@ def test_follow_me_does_not_join_across_a_lift() -> None:
     # Two strokes 1 s apart (a lift): left column then right column, no line between.
     pts = [(0.05 * i, 0.2, 0.2 + 0.05 * i) for i in range(8)]
     pts += [(1.4 + 0.05 * i, 0.8, 0.2 + 0.05 * i) for i in range(8)]
-    out = cr.draw_follow_me(img, guide_of(pts, idle_s=2.0), bf)  # no marker: lines only
+    out = draw_follow_me(img, guide_of(pts, idle_s=2.0), bf)  # no marker: lines only
     mid = green_mask(out)[:, int(0.4 * W) : int(0.6 * W)]
     assert not mid.any()
 
@@ -699,7 +700,7 @@ def test_board_html_rows_words_and_escaping() -> None:
     ],
 )
 def test_follow_html_says_what_the_instructor_does(status, idle_s, label, words) -> None:
-    g = cr.Guide("ABCDE", "Maya", "i-love-you", np.zeros((0, 3)), 1, label, 2, status, idle_s, 5)
+    g = Guide("ABCDE", "Maya", "i-love-you", np.zeros((0, 3)), 1, label, 2, status, idle_s, 5)
     out = ui_class.follow_html(g, 42)
     assert words in out and 'data-coach-relayed="42"' in out
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from coach.cli import main
-from coach.video import VideoWriter
+from coach.vision.video import VideoWriter
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -46,7 +46,7 @@ def test_models_fetch_prints_the_full_model_path(capsys, model_path, lite_model_
 
 
 def test_models_fetch_failure_is_one_line(capsys, monkeypatch, tmp_path):
-    from coach import models
+    from coach.vision import models
 
     def no_network(*args):
         raise OSError("Network is unreachable")
@@ -169,9 +169,9 @@ def test_json_to_stdout_is_only_json(tmp_path):
 
 
 def test_sessions_list_and_export_html(tmp_path):
-    from coach.bodyframe import BodyFrame
-    from coach.store import Store
-    from coach.strokes import load_stroke
+    from coach.core.bodyframe import BodyFrame
+    from coach.core.strokes import load_stroke
+    from coach.storage.store import Store
     from tests.test_pipeline import BOX, run
     from tests.uvpaths import perform
 

@@ -14,7 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from coach import cli, progress_bar
+from coach import cli
+from coach.cli import app as cli_app
+from coach.cli.common import EXIT_USAGE
+from coach.services import progress_bar
 
 REPO = Path(__file__).resolve().parents[1]
 COMMANDS = [path for path, _ in cli.subparsers(cli.build_parser())]
@@ -54,7 +57,7 @@ def test_every_command_has_an_example_and_every_option_help(command: str) -> Non
     ],
 )
 def test_app_server_options_mirror_make_run(argv, address, port) -> None:
-    options = cli.server_options(cli.build_parser().parse_args(argv))
+    options = cli_app.server_options(cli.build_parser().parse_args(argv))
     pairs = dict(zip(options[::2], options[1::2], strict=True))
     assert pairs["--server.address"] == address
     assert pairs["--server.port"] == port
@@ -65,7 +68,7 @@ def test_app_server_options_mirror_make_run(argv, address, port) -> None:
 
 
 def test_app_refuses_a_bad_port(capsys) -> None:
-    assert cli.main(["app", "--port", "70000"]) == cli.EXIT_USAGE
+    assert cli.main(["app", "--port", "70000"]) == EXIT_USAGE
     assert "--port: expected 1..65535, found 70000" in capsys.readouterr().err
 
 
@@ -120,7 +123,7 @@ def test_models_fetch_progress_keeps_stdout_the_path(tmp_path, model_path, lite_
 @pytest.mark.model
 @pytest.mark.slow
 def test_score_progress_keeps_stdout_the_report(tmp_path, model_path) -> None:
-    from coach.synth import ensure_sample
+    from coach.samples.synth import ensure_sample
 
     clip = ensure_sample("sun", tmp_path, size=(160, 120), fps=10.0)
     done = subprocess.run(
@@ -141,3 +144,9 @@ def test_the_version_is_written_once() -> None:
     assert coach.__version__ == cli.version() == version
     holders = [p for p in (REPO / "coach").rglob("*.py") if f'"{version}"' in p.read_text()]
     assert holders == []
+
+
+def test_coach_app_starts_the_page_script() -> None:
+    from coach.ui.pages import APP_SCRIPT
+
+    assert cli_app.APP_SCRIPT == APP_SCRIPT and APP_SCRIPT.is_file()

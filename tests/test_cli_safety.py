@@ -18,13 +18,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from coach import reference as R
 from coach.cli import main
-from coach.pipeline import SessionResult
-from coach.store import Store
-from coach.strokes import load_stroke
-from coach.types import FLAG_CODES, RepetitionScore
-from coach.video import VideoWriter, read_info
+from coach.core.pipeline import SessionResult
+from coach.core.strokes import load_stroke
+from coach.core.types import FLAG_CODES, RepetitionScore
+from coach.references import format as fmt
+from coach.references import library
+from coach.storage.store import Store
+from coach.vision.video import VideoWriter, read_info
 
 
 @pytest.fixture()
@@ -113,9 +114,9 @@ def session_result() -> SessionResult:
 def saved(data_dir) -> tuple[Path, int]:
     """A store with one session scored against a saved reference."""
     sun = load_stroke("sun")
-    ref = R.Reference(dataclasses.replace(sun, id="anna-s-sun", name="Anna's sun", source=""),
+    ref = fmt.Reference(dataclasses.replace(sun, id="anna-s-sun", name="Anna's sun", source=""),
                       "sun", "2025-05-01T10:00:00Z")  # fmt: skip
-    R.save_reference(ref, data_dir / "references")
+    library.save_reference(ref, data_dir / "references")
     db = data_dir / "coach.db"
     with Store.open(db) as store:
         sid = store.save_session("Anna", session_result(), "upload", "Anna's sun",
@@ -201,7 +202,7 @@ def test_sessions_list_reads_a_version_2_store_without_upgrading_it(tmp_path, da
     # a store the app wrote before accounts existed: listed as it is, not changed
     import sqlalchemy as sa
 
-    from coach import migrations
+    from coach.storage import migrations
 
     db = tmp_path / "v2.db"
     engine = sa.create_engine(f"sqlite:///{db}")

@@ -1,11 +1,11 @@
-"""Tests for coach.contact: hand-computable contact points."""
+"""Tests for coach.core.contact: hand-computable contact points."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from coach.contact import CONTACT_LANDMARKS, contact_point
+from coach.core.contact import CONTACT_LANDMARKS, contact_point
 
 
 def _hand(values: dict[int, tuple[float, float]], rest: float = 0.0) -> np.ndarray:

@@ -7,10 +7,10 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from coach import draw as D
-from coach.bodyframe import BodyFrame
-from coach.strokes import load_stroke
-from coach.types import Progress, TrackPoint
+from coach.core.bodyframe import BodyFrame
+from coach.core.strokes import load_stroke
+from coach.core.types import Progress, TrackPoint
+from coach.render import draw as D
 
 W, H = 640, 480
 GREY = 120

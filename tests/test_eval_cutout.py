@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from coach.core.contact import FINGERTIP_LANDMARKS, PALM_LANDMARKS
 from coach.evaluation.cutout import (
     CutoutPainter,
     HandCutout,
@@ -14,7 +15,7 @@ from coach.evaluation.cutout import (
     placement,
     tint,
 )
-from coach.synth import FINGERTIP_LANDMARKS, PALM_LANDMARKS, hand_landmarks_px
+from coach.samples.scene import hand_landmarks_px
 
 TIPS = list(FINGERTIP_LANDMARKS)
 

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 
+from coach.core.strokes import load_stroke
 from coach.evaluation import motion
 from coach.evaluation.motion import (
     MotionSample,
@@ -21,8 +22,7 @@ from coach.evaluation.motion import (
     timed_circle,
     timed_line,
 )
-from coach.strokes import load_stroke
-from coach.synth import performed_path
+from coach.samples.choreography import performed_path
 
 SQUARE = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]])  # right, down, left: y down
 

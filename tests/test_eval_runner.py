@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pytest
 
+from coach.core.types import HandObservation
 from coach.evaluation import clips
 from coach.evaluation.runner import (
     LandmarkerSettings,
@@ -17,7 +18,6 @@ from coach.evaluation.runner import (
     run_coach,
     save_observations,
 )
-from coach.types import HandObservation
 
 
 def _obs(t, n):
@@ -57,9 +57,9 @@ def test_cache_key_follows_every_setting(change):
 
 @pytest.mark.model
 def test_replay_is_exactly_what_coach_score_said(model_path, tmp_path):
-    from coach.cli import score_video
-    from coach.landmarks import HandLandmarker
-    from coach.strokes import load_stroke
+    from coach.core.strokes import load_stroke
+    from coach.services.offline import score_video
+    from coach.vision.landmarks import HandLandmarker
 
     spec = clips.ClipSpec("sun", "fast", size=(320, 240), repetitions=2).with_tags()
     video = clips.render_clip(spec, tmp_path)
@@ -82,21 +82,21 @@ def test_replay_is_exactly_what_coach_score_said(model_path, tmp_path):
 def test_cache_asks_for_as_many_hands_as_coach_score(model_path, tmp_path, monkeypatch, stroke_id):
     """The cache key says how many hands MediaPipe looked for (landmarker_hands); it must be
     what coach score's own loop uses, or cached landmarks would not be coach score's."""
-    import coach.hand_tracker
-    from coach.cli import score_video
+    from coach.core.strokes import load_stroke
     from coach.evaluation.runner import landmarker_hands, settings_for
-    from coach.strokes import load_stroke
-    from coach.synth import render_sample
+    from coach.samples.synth import render_sample
+    from coach.services.offline import score_video
+    from coach.vision import hand_tracker
 
     asked = []
-    real = coach.hand_tracker.offline_landmarker
+    real = hand_tracker.offline_landmarker
 
     def spy(*args, **kwargs):  # the real landmarker, its num_hands and kind noted
         lm = real(*args, **kwargs)
-        asked.append((lm.num_hands, isinstance(lm, coach.hand_tracker.TrackingHandLandmarker)))
+        asked.append((lm.num_hands, isinstance(lm, hand_tracker.TrackingHandLandmarker)))
         return lm
 
-    monkeypatch.setattr(coach.hand_tracker, "offline_landmarker", spy)
+    monkeypatch.setattr(hand_tracker, "offline_landmarker", spy)
     video = tmp_path / "c.mp4"
     truth = render_sample(stroke_id, video, size=(160, 120), fps=10, duration_s=0.5)
     stroke = load_stroke(stroke_id)

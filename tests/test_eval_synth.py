@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from coach.evaluation import clips
-from coach.synth import RestingHand, Sample
+from coach.samples.choreography import RestingHand
+from coach.samples.synth import Sample
 
 
 def test_resting_hand_stays_put_while_the_other_strokes():
@@ -144,8 +145,8 @@ def test_clip_set_covers_the_conditions():
 
 
 def test_perturbations_move_whole_hands_in_box_units():
-    from coach.bodyframe import BodyFrame
-    from coach.types import HandObservation
+    from coach.core.bodyframe import BodyFrame
+    from coach.core.types import HandObservation
 
     frame = BodyFrame.from_box((0.25, 0.25, 0.75, 0.75), "up", False, (400, 400))
     lm = np.zeros((2, 21, 3))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from coach.synth import Sample
+from coach.samples.synth import Sample
 from tests.landmark_sim import Field, human_sample, run
 
 WANT = {

@@ -1,4 +1,4 @@
-"""Tests for coach.hand_roi: the box a followed hand is looked for in (hand-computable)."""
+"""Tests for coach.vision.hand_roi: the box a followed hand is looked for in (hand-computable)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from coach.hand_roi import (
+from coach.vision.hand_roi import (
     ROI_LANDMARKS,
     Roi,
     crop_matrix,

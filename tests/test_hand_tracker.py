@@ -1,4 +1,4 @@
-"""Tests for coach.hand_tracker: MediaPipe finds the hand, the network alone follows it."""
+"""Tests for coach.vision.hand_tracker: MediaPipe finds the hand, the network alone follows it."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import cv2
 import numpy as np
 import pytest
 
-from coach.hand_tracker import TrackingHandLandmarker
-from coach.landmarks import HandLandmarker
-from coach.types import Frame
+from coach.core.types import Frame
+from coach.vision.hand_tracker import TrackingHandLandmarker
+from coach.vision.landmarks import HandLandmarker
 from tests.test_landmarks import _errors_px, _frames, _reference
 
 

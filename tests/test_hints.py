@@ -7,10 +7,10 @@ import math
 import numpy as np
 import pytest
 
-from coach.hints import HintPolicy, HintSignals, HintState, decide, hint_text
-from coach.matcher import MatcherConfig
-from coach.strokes import load_stroke
-from coach.types import Progress, SegmentRecord
+from coach.core.hints import HintPolicy, HintSignals, HintState, decide, hint_text
+from coach.core.matcher import MatcherConfig
+from coach.core.strokes import load_stroke
+from coach.core.types import Progress, SegmentRecord
 
 ILY = load_stroke("i-love-you")
 SUN = load_stroke("sun")
@@ -183,7 +183,7 @@ def test_texts_are_friendly_and_stroke_aware():
     ],
 )
 def test_pace_is_said_from_the_repetitions_verdict(pace, score, code):
-    from coach.types import RepetitionScore
+    from coach.core.types import RepetitionScore
 
     rep = RepetitionScore(0, 0.0, 11.0, 11.0, 11.2, score, "ok", pace, 1.0, 1.0)
     said = run([(12.0, {"hand_seen": True, "progress": None, "scored": (rep,)})])

@@ -1,4 +1,4 @@
-"""The self-contained HTML session report (coach/html_report.py)."""
+"""The self-contained HTML session report (coach/render/html_report.py)."""
 
 from __future__ import annotations
 
@@ -12,21 +12,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from coach import html_report
-from coach.html_report import (
-    PNG_MAGIC,
-    export_session_html,
-    report_file_name,
-    session_html,
-    stroke_for_report,
-    write_text_atomic,
-)
-from coach.pipeline import SessionResult
-from coach.report import repetition_dict
-from coach.store import Store, StoreError
-from coach.strokes import StrokeError, load_stroke
-from coach.types import FLAG_CODES, Hint, RepetitionScore, SegmentRecord
-from coach.ui_text import FLAG_LABEL, FLAG_TEXT
+from coach.core.pipeline import SessionResult
+from coach.core.strokes import StrokeError, load_stroke
+from coach.core.types import FLAG_CODES, Hint, RepetitionScore, SegmentRecord
+from coach.render.html_report import PNG_MAGIC, report_file_name, session_html
+from coach.render.report import repetition_dict
+from coach.render.text import FLAG_LABEL, FLAG_TEXT
+from coach.services.session_report import export_session_html, stroke_for_report
+from coach.storage import atomic
+from coach.storage.atomic import write_text_atomic
+from coach.storage.store import Store, StoreError
 
 ILY = load_stroke("i-love-you")
 
@@ -333,13 +328,14 @@ def test_the_stroke_of_a_stored_session_is_found(tmp_path) -> None:
 
 
 def test_a_session_against_a_saved_reference_uses_that_reference(tmp_path) -> None:
-    from coach import reference
+    from coach.references import format as fmt
+    from coach.references import library
 
     sun = load_stroke("sun")
-    ref_id = reference.reference_id("Anna's sun")
+    ref_id = fmt.reference_id("Anna's sun")
     custom = dataclasses.replace(sun, id=ref_id, name="Anna's sun", source="")
-    ref = reference.Reference(custom, "sun", "2025-05-01T10:00:00Z")
-    reference.save_reference(ref, tmp_path)
+    ref = fmt.Reference(custom, "sun", "2025-05-01T10:00:00Z")
+    library.save_reference(ref, tmp_path)
     report = make_report(reference="Anna's sun")
     report["stroke"] = "sun"
     assert stroke_for_report(report, tmp_path).id == ref_id == "anna-s-sun"
@@ -389,7 +385,7 @@ def test_atomic_write_cleans_up_when_writing_fails(tmp_path, monkeypatch) -> Non
     def broken_replace(src, dst):
         raise OSError("disk full")
 
-    monkeypatch.setattr(html_report.os, "replace", broken_replace)
+    monkeypatch.setattr(atomic.os, "replace", broken_replace)
     with pytest.raises(OSError, match="disk full"):
         write_text_atomic("new", dest)
     assert dest.read_text(encoding="utf-8") == "old"

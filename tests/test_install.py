@@ -117,12 +117,12 @@ def wheel(tmp_path_factory) -> Path:
 def test_wheel_contains_the_app_and_its_pages(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     for member in (
-        "coach/ui_pages/app.py",  # the entry script `coach app` runs (st.navigation)
-        "coach/ui_pages/practise.py",  # Practise
-        "coach/ui_progress.py",  # Progress
-        "coach/ui_class.py",  # Class
-        "coach/strokes/sun.json",  # package data
-        "coach/paths.py",
+        "coach/ui/pages/app.py",  # the entry script `coach app` runs (st.navigation)
+        "coach/ui/pages/practise.py",  # Practise
+        "coach/ui/progress.py",  # Progress
+        "coach/ui/class_page.py",  # Class
+        "coach/core/strokes/sun.json",  # package data
+        "coach/storage/paths.py",
     ):
         assert member in names, member
     assert not any(n.startswith(("models/", "samples/", "tests/")) for n in names)
@@ -178,7 +178,7 @@ def user_env(tmp_path) -> dict:
 def test_installed_copy_runs_from_its_own_folder(installed: Path, user_env: dict) -> None:
     where = subprocess.run(
         [str(installed.parent / "python"), "-c",
-         "import coach, coach.paths as p; print(coach.__file__); print(p.checkout_root()); "
+         "import coach, coach.storage.paths as p; print(coach.__file__); print(p.checkout_root()); "
          "print(p.models_dir()); print(p.data_dir())"],
         capture_output=True, text=True, env=user_env, cwd=user_env["HOME"], check=True,
     ).stdout.splitlines()  # fmt: skip
@@ -227,7 +227,7 @@ def test_installed_coach_app_serves_the_page(installed: Path, user_env: dict) ->
 
 
 def test_postgres_without_the_extra_says_how_to_get_it(monkeypatch) -> None:
-    from coach.store import Store, StoreError
+    from coach.storage.store import Store, StoreError
 
     monkeypatch.setitem(sys.modules, "psycopg", None)  # as if the extra were not installed
     with pytest.raises(StoreError) as exc:
@@ -244,7 +244,7 @@ def test_installed_page_renders(installed: Path, user_env: dict) -> None:
     script = (
         "from streamlit import config\n"
         "from streamlit.testing.v1 import AppTest\n"
-        "from coach.ui_pages import APP_SCRIPT\n"
+        "from coach.ui.pages import APP_SCRIPT\n"
         "config.set_option('server.address', '127.0.0.1')  # as `coach app` serves it\n"
         "at = AppTest.from_file(str(APP_SCRIPT), default_timeout=60)\n"
         "at.session_state['coach_no_webrtc'] = True\n"

@@ -1,6 +1,6 @@
 """End to end on generated clips with ground truth: render -> `coach score` path -> verdicts.
 
-The clips show a rendered doll and hand (coach.synth); MediaPipe really tracks the
+The clips show a rendered doll and hand (coach.samples.synth); MediaPipe really tracks the
 hand, so this covers video decoding, landmarks, smoothing, the body frame, the
 matcher, scoring and the report together. The verdict must match the fault.
 """
@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from coach.bodyframe import BodyFrame, parse_box
-from coach.cli import score_video
-from coach.strokes import load_stroke
+from coach.core.bodyframe import BodyFrame, parse_box
+from coach.core.strokes import load_stroke
+from coach.services.offline import score_video
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 
@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.model, pytest.mark.slow]
 @pytest.fixture(scope="module")
 def landmarker(model_path):
     """Hand landmarkers as `coach score` makes them: as many hands as the stroke uses."""
-    from coach.landmarks import HandLandmarker
+    from coach.vision.landmarks import HandLandmarker
 
     made = {}
     yield lambda hands: made.setdefault(hands, HandLandmarker(model_path, num_hands=hands))
@@ -33,7 +33,7 @@ def clips(tmp_path_factory):
 
 
 def score_sample(clips, landmarker, stroke_id, **options):
-    from coach.synth import render_sample
+    from coach.samples.synth import render_sample
 
     name = "-".join([stroke_id, *(f"{k}={v}" for k, v in sorted(options.items()))])
     for ch in " (),":

@@ -1,4 +1,4 @@
-"""Tests for coach.landmark_model: MediaPipe's landmark network run with LiteRT."""
+"""Tests for coach.vision.landmark_model: MediaPipe's landmark network run with LiteRT."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from coach.hand_roi import Roi, roi_from_landmarks
-from coach.landmark_model import LandmarkModel, read_landmark_network
-from coach.landmarks import HandLandmarker
-from coach.models import ModelError
+from coach.vision.hand_roi import Roi, roi_from_landmarks
+from coach.vision.landmark_model import LandmarkModel, read_landmark_network
+from coach.vision.landmarks import HandLandmarker
+from coach.vision.models import ModelError
 from tests.test_landmarks import _frames
 
 

@@ -1,4 +1,4 @@
-"""Tests for coach.landmarks on real hands (MediaPipe model + shared media)."""
+"""Tests for coach.vision.landmarks on real hands (MediaPipe model + shared media)."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ import cv2
 import numpy as np
 import pytest
 
-from coach.landmarks import HandLandmarker, monotonic_ms
-from coach.models import ModelError
-from coach.types import Frame, HandObservation
-from coach.video import open_video
+from coach.core.types import Frame, HandObservation
+from coach.vision.landmarks import HandLandmarker, monotonic_ms
+from coach.vision.models import ModelError
+from coach.vision.video import open_video
 
 VIDEO = "asl_hand.25fps.mp4"
 REFERENCE = "asl_hand.full.json"  # 325 frames x 21 x [x_px, y_px, z]
@@ -262,7 +262,7 @@ def test_unclosed_landmarker_exits_quietly(model_path: Path, tmp_path: Path) -> 
     """MediaPipe tasks left open must not print tracebacks at interpreter exit."""
     script = (
         "import numpy as np\n"
-        "from coach.landmarks import HandLandmarker\n"
+        "from coach.vision.landmarks import HandLandmarker\n"
         f"lm = HandLandmarker({str(model_path)!r})\n"
         "lm.detect_image(np.zeros((64, 64, 3), np.uint8))\n"
         "print('done')\n"

@@ -13,10 +13,14 @@ import threading
 import numpy as np
 import pytest
 
-from coach import live
-from coach.bodyframe import BodyFrame
-from coach.synth import Sample, hand_landmarks_px
-from coach.types import HandObservation
+from coach.core.bodyframe import BodyFrame
+from coach.core.contact import PALM_LANDMARKS
+from coach.core.types import HandObservation
+from coach.samples.scene import hand_landmarks_px
+from coach.samples.synth import Sample
+from coach.services import calibration, live
+from coach.services import events as live_events
+from coach.storage import settings as live_settings
 
 W, H = 640, 480
 
@@ -59,7 +63,9 @@ def blank(value: int = 90) -> np.ndarray:
     return np.full((H, W, 3), value, np.uint8)
 
 
-def run_clip(coach: live.LiveCoach, sample: Sample, t0: float = 0.0) -> list[live.LiveEvent]:
+def run_clip(
+    coach: live.LiveCoach, sample: Sample, t0: float = 0.0
+) -> list[live_events.LiveEvent]:
     """Feed the clip's timestamps (blank images: the fake landmarker knows the hand)."""
     events = []
     img = blank()
@@ -81,9 +87,9 @@ def make_coach(sample: Sample, **kw) -> live.LiveCoach:
 
 
 def test_queue_drops_oldest_when_full() -> None:
-    q = live.EventQueue(maxsize=3)
+    q = live_events.EventQueue(maxsize=3)
     for i in range(5):
-        q.put(live.LiveEvent("hint", float(i)))
+        q.put(live_events.LiveEvent("hint", float(i)))
     got = q.drain()
     assert [e.t_s for e in got] == [2.0, 3.0, 4.0]  # the two oldest were dropped
     assert q.dropped == 2
@@ -92,7 +98,7 @@ def test_queue_drops_oldest_when_full() -> None:
 
 def test_queue_rejects_zero_size() -> None:
     with pytest.raises(ValueError, match="maxsize >= 1"):
-        live.EventQueue(0)
+        live_events.EventQueue(0)
 
 
 # -- the live pipeline ----------------------------------------------------------------------------
@@ -225,7 +231,7 @@ def observe(lm: np.ndarray, t: float) -> HandObservation:
     return HandObservation(t, lm[None], np.ones(1), (W, H))
 
 
-def hold(cal: live.HandOnTummy, lm: np.ndarray, seconds: float, t0: float = 0.0):
+def hold(cal: calibration.HandOnTummy, lm: np.ndarray, seconds: float, t0: float = 0.0):
     state = None
     for i in range(int(seconds * 30) + 1):
         state = cal.update(observe(lm, t0 + i / 30), t0 + i / 30)
@@ -242,24 +248,25 @@ def hold(cal: live.HandOnTummy, lm: np.ndarray, seconds: float, t0: float = 0.0)
     ],
 )
 def test_hand_on_tummy_sets_centre_head_and_scale(angle_deg, head) -> None:
-    cal = live.HandOnTummy()
+    cal = calibration.HandOnTummy()
     lm = flat_hand((320, 240), angle_deg)
     state = hold(cal, lm, 2.1)
     assert state.done and cal.body_frame is not None
     bf = cal.body_frame
-    centre = lm[list(live.PALM), :2].mean(axis=0)
+    centre = lm[list(PALM_LANDMARKS), :2].mean(axis=0)
     np.testing.assert_allclose(bf.to_uv(centre), [0.5, 0.5], atol=1e-9)
     hv = bf.head_vector_xy() * np.array([W, H])  # pixel direction
     np.testing.assert_allclose(hv / np.linalg.norm(hv), head, atol=0.1)
     palm_w = np.linalg.norm((lm[5, :2] - lm[17, :2]) * np.array([W, H]))
-    assert bf.box_width_px == pytest.approx(palm_w * live.CalibrationConfig().box_per_palm_width)
+    per_palm = calibration.CalibrationConfig().box_per_palm_width
+    assert bf.box_width_px == pytest.approx(palm_w * per_palm)
 
 
 def test_hand_on_tummy_mirrored_camera_uses_true_geometry() -> None:
     # The camera flips the picture: fingers point left in the received frame, so in
     # the true picture (and for the baby) the head is to the right.
     lm = flat_hand((320, 240), -90.0)
-    cal = live.HandOnTummy(camera_mirrored=True)
+    cal = calibration.HandOnTummy(camera_mirrored=True)
     hold(cal, lm, 2.1)
     bf = cal.body_frame
     assert bf is not None and bf.mirrored
@@ -268,7 +275,7 @@ def test_hand_on_tummy_mirrored_camera_uses_true_geometry() -> None:
 
 
 def test_hand_on_tummy_needs_stillness_and_a_flat_hand() -> None:
-    cal = live.HandOnTummy()
+    cal = calibration.HandOnTummy()
     lm = flat_hand((320, 240), 0.0)
     state = hold(cal, lm, 1.0)
     assert not state.done and state.fraction == pytest.approx(0.5, abs=0.05)
@@ -310,23 +317,24 @@ def test_live_calibration_sets_body_frame_and_starts_coaching(sample) -> None:
     ],
 )
 def test_display_box_to_received_frame(box, head, mirror, want_box, want_head) -> None:
-    got = live.box_from_display(box, mirror)
+    got = calibration.box_from_display(box, mirror)
     np.testing.assert_allclose(got, want_box)
-    assert live.head_from_display(head, mirror) == want_head
+    assert calibration.head_from_display(head, mirror) == want_head
 
 
 def test_mirrored_preview_gives_the_same_verdict_geometry() -> None:
     # The same doll seen in a plain and in a mirrored preview: the user drags the box
     # where they see it; the body frame in received coordinates must be identical.
-    plain = live.body_frame_from_display_box((0.2, 0.3, 0.5, 0.7), "left", mirror_preview=False)
-    mirrored = live.body_frame_from_display_box((0.5, 0.3, 0.8, 0.7), "right", mirror_preview=True)
+    from_display = calibration.body_frame_from_display_box
+    plain = from_display((0.2, 0.3, 0.5, 0.7), "left", mirror_preview=False)
+    mirrored = from_display((0.5, 0.3, 0.8, 0.7), "right", mirror_preview=True)
     p = np.array([[0.25, 0.4], [0.45, 0.65]])
     np.testing.assert_allclose(plain.to_uv(p), mirrored.to_uv(p), atol=1e-12)
 
 
 def test_bad_head_direction_rejected() -> None:
     with pytest.raises(ValueError, match="head: expected one of"):
-        live.head_from_display("north", False)  # type: ignore[arg-type]
+        calibration.head_from_display("north", False)  # type: ignore[arg-type]
 
 
 # -- settings -------------------------------------------------------------------------------------
@@ -334,7 +342,7 @@ def test_bad_head_direction_rejected() -> None:
 
 def test_settings_round_trip(tmp_path) -> None:
     bf = BodyFrame.from_box((0.3, 0.3, 0.7, 0.7), "left", image_size=(W, H))
-    s = live.LiveSettings(
+    s = live_settings.LiveSettings(
         stroke_id="sun",
         mirror_preview=False,
         spoken_hints=True,
@@ -343,8 +351,8 @@ def test_settings_round_trip(tmp_path) -> None:
         box=(0.3, 0.3, 0.7, 0.7),
         head="left",
     )
-    live.save_settings(tmp_path, s)
-    back = live.load_settings(tmp_path)
+    live_settings.save_settings(tmp_path, s)
+    back = live_settings.load_settings(tmp_path)
     assert back == s
     np.testing.assert_allclose(back.calibration().matrix, bf.matrix)
 
@@ -355,25 +363,25 @@ def test_settings_round_trip(tmp_path) -> None:
         "{ not json",  # corrupt file
         json.dumps({"schema": "something-else/9", "stroke_id": "sun"}),  # another file's schema
         json.dumps(
-            {"schema": live.SETTINGS_SCHEMA, "surprise": 1, "stroke_id": "sun"}
+            {"schema": live_settings.SETTINGS_SCHEMA, "surprise": 1, "stroke_id": "sun"}
         ),  # unknown key
         json.dumps([1, 2, 3]),  # not an object
     ],
 )
 def test_settings_tolerate_bad_files(tmp_path, content) -> None:
-    live.settings_path(tmp_path).write_text(content)
-    s = live.load_settings(tmp_path)
-    assert isinstance(s, live.LiveSettings)
+    live_settings.settings_path(tmp_path).write_text(content)
+    s = live_settings.load_settings(tmp_path)
+    assert isinstance(s, live_settings.LiveSettings)
     assert s.stroke_id in ("i-love-you", "sun")
 
 
 def test_settings_missing_file_gives_defaults(tmp_path) -> None:
-    assert live.load_settings(tmp_path / "nowhere") == live.LiveSettings()
+    assert live_settings.load_settings(tmp_path / "nowhere") == live_settings.LiveSettings()
 
 
 def test_percentile_of_nothing_is_nan() -> None:
-    assert math.isnan(live.percentile([], 95))
-    assert live.percentile([1, 2, 3, 4, 5], 50) == 3
+    assert math.isnan(live_events.percentile([], 95))
+    assert live_events.percentile([1, 2, 3, 4, 5], 50) == 3
 
 
 # -- with the real hand model ---------------------------------------------------------------------
@@ -383,7 +391,7 @@ def test_percentile_of_nothing_is_nan() -> None:
 @pytest.mark.parametrize("angle_deg", [0.0, 90.0])  # head up; head to the right
 def test_hand_on_tummy_with_the_real_landmarker(lite_model_path, angle_deg) -> None:
     """A rendered flat hand held still on the doll's tummy calibrates the body frame."""
-    from coach import synth
+    from coach.samples import synth
 
     s = synth.Sample("i-love-you", repetitions=1)
     img = s.scene.background()
@@ -401,7 +409,7 @@ def test_hand_on_tummy_with_the_real_landmarker(lite_model_path, angle_deg) -> N
         coach.close()
     bf = coach.body_frame
     assert bf is not None, [e.payload for e in coach.events.drain() if e.kind == "calibration"][-1:]
-    palm_centre = lm_px[list(live.PALM)].mean(axis=0) / np.array([W, H])
+    palm_centre = lm_px[list(PALM_LANDMARKS)].mean(axis=0) / np.array([W, H])
     np.testing.assert_allclose(bf.to_uv(palm_centre), [0.5, 0.5], atol=0.15)
     a = math.radians(angle_deg)
     head = bf.head_vector_xy() * np.array([W, H])
@@ -440,11 +448,11 @@ def test_live_coach_scores_the_sample_with_the_real_landmarker(lite_model_path, 
 def test_live_falls_back_to_the_full_model(model_path, tmp_path, monkeypatch, caplog) -> None:
     """A clone set up before the lite model existed: the live page still runs, on the full
     model, and the log says how to get the lite one."""
-    from coach import models
+    from coach.vision import models
 
     (tmp_path / models.MODEL_FILENAME).symlink_to(model_path)
     monkeypatch.setattr(models, "default_models_dir", lambda: tmp_path)
-    with caplog.at_level("WARNING", logger="coach.live"):
+    with caplog.at_level("WARNING", logger="coach.services.live"):
         lm = live.default_landmarker_factory(1)
     try:
         assert (lm.variant, lm.model_path) == ("full", tmp_path / models.MODEL_FILENAME)

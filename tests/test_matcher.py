@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from coach import matcher
-from coach.matcher import OnlineMatcher
-from coach.strokes import load_stroke
+from coach.core import matcher
+from coach.core.matcher import OnlineMatcher
+from coach.core.strokes import load_stroke
 from tests.uvpaths import perform, run_matcher
 
 ILY = load_stroke("i-love-you")
@@ -185,7 +185,7 @@ def test_property_pace_and_direction_survive_offset_and_frame_rate(factor, du, d
 
 
 def _tokens(rows: int) -> np.ndarray:
-    from coach.matcher import _MILE, _TOKEN_WIDTH
+    from coach.core.matcher import _MILE, _TOKEN_WIDTH
 
     tok = np.zeros((rows, _TOKEN_WIDTH))
     tok[:, _MILE] = np.nan
@@ -195,7 +195,7 @@ def _tokens(rows: int) -> np.ndarray:
 def test_compiled_step_picks_stay_advance_or_entry_and_passes_tokens():
     """Row 0 is a gap, rows 1-3 a chain along u at (0,0), (1,0), (2,0); row 4 the sentinel.
     Columns: stay, advance by one, enter from the gap. The hand is at (1, 0), moving +0.1 u."""
-    import coach.matcher as m
+    import coach.core.matcher as m
 
     _DSUM, _ENTRY, _MILE, _N, _NMILE = m._DSUM, m._ENTRY, m._MILE, m._N, m._NMILE
     _START, _STEPS, _TRAVEL = m._START, m._STEPS, m._TRAVEL
@@ -240,7 +240,7 @@ def test_compiled_step_picks_stay_advance_or_entry_and_passes_tokens():
     ],
 )
 def test_compiled_duration_matches_the_python_one(mile):
-    from coach.matcher import _MILESTONES, _duration_compiled, _duration_from_milestones
+    from coach.core.matcher import _MILESTONES, _duration_compiled, _duration_from_milestones
 
     a = _duration_from_milestones(np.array(mile), 4.0)
     b = _duration_compiled(np.array(mile), 4.0, _MILESTONES)
@@ -250,7 +250,7 @@ def test_compiled_duration_matches_the_python_one(mile):
 def _milestones_of(progress_at) -> np.ndarray:
     """Milestone times of a stroke of duration 1 whose travelled fraction at time tau is
     ``progress_at(tau)`` (monotone), found by bisection."""
-    from coach.matcher import _MILESTONES
+    from coach.core.matcher import _MILESTONES
 
     out = []
     for m in _MILESTONES:
@@ -276,7 +276,7 @@ def _milestones_of(progress_at) -> np.ndarray:
 def test_whole_stroke_duration_whatever_the_speed_profile(name, progress_at, expected):
     """People speed up and slow down within a stroke: the duration is read over the whole
     letter from its milestones, not at its speed peak (steady and bell give the same)."""
-    from coach.matcher import _duration_from_milestones
+    from coach.core.matcher import _duration_from_milestones
 
     duration = _duration_from_milestones(_milestones_of(progress_at), 1.0)
     assert duration == pytest.approx(expected, abs=0.001)
@@ -295,7 +295,7 @@ def test_whole_stroke_duration_whatever_the_speed_profile(name, progress_at, exp
     ],
 )
 def test_duration_scale_by_hand(mile, expected):
-    from coach.matcher import _duration_from_milestones
+    from coach.core.matcher import _duration_from_milestones
 
     d = _duration_from_milestones(np.array(mile), 1.0)
     assert d == pytest.approx(expected, rel=1e-4)

@@ -1,4 +1,5 @@
-"""Tests for coach.models: bundle validation, assembling from a wheel, fallbacks. No network."""
+"""Tests for coach.vision.models: bundle validation, assembling from a wheel, fallbacks.
+No network."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from coach import models
-from coach.models import (
+from coach.vision import models
+from coach.vision.models import (
     LITE_MODEL_FILENAME,
     MODEL_FILENAME,
     ModelError,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from coach.offset import _MAP_LO, _MAP_STEP, OffsetEstimator, _cells
-from coach.strokes import load_stroke
+from coach.core.offset import _MAP_LO, _MAP_STEP, OffsetEstimator, _cells
+from coach.core.strokes import load_stroke
 from tests.uvpaths import perform
 
 ILY = load_stroke("i-love-you")

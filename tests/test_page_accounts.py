@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from coach import accounts as A
-from coach import live
-from coach.pipeline import SessionResult
-from coach.store import Store
-from coach.types import FLAG_CODES
-from coach.ui_account import is_loopback, sign_in_required
+from coach.core.pipeline import SessionResult
+from coach.core.types import FLAG_CODES
+from coach.storage import accounts as A
+from coach.storage import settings as live_settings
+from coach.storage.store import Store
+from coach.ui.account import is_loopback, sign_in_required
 from tests.test_store import REPS
 
 REPO = Path(__file__).resolve().parents[1]
@@ -63,7 +63,7 @@ def shared_server(tmp_path, monkeypatch) -> Path:
         store.for_account(bob.id).save_session("Bobs baby", session_result(), "upload", "sun")
         store.for_account(None).save_session("Home user", session_result(), "upload", "sun")
     for folder in (data / "accounts" / str(ann.id), data / "accounts" / str(bob.id), data):
-        live.save_settings(folder, live.LiveSettings(safety_seen=True))
+        live_settings.save_settings(folder, live_settings.LiveSettings(safety_seen=True))
     return data
 
 
@@ -129,9 +129,10 @@ def test_settings_are_kept_per_account(shared_server):
     with Store.open(shared_server / "coach.db") as store:
         ann_id = store.account_row("Ann")["id"]
         bob_id = store.account_row("Bob")["id"]
-    assert live.load_settings(shared_server / "accounts" / str(ann_id)).stroke_id == "water-wheel"
-    assert live.load_settings(shared_server / "accounts" / str(bob_id)).stroke_id != "water-wheel"
-    assert live.load_settings(shared_server).stroke_id != "water-wheel"  # the local account's
+    load = live_settings.load_settings
+    assert load(shared_server / "accounts" / str(ann_id)).stroke_id == "water-wheel"
+    assert load(shared_server / "accounts" / str(bob_id)).stroke_id != "water-wheel"
+    assert load(shared_server).stroke_id != "water-wheel"  # the local account's
 
 
 def test_at_home_nothing_changes(tmp_path, monkeypatch):
@@ -141,7 +142,7 @@ def test_at_home_nothing_changes(tmp_path, monkeypatch):
     monkeypatch.delenv("COACH_ACCOUNTS", raising=False)
     with Store.open(data / "coach.db") as store:
         store.save_session("Home user", session_result(), "upload", "sun")
-    live.save_settings(data, live.LiveSettings(safety_seen=True))
+    live_settings.save_settings(data, live_settings.LiveSettings(safety_seen=True))
     at = AppTest.from_file(PROGRESS, default_timeout=60).run()
     assert not at.exception
     assert "Home user" in everything(at) and not at.text_input

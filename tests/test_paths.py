@@ -1,4 +1,4 @@
-"""Where the files live (coach/paths.py): the one place that reads the environment for it,
+"""Where the files live (coach/storage/paths.py): the one place that reads the environment for it,
 and every caller that used to have its own rule goes through it."""
 
 from __future__ import annotations
@@ -7,7 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from coach import bench, models, paths, reference, synth, ui_progress
+from coach.bench import clips
+from coach.references import library
+from coach.samples import synth
+from coach.storage import paths
+from coach.vision import models
 
 HOME = Path.home()
 REPO = Path(__file__).resolve().parents[1]
@@ -30,11 +34,35 @@ def test_data_dir(environ, expected) -> None:
     assert paths.references_dir(environ) == expected / "references"
 
 
-def test_the_old_helpers_agree_with_paths() -> None:
+def test_the_references_folder_is_the_one_of_paths() -> None:
     env = {"COACH_DATA_DIR": "~/d"}
-    assert ui_progress.data_dir(env) == HOME / "d"
-    assert ui_progress.references_dir(env) == HOME / "d" / "references"
-    assert reference.default_references_dir(env) == HOME / "d" / "references"
+    assert library.default_references_dir(env) == HOME / "d" / "references"
+
+
+@pytest.mark.parametrize(
+    ("environ", "url", "required", "relay", "redis"),
+    [
+        ({}, None, False, "", None),
+        ({"COACH_DATABASE_URL": ""}, None, False, "", None),  # empty is unset
+        (
+            {
+                "COACH_DATABASE_URL": "postgresql+psycopg://u@h/db",
+                "COACH_ACCOUNTS": " Required ",
+                "COACH_RELAY_URL": "wss://relay.example.org/class",
+                "COACH_RELAY_REDIS_URL": "redis://r:6379/0",
+            },
+            "postgresql+psycopg://u@h/db",
+            True,
+            "wss://relay.example.org/class",
+            "redis://r:6379/0",
+        ),
+    ],
+)
+def test_settings_from_the_environment(environ, url, required, relay, redis) -> None:
+    assert paths.database_url_override(environ) == url
+    assert paths.accounts_required(environ) is required
+    assert paths.relay_url(environ) == relay
+    assert paths.relay_redis_url(environ) == redis
 
 
 def test_a_checkout_keeps_its_models_and_samples() -> None:
@@ -43,7 +71,7 @@ def test_a_checkout_keeps_its_models_and_samples() -> None:
     assert paths.samples_dir({}) == REPO / "samples"
     assert models.default_models_dir() == paths.models_dir()
     assert synth.default_cache_dir() == paths.samples_dir()
-    assert bench.default_out_dir() == paths.samples_dir() / "bench"
+    assert clips.default_out_dir() == paths.samples_dir() / "bench"
 
 
 @pytest.mark.parametrize(
@@ -67,7 +95,7 @@ def test_an_installed_copy_uses_the_user_folders(monkeypatch) -> None:
 
 
 def test_no_other_module_reads_the_data_variables() -> None:
-    """COACH_DATA_DIR and XDG_DATA_HOME are read in coach/paths.py only."""
+    """COACH_DATA_DIR and XDG_DATA_HOME are read in coach/storage/paths.py only."""
     readers = sorted(
         str(p.relative_to(REPO))
         for p in [REPO / "app.py", *(REPO / "coach").rglob("*.py")]

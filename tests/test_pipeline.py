@@ -8,11 +8,11 @@ from collections import deque
 import numpy as np
 import pytest
 
-from coach import pipeline
-from coach.bodyframe import BodyFrame
-from coach.pipeline import Coach
-from coach.strokes import load_stroke
-from coach.types import HandObservation
+from coach.core import pipeline
+from coach.core.bodyframe import BodyFrame
+from coach.core.pipeline import Coach
+from coach.core.strokes import load_stroke
+from coach.core.types import HandObservation
 from tests.uvpaths import perform
 
 ILY = load_stroke("i-love-you")
@@ -228,8 +228,8 @@ def test_the_coach_follows_when_the_hands_swap_roles():
 )
 def test_activity_is_net_travel_along_the_path(fractions, expected_box):
     """Same timestamp (no forgetting): the level is the net travel along the segment."""
-    from coach.pipeline import _Activity
-    from coach.types import Progress
+    from coach.core.pipeline import _Activity
+    from coach.core.types import Progress
 
     act = _Activity()
     for f in fractions:
@@ -252,8 +252,8 @@ def test_activity_can_give_back_abandoned_progress(steps, give_back, expected_bo
     """A jittery hand the matcher cannot follow makes many short tries: with
     ``give_back`` (used to tell whether the coach follows the hand at all) what a try
     gained before it was given up is taken back."""
-    from coach.pipeline import _Activity
-    from coach.types import Progress
+    from coach.core.pipeline import _Activity
+    from coach.core.types import Progress
 
     act = _Activity(give_back=give_back)
     for rep, seg, f in steps:
@@ -263,8 +263,8 @@ def test_activity_can_give_back_abandoned_progress(steps, give_back, expected_bo
 
 def test_activity_is_forgotten_with_its_time_constant():
     """0.375 box gained, then tau_s of a lifted hand later: 0.375 / e left."""
-    from coach.pipeline import ACTIVITY_TAU_S, _Activity
-    from coach.types import Progress
+    from coach.core.pipeline import ACTIVITY_TAU_S, _Activity
+    from coach.core.types import Progress
 
     act = _Activity()
     for f in (0.0, 0.5):

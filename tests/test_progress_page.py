@@ -1,4 +1,4 @@
-"""The Progress page (pages/2_Progress.py, coach/ui_progress.py) against a temporary store.
+"""The Progress page (pages/2_Progress.py, coach/ui/progress.py) against a temporary store.
 
 The page runs under Streamlit's AppTest (no browser); the data shaping, the charts and
 the session recorder the main page uses are tested directly.
@@ -13,11 +13,13 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from coach import ui_progress
-from coach.pipeline import SessionResult
-from coach.store import ProgressPoint, Store, default_database_url
-from coach.types import FLAG_CODES, Hint, RepetitionScore
-from coach.ui_text import FLAG_LABEL
+from coach.core.pipeline import SessionResult
+from coach.core.types import FLAG_CODES, Hint, RepetitionScore
+from coach.render.text import FLAG_LABEL
+from coach.services import recorder
+from coach.storage import paths
+from coach.storage.store import ProgressPoint, Store, database_url, default_database_url
+from coach.ui import progress as ui_progress
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "2_Progress.py")
 T0 = datetime(2025, 5, 1, 10, 0, tzinfo=UTC)
@@ -186,10 +188,10 @@ def test_the_charts_are_valid_vega_lite() -> None:
     ],
 )
 def test_where_the_data_lives(env, expected) -> None:
-    assert ui_progress.data_dir(env) == expected
-    assert ui_progress.database_url(env) == default_database_url(expected)
+    assert paths.data_dir(env) == expected
+    assert database_url(env) == default_database_url(expected)
     url = "postgresql+psycopg://u@h/db"
-    assert ui_progress.database_url({**env, "COACH_DATABASE_URL": url}) == url
+    assert database_url({**env, "COACH_DATABASE_URL": url}) == url
 
 
 # -- saving live sessions -------------------------------------------------------------------------
@@ -202,7 +204,7 @@ def store(tmp_path):
 
 
 def test_a_live_session_is_written_as_it_goes_and_closed_with_its_summary(store) -> None:
-    rec = ui_progress.SessionRecorder(store, "Anna", "sun", "sun", started_at=T0)
+    rec = recorder.SessionRecorder(store, "Anna", "sun", "sun", started_at=T0)
     assert rec.add([]) == 0 and rec.session_id is None  # nothing scored, nothing stored
     assert rec.add([rep(0, 90)]) == 1
     sid = rec.session_id
@@ -220,13 +222,13 @@ def test_a_live_session_is_written_as_it_goes_and_closed_with_its_summary(store)
 
 
 def test_a_session_with_nothing_scored_leaves_no_trace(store) -> None:
-    rec = ui_progress.SessionRecorder(store, "Anna", "sun", "sun")
+    rec = recorder.SessionRecorder(store, "Anna", "sun", "sun")
     assert rec.finish(result("sun", [])) is None
     assert store.sessions() == []
 
 
 def test_a_store_error_is_kept_not_raised(store) -> None:
-    rec = ui_progress.SessionRecorder(store, "<bad name>", "sun", "sun")
+    rec = recorder.SessionRecorder(store, "<bad name>", "sun", "sun")
     assert rec.add([rep(0, 90)]) == 0
     assert rec.error is not None and "profile name" in rec.error
     assert rec.finish(result("sun", [rep(0, 90)])) is None
@@ -234,9 +236,9 @@ def test_a_store_error_is_kept_not_raised(store) -> None:
 
 
 def test_an_upload_is_saved_in_one_go(store) -> None:
-    sid, error = ui_progress.save_upload(store, "Anna", result("sun", [rep(0, 90)]), "sun")
+    sid, error = recorder.save_upload(store, "Anna", result("sun", [rep(0, 90)]), "sun")
     assert error is None and store.session(sid).source == "upload"
-    assert ui_progress.save_upload(store, "", result("sun", []), "sun")[0] is None
+    assert recorder.save_upload(store, "", result("sun", []), "sun")[0] is None
 
 
 # -- the profile chooser the main page uses -------------------------------------------------------
@@ -245,7 +247,7 @@ def test_an_upload_is_saved_in_one_go(store) -> None:
 def picker_script():
     import streamlit as st
 
-    from coach import ui_progress
+    from coach.ui import progress as ui_progress
 
     name = ui_progress.profile_picker(ui_progress.store())
     st.markdown(f"profile={name}")

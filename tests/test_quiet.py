@@ -1,11 +1,11 @@
-"""coach.quiet: silencing native stderr is shared by threads and always undone (issue 12)."""
+"""coach.vision.quiet: silencing native stderr is shared by threads and always undone (issue 12)."""
 
 from __future__ import annotations
 
 import os
 import threading
 
-from coach.quiet import quiet_native_stderr
+from coach.vision.quiet import quiet_native_stderr
 
 
 def _fd2() -> tuple[int, int]:

@@ -1,4 +1,4 @@
-"""Tests for coach.reference: names, the coach.reference/1 format, hostile files, saving,
+"""Tests for coach.references: names, the coach.reference/1 format, hostile files, saving,
 importing and exporting, resolving --stroke, and recording references from demonstrations.
 
 Most demonstrations are synthetic: coach.synth's hand landmarks turned into observations
@@ -19,18 +19,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from coach import reference as R
-from coach.cli import CliError
-from coach.pipeline import Coach
-from coach.strokes import (
+from coach.cli import references as cli_refs
+from coach.cli.common import CliError
+from coach.core.pipeline import Coach
+from coach.core.strokes import (
     StrokeDefinition,
     StrokeError,
     load_stroke,
-    save_stroke,
     stroke_to_dict,
 )
-from coach.synth import Sample
-from coach.types import HandObservation
+from coach.core.types import HandObservation
+from coach.references import format as fmt
+from coach.references import library as lib
+from coach.references import recording as rec
+from coach.references.library import save_stroke
+from coach.samples.synth import Sample
 
 CREATED = "2025-05-01T10:00:00Z"
 
@@ -115,8 +118,8 @@ def ily_practice() -> Demo:
 
 
 @pytest.fixture(scope="session")
-def ily_ref(ily_demo) -> R.Reference:
-    return R.reference_from_observations(
+def ily_ref(ily_demo) -> fmt.Reference:
+    return rec.reference_from_observations(
         ily_demo.observations,
         ily_demo.body_frame,
         "Anna's I Love You",
@@ -130,7 +133,7 @@ def ily_ref(ily_demo) -> R.Reference:
 def refs_dir(tmp_path, ily_ref) -> Path:
     """A references folder that already holds one saved reference."""
     folder = tmp_path / "refs"
-    R.save_reference(ily_ref, folder)
+    lib.save_reference(ily_ref, folder)
     return folder
 
 
@@ -148,7 +151,7 @@ def refs_dir(tmp_path, ily_ref) -> Path:
     ],
 )
 def test_slugify(name, slug):
-    assert R.slugify(name) == slug
+    assert fmt.slugify(name) == slug
 
 
 @pytest.mark.parametrize(
@@ -174,13 +177,13 @@ def test_slugify(name, slug):
     ],
 )
 def test_bad_names_are_refused(name, expected):
-    with pytest.raises(R.ReferenceFileError, match="reference name") as exc:
-        R.reference_id(name)
+    with pytest.raises(fmt.ReferenceFileError, match="reference name") as exc:
+        fmt.reference_id(name)
     assert expected in str(exc.value)
 
 
 def test_good_name_gives_its_slug():
-    assert R.reference_id("  Anna's I Love You ") == "anna-s-i-love-you"
+    assert fmt.reference_id("  Anna's I Love You ") == "anna-s-i-love-you"
 
 
 # -- recording from synthetic demonstrations ----------------------------------------------------
@@ -216,7 +219,7 @@ def test_reference_keeps_the_instructors_pace_and_path(ily_ref):
 
 
 def test_slow_demonstration_gives_slower_nominal_durations(ily_slow_demo, ily_practice):
-    ref = R.reference_from_observations(
+    ref = rec.reference_from_observations(
         ily_slow_demo.observations, ily_slow_demo.body_frame, "Slow ILY", "i-love-you"
     )
     base = load_stroke("i-love-you")
@@ -241,7 +244,7 @@ def test_slow_demonstration_gives_slower_nominal_durations(ily_slow_demo, ily_pr
 def test_other_stroke_types_can_be_recorded_and_detected(stroke_id):
     demo = _demo(stroke_id, repetitions=2, seed=5)
     base = load_stroke(stroke_id)
-    ref = R.reference_from_observations(demo.observations, demo.body_frame, f"My {stroke_id} x")
+    ref = rec.reference_from_observations(demo.observations, demo.body_frame, f"My {stroke_id} x")
     assert ref.based_on == stroke_id and ref.demonstration["detected"] is True
     for seg, b in zip(ref.stroke.segments, base.segments, strict=True):
         assert seg.closed == b.closed
@@ -250,7 +253,7 @@ def test_other_stroke_types_can_be_recorded_and_detected(stroke_id):
 
 
 def test_detection_picks_i_love_you(ily_demo):
-    stroke_id, ranked = R.detect_stroke_type(ily_demo.observations, ily_demo.body_frame)
+    stroke_id, ranked = rec.detect_stroke_type(ily_demo.observations, ily_demo.body_frame)
     assert stroke_id == "i-love-you"
     assert {c.stroke_id for c in ranked} == {"i-love-you", "sun", "sun-moon", "water-wheel"}
 
@@ -264,70 +267,70 @@ def test_detection_picks_i_love_you(ily_demo):
 )
 def test_faulty_demonstrations_are_rejected(fault, expected):
     demo = _demo("i-love-you", repetitions=1, seed=3, fault=fault)
-    with pytest.raises(R.DemonstrationError, match=expected):
-        R.reference_from_observations(demo.observations, demo.body_frame, "Bad", "i-love-you")
+    with pytest.raises(rec.DemonstrationError, match=expected):
+        rec.reference_from_observations(demo.observations, demo.body_frame, "Bad", "i-love-you")
 
 
 def test_demonstration_without_a_hand_is_rejected(ily_demo):
     nothing = [(t, None) for t, _ in ily_demo.observations[:60]]
-    with pytest.raises(R.DemonstrationError, match="no hand was seen"):
-        R.reference_from_observations(nothing, ily_demo.body_frame, "Empty", "i-love-you")
+    with pytest.raises(rec.DemonstrationError, match="no hand was seen"):
+        rec.reference_from_observations(nothing, ily_demo.body_frame, "Empty", "i-love-you")
 
 
 def test_unknown_stroke_type_is_rejected(ily_demo):
-    track = R.track_observations(ily_demo.observations, ily_demo.body_frame, "fingertips")
-    with pytest.raises(R.DemonstrationError, match="built-in stroke"):
-        R.build_reference(track, dataclasses.replace(load_stroke("sun"), id="moon-walk"), "x")
+    track = rec.track_observations(ily_demo.observations, ily_demo.body_frame, "fingertips")
+    with pytest.raises(rec.DemonstrationError, match="built-in stroke"):
+        rec.build_reference(track, dataclasses.replace(load_stroke("sun"), id="moon-walk"), "x")
 
 
 # -- file format, saving, loading ----------------------------------------------------------------
 
 
 def test_file_round_trip(ily_ref, tmp_path):
-    path = R.save_reference(ily_ref, tmp_path / "refs")
+    path = lib.save_reference(ily_ref, tmp_path / "refs")
     assert path == tmp_path / "refs" / "anna-s-i-love-you.json"
     data = json.loads(path.read_text())
     assert data["schema"] == "coach.reference/1" and data["based_on"] == "i-love-you"
-    loaded = R.load_reference("Anna's I Love You", tmp_path / "refs")
+    loaded = lib.load_reference("Anna's I Love You", tmp_path / "refs")
     assert same(loaded.stroke, ily_ref.stroke)
     assert loaded.created_at == CREATED and loaded.path == path
     # the inner stroke is a plain coach.stroke/1 definition
-    from coach.strokes import stroke_from_dict
+    from coach.core.strokes import stroke_from_dict
 
     assert same(stroke_from_dict(data["stroke"]), ily_ref.stroke)
-    assert [r.id for r in R.list_references(tmp_path / "refs")] == ["anna-s-i-love-you"]
+    assert [r.id for r in lib.list_references(tmp_path / "refs")] == ["anna-s-i-love-you"]
     assert os.path.getsize(path) < 20_000
 
 
 def test_save_never_overwrites_without_asking(ily_ref, refs_dir):
     before = snapshot(refs_dir)
     other = dataclasses.replace(ily_ref, created_at="2030-01-01T00:00:00Z")
-    with pytest.raises(R.ReferenceFileError, match="already saved"):
-        R.save_reference(other, refs_dir)
+    with pytest.raises(fmt.ReferenceFileError, match="already saved"):
+        lib.save_reference(other, refs_dir)
     assert snapshot(refs_dir) == before
-    R.save_reference(other, refs_dir, overwrite=True)
-    assert R.load_reference("anna-s-i-love-you", refs_dir).created_at == "2030-01-01T00:00:00Z"
+    lib.save_reference(other, refs_dir, overwrite=True)
+    assert lib.load_reference("anna-s-i-love-you", refs_dir).created_at == "2030-01-01T00:00:00Z"
     assert [p.name for p in refs_dir.iterdir()] == ["anna-s-i-love-you.json"]  # no temp files
 
 
 def test_export_then_import_elsewhere(ily_ref, refs_dir, tmp_path):
-    shared = R.export_reference("anna-s-i-love-you", refs_dir, tmp_path / "share.json")
-    with pytest.raises(R.ReferenceFileError, match="already exists"):
-        R.export_reference("anna-s-i-love-you", refs_dir, shared)
+    shared = lib.export_reference("anna-s-i-love-you", refs_dir, tmp_path / "share.json")
+    with pytest.raises(fmt.ReferenceFileError, match="already exists"):
+        lib.export_reference("anna-s-i-love-you", refs_dir, shared)
     other_dir = tmp_path / "parent-refs"
-    imported = R.import_reference(shared, other_dir)
+    imported = lib.import_reference(shared, other_dir)
     assert same(imported.stroke, ily_ref.stroke)
     assert imported.path == other_dir / "anna-s-i-love-you.json"
-    with pytest.raises(R.ReferenceFileError, match="already saved"):
-        R.import_reference(shared, other_dir)
-    assert R.import_reference(shared, other_dir, overwrite=True).id == "anna-s-i-love-you"
+    with pytest.raises(fmt.ReferenceFileError, match="already saved"):
+        lib.import_reference(shared, other_dir)
+    assert lib.import_reference(shared, other_dir, overwrite=True).id == "anna-s-i-love-you"
 
 
 def test_round_trip_scores_like_the_built_in(ily_ref, refs_dir, tmp_path, ily_practice):
     """record -> export -> import -> score: the same verdicts as against the built-in."""
-    shared = R.export_reference("Anna's I Love You", refs_dir, tmp_path / "anna.json")
-    imported = R.import_reference(shared, tmp_path / "parent-refs")
-    stroke = R.resolve_stroke("anna-s-i-love-you", tmp_path / "parent-refs")
+    shared = lib.export_reference("Anna's I Love You", refs_dir, tmp_path / "anna.json")
+    imported = lib.import_reference(shared, tmp_path / "parent-refs")
+    stroke = lib.resolve_stroke("anna-s-i-love-you", tmp_path / "parent-refs")
     assert same(stroke, imported.stroke)
     ours = score(stroke, ily_practice.observations, ily_practice.body_frame)
     builtin = score(load_stroke("i-love-you"), ily_practice.observations, ily_practice.body_frame)
@@ -339,15 +342,15 @@ def test_round_trip_scores_like_the_built_in(ily_ref, refs_dir, tmp_path, ily_pr
 
 
 def test_resolve_stroke_order_and_message(ily_ref, refs_dir, tmp_path):
-    assert R.resolve_stroke("sun", refs_dir).id == "sun"  # built-in first
+    assert lib.resolve_stroke("sun", refs_dir).id == "sun"  # built-in first
     definition = tmp_path / "mine.json"
     save_stroke(load_stroke("sun"), definition)
-    assert R.resolve_stroke(str(definition), refs_dir).id == "sun"  # a definition file
+    assert lib.resolve_stroke(str(definition), refs_dir).id == "sun"  # a definition file
     ref_file = refs_dir / "anna-s-i-love-you.json"
-    assert same(R.resolve_stroke(str(ref_file), None), ily_ref.stroke)  # a reference file
-    assert same(R.resolve_stroke("Anna's I Love You", refs_dir), ily_ref.stroke)  # a saved name
+    assert same(lib.resolve_stroke(str(ref_file), None), ily_ref.stroke)  # a reference file
+    assert same(lib.resolve_stroke("Anna's I Love You", refs_dir), ily_ref.stroke)  # a saved name
     with pytest.raises(StrokeError) as exc:
-        R.resolve_stroke("tummy-tickle", refs_dir)
+        lib.resolve_stroke("tummy-tickle", refs_dir)
     message = str(exc.value)
     for part in (
         "unknown stroke 'tummy-tickle'",
@@ -361,7 +364,7 @@ def test_resolve_stroke_order_and_message(ily_ref, refs_dir, tmp_path):
 
 def test_list_skips_broken_files(refs_dir):
     (refs_dir / "broken.json").write_text("{")
-    refs, problems = R.scan_references(refs_dir)
+    refs, problems = lib.scan_references(refs_dir)
     assert [r.id for r in refs] == ["anna-s-i-love-you"]
     assert len(problems) == 1 and "broken.json" in problems[0]
 
@@ -399,7 +402,7 @@ HOSTILE = [
     ("not-json", b"{not json", "expected JSON"),
     ("empty-file", b"", "expected JSON"),
     ("binary", b"\xff\xfe\x00\x01garbage", "UTF-8"),
-    ("too-large", b" " * (R.MAX_FILE_BYTES + 1), "at most 262144 bytes"),
+    ("too-large", b" " * (fmt.MAX_FILE_BYTES + 1), "at most 262144 bytes"),
     ("deep-nesting", b"[" * 100_000, "nested too deeply"),
     ("top-level-list", b"[]", "top level: expected an object"),
     ("duplicate-key", b'{"schema": "coach.reference/1", "schema": "x"}', "appears twice"),
@@ -480,7 +483,7 @@ HOSTILE = [
 
 @pytest.fixture(scope="session")
 def valid_dict(ily_ref) -> dict:
-    return R.reference_to_dict(ily_ref)
+    return fmt.reference_to_dict(ily_ref)
 
 
 @pytest.mark.parametrize("case, content, expected", HOSTILE, ids=[c[0] for c in HOSTILE])
@@ -495,8 +498,8 @@ def test_hostile_files_are_refused_and_change_nothing(
     bad = tmp_path / f"{case}.json"
     bad.write_bytes(raw)
     before = snapshot(refs_dir)
-    with pytest.raises(R.ReferenceFileError) as exc:
-        R.import_reference(bad, refs_dir, overwrite=True)
+    with pytest.raises(fmt.ReferenceFileError) as exc:
+        lib.import_reference(bad, refs_dir, overwrite=True)
     message = str(exc.value)
     assert expected in message, message
     assert "\n" not in message and len(message) < 400
@@ -508,8 +511,8 @@ def test_nan_in_file_is_refused_as_such(valid_dict, tmp_path):
     assert "NaN" in text
     bad = tmp_path / "nan.json"
     bad.write_text(text)
-    with pytest.raises(R.ReferenceFileError, match="NaN is not a number JSON allows"):
-        R.import_reference(bad, tmp_path / "refs")
+    with pytest.raises(fmt.ReferenceFileError, match="NaN is not a number JSON allows"):
+        lib.import_reference(bad, tmp_path / "refs")
     assert not (tmp_path / "refs").exists()  # not even the folder was created
 
 
@@ -523,8 +526,8 @@ def test_nan_in_file_is_refused_as_such(valid_dict, tmp_path):
 )
 def test_import_refuses_non_files(make, expected, tmp_path):
     target = make(tmp_path / "thing.json")
-    with pytest.raises(R.ReferenceFileError, match=expected):
-        R.import_reference(target, tmp_path / "refs")
+    with pytest.raises(fmt.ReferenceFileError, match=expected):
+        lib.import_reference(target, tmp_path / "refs")
     assert not (tmp_path / "refs").exists()
 
 
@@ -534,37 +537,38 @@ def test_import_refuses_non_files(make, expected, tmp_path):
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="coach")
     sub = parser.add_subparsers(dest="command", required=True)
-    R.add_reference_arguments(sub.add_parser("reference"))
-    R.add_references_arguments(sub.add_parser("references"))
+    cli_refs.add_reference_arguments(sub.add_parser("reference"))
+    cli_refs.add_references_arguments(sub.add_parser("references"))
     return parser
 
 
 def test_cli_references_list_export_import(refs_dir, tmp_path, capsys):
     p = _parser()
     d = ["--references-dir", str(refs_dir)]
-    assert R.cmd_references(p.parse_args(["references", "list", *d])) == 0
+    assert cli_refs.cmd_references(p.parse_args(["references", "list", *d])) == 0
     assert "anna-s-i-love-you\tAnna's I Love You\ti-love-you" in capsys.readouterr().out
     out_file = tmp_path / "x.json"
     assert (
-        R.cmd_references(
+        cli_refs.cmd_references(
             p.parse_args(["references", "export", "anna-s-i-love-you", str(out_file), *d])
         )
         == 0
     )
     other = ["--references-dir", str(tmp_path / "other")]
-    assert R.cmd_references(p.parse_args(["references", "import", str(out_file), *other])) == 0
+    imported = p.parse_args(["references", "import", str(out_file), *other])
+    assert cli_refs.cmd_references(imported) == 0
     assert "Imported 'anna-s-i-love-you'" in capsys.readouterr().out
     with pytest.raises(CliError) as exc:
-        R.cmd_references(p.parse_args(["references", "import", str(out_file), *other]))
+        cli_refs.cmd_references(p.parse_args(["references", "import", str(out_file), *other]))
     assert exc.value.status == 1 and "already saved" in str(exc.value)
     assert (
-        R.cmd_references(
+        cli_refs.cmd_references(
             p.parse_args(["references", "import", str(out_file), "--overwrite", *other])
         )
         == 0
     )
     with pytest.raises(CliError) as exc:
-        R.cmd_references(p.parse_args(["references", "export", "nobody", str(out_file), *d]))
+        cli_refs.cmd_references(p.parse_args(["references", "export", "nobody", str(out_file), *d]))
     assert exc.value.status == 1 and "no saved reference named 'nobody'" in str(exc.value)
 
 
@@ -581,14 +585,14 @@ def test_cli_reference_errors(argv, status, expected, tmp_path):
         ["reference", str(tmp_path / "missing.mp4"), *argv, "--references-dir", str(tmp_path)]
     )
     with pytest.raises(CliError) as exc:
-        R.cmd_reference(args)
+        cli_refs.cmd_reference(args)
     assert exc.value.status == status and expected in str(exc.value)
 
 
 def test_default_references_dir():
-    assert R.default_references_dir({"COACH_DATA_DIR": "/d"}) == Path("/d/references")
-    assert R.default_references_dir({"XDG_DATA_HOME": "/x"}) == Path("/x/stroke-coach/references")
-    assert R.default_references_dir({}).parts[-4:] == (
+    assert lib.default_references_dir({"COACH_DATA_DIR": "/d"}) == Path("/d/references")
+    assert lib.default_references_dir({"XDG_DATA_HOME": "/x"}) == Path("/x/stroke-coach/references")
+    assert lib.default_references_dir({}).parts[-4:] == (
         ".local",
         "share",
         "stroke-coach",
@@ -602,7 +606,7 @@ def test_default_references_dir():
 @pytest.fixture(scope="session")
 def rendered(tmp_path_factory, model_path) -> dict[str, Path]:
     """Rendered demonstration (nominal pace and 1.5x slower) and practice clips, made once."""
-    from coach.synth import render_sample
+    from coach.samples.synth import render_sample
 
     folder = tmp_path_factory.mktemp("reference-clips")
     clips = {
@@ -621,7 +625,7 @@ def rendered(tmp_path_factory, model_path) -> dict[str, Path]:
 
 @pytest.fixture(scope="session")
 def practice_observations(rendered):
-    observations, _ = R.observe_video(rendered["practice"], num_hands=1)
+    observations, _ = rec.observe_video(rendered["practice"], num_hands=1)
     return observations
 
 
@@ -629,11 +633,11 @@ def practice_observations(rendered):
 @pytest.mark.slow
 def test_model_record_export_import_score(rendered, practice_observations, tmp_path):
     bf = rendered["demo_bf"]
-    ref = R.record_reference(rendered["demo"], "Clip ILY", lambda size: bf)  # type detected
+    ref = rec.record_reference(rendered["demo"], "Clip ILY", lambda size: bf)  # type detected
     assert ref.based_on == "i-love-you" and ref.demonstration["detected"] is True
-    R.save_reference(ref, tmp_path / "mine")
-    shared = R.export_reference("Clip ILY", tmp_path / "mine", tmp_path / "clip-ily.json")
-    imported = R.import_reference(shared, tmp_path / "theirs")
+    lib.save_reference(ref, tmp_path / "mine")
+    shared = lib.export_reference("Clip ILY", tmp_path / "mine", tmp_path / "clip-ily.json")
+    imported = lib.import_reference(shared, tmp_path / "theirs")
     base = load_stroke("i-love-you")
     for seg, b in zip(imported.stroke.segments, base.segments, strict=True):
         assert seg.nominal_s == pytest.approx(b.nominal_s, rel=0.12)
@@ -660,9 +664,9 @@ def test_model_cli_reference_from_slow_demo(rendered, practice_observations, tmp
             str(tmp_path),
         ]
     )
-    assert R.cmd_reference(args) == 0
+    assert cli_refs.cmd_reference(args) == 0
     assert "Reference 'slow-ily'" in capsys.readouterr().out
-    ref = R.load_reference("slow-ily", tmp_path)
+    ref = lib.load_reference("slow-ily", tmp_path)
     base = load_stroke("i-love-you")
     for seg, b in zip(ref.stroke.segments, base.segments, strict=True):
         assert seg.nominal_s / b.nominal_s == pytest.approx(1.5, rel=0.12)

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from coach.bodyframe import BodyFrame
-from coach.report import build_report, summary_table
-from coach.strokes import load_stroke
-from coach.video import VideoInfo
+from coach.core.bodyframe import BodyFrame
+from coach.core.strokes import load_stroke
+from coach.render.report import build_report, summary_table
+from coach.vision.video import VideoInfo
 from tests.test_pipeline import BOX, run
 from tests.uvpaths import perform
 

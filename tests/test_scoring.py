@@ -7,15 +7,15 @@ import math
 import numpy as np
 import pytest
 
-from coach.scoring import (
+from coach.core.scoring import (
     log_dimensionless_jerk,
     pace_verdict,
     score_repetition,
     session_score,
     speed_stops,
 )
-from coach.strokes import load_stroke
-from coach.types import SegmentRecord
+from coach.core.strokes import load_stroke
+from coach.core.types import SegmentRecord
 
 ILY = load_stroke("i-love-you")
 NOMINAL = [s.nominal_s for s in ILY.segments]  # 2.0, 3.6, 5.6

@@ -15,17 +15,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from coach.bodyframe import BodyFrame
-from coach.store import Store, StoreError
-from coach.strokes import load_stroke
-from coach.ui_offline import (
+from coach.core.bodyframe import BodyFrame
+from coach.core.strokes import load_stroke
+from coach.services.offline import (
     UploadLimits,
     UploadRefused,
     clean_upload_leftovers,
     score_file,
     temporary_upload,
 )
-from coach.video import VideoWriter
+from coach.storage.store import Store, StoreError
+from coach.vision.video import VideoWriter
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -112,7 +112,7 @@ def test_a_killed_servers_copies_are_removed_at_the_next_start(tmp_path):
     script = textwrap.dedent(
         f"""
         import os
-        from coach.ui_offline import temporary_upload
+        from coach.services.offline import temporary_upload
         with temporary_upload({str(folder)!r}, b"a parent's video", ".mp4") as path:
             print(path, flush=True)
             os._exit(9)  # killed while scoring: no clean-up runs
@@ -155,7 +155,7 @@ def test_a_read_only_store_says_so_at_once(tmp_path):
     os.chmod(folder / "coach.db", 0o644)
     script = textwrap.dedent(
         f"""
-        from coach.store import Store, StoreError
+        from coach.storage.store import Store, StoreError
         try:
             Store.open({str(folder / "coach.db")!r})
         except StoreError as exc:

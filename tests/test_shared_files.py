@@ -16,18 +16,19 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from coach import reference as R
-from coach import safetext
 from coach.cli import main
-from coach.strokes import StrokeError, load_stroke, stroke_to_dict
+from coach.core import safetext
+from coach.core.strokes import StrokeError, load_stroke, stroke_to_dict
+from coach.references import format as fmt
+from coach.references import library
 
 CREATED = "2025-05-01T10:00:00Z"
 
 
 def valid_reference_dict(name: str = "Anna's sun", based_on: str = "sun") -> dict:
     base = load_stroke(based_on)
-    custom = dataclasses.replace(base, id=R.slugify(name), name=name, source="")
-    return R.reference_to_dict(R.Reference(custom, based_on, CREATED))
+    custom = dataclasses.replace(base, id=fmt.slugify(name), name=name, source="")
+    return fmt.reference_to_dict(fmt.Reference(custom, based_on, CREATED))
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -90,7 +91,7 @@ def test_skeleton_catches_lookalikes(name, lookalike_of):
 
 def test_a_bad_file_in_the_folder_never_breaks_references_list(tmp_path, capsys):
     refs = tmp_path / "refs"
-    R.save_reference(R.reference_from_dict(valid_reference_dict()), refs)
+    library.save_reference(fmt.reference_from_dict(valid_reference_dict()), refs)
     bad = valid_reference_dict("Big number")
     bad["stroke"]["segments"][0]["nominal_s"] = 10**400
     (refs / "big-number.json").write_text(json.dumps(bad))
@@ -112,18 +113,18 @@ def test_resolve_stroke_reads_any_file_through_the_safe_reader(tmp_path):
     big = tmp_path / "nested.json"
     big.write_text("[" * 300_000 + "]" * 300_000)  # over 256 KiB and deep
     with pytest.raises(StrokeError) as exc:
-        R.resolve_stroke(str(big), None)
+        library.resolve_stroke(str(big), None)
     assert "\n" not in str(exc.value)
     deep = tmp_path / "deep.json"
     deep.write_text("[" * 100_000)
     with pytest.raises(StrokeError, match="nested too deeply"):
-        R.resolve_stroke(str(deep), None)
+        library.resolve_stroke(str(deep), None)
     stroke_file = tmp_path / "stroke.json"
     data = stroke_to_dict(load_stroke("sun"))
     data["segments"][0]["finish_text"] = "</script><script>alert(1)</script>\u2028"
     stroke_file.write_text(json.dumps(data))
     with pytest.raises(StrokeError, match="printable"):
-        R.resolve_stroke(str(stroke_file), None)
+        library.resolve_stroke(str(stroke_file), None)
 
 
 # -- hostile reference files: a property test --------------------------------------------------
@@ -196,18 +197,18 @@ def test_hostile_reference_files_never_give_a_traceback_or_a_write(
     bad.write_bytes(_hostile_bytes(edits, raw_tail, new_keys))
     before = snapshot(refs)
     try:
-        ref = R.import_reference(bad, refs)
-    except R.ReferenceFileError as exc:
+        ref = library.import_reference(bad, refs)
+    except fmt.ReferenceFileError as exc:
         message = str(exc)
         assert "\n" not in message and "\u2028" not in message and len(message) < 500
         assert snapshot(refs) == before  # never a write
     else:  # an edit that left a valid file: it is saved, and reads back the same
-        assert R.read_reference_file(refs / f"{ref.id}.json").stroke.name == ref.stroke.name
+        assert fmt.read_reference_file(refs / f"{ref.id}.json").stroke.name == ref.stroke.name
         for text in [ref.stroke.name, ref.stroke.description]:
             assert text.isprintable()
     # and the folder with the file in it still lists (bad files skipped with a message)
     (refs / "z-dropped.json").write_bytes(bad.read_bytes())
-    refs_found, problems = R.scan_references(refs)
+    refs_found, problems = library.scan_references(refs)
     assert "victim" in [r.id for r in refs_found]
     assert all("\n" not in p for p in problems)
 
@@ -218,7 +219,7 @@ def test_hostile_reference_files_never_give_a_traceback_or_a_write(
 def test_spoken_hint_script_cannot_be_closed_by_the_text():
     import re
 
-    from coach.ui_live import speech_script
+    from coach.ui.live import speech_script
 
     text = "</script><script>alert(1)</script>\u2028<!-- & Done \u2029"
     script = speech_script(text, 3)
@@ -241,6 +242,6 @@ def test_spoken_hint_script_cannot_be_closed_by_the_text():
     ],
 )
 def test_markdown_text_is_shown_as_text(text, shown):
-    from coach.ui_text import md_text
+    from coach.render.text import md_text
 
     assert md_text(text) == shown

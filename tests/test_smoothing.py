@@ -8,9 +8,9 @@ import pickle
 import numpy as np
 import pytest
 
-from coach.bodyframe import BodyFrame
-from coach.smoothing import HandTracker, JitterEstimator, OneEuroFilter, smoothing_alpha
-from coach.types import HandObservation
+from coach.core.bodyframe import BodyFrame
+from coach.core.smoothing import HandTracker, JitterEstimator, OneEuroFilter, smoothing_alpha
+from coach.core.types import HandObservation
 
 TWO_PI = 2.0 * math.pi
 

@@ -1,4 +1,4 @@
-"""Tests of the session store (coach/store.py) on SQLite and on a private PostgreSQL server.
+"""Tests of the session store (coach/storage/store.py) on SQLite and on a private PostgreSQL server.
 
 Every test taking ``backend`` runs twice: on a fresh SQLite file and on a fresh
 database of a throwaway PostgreSQL server that this module starts on 127.0.0.1
@@ -24,10 +24,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from coach import migrations
-from coach import store as store_mod
-from coach.pipeline import SessionResult
-from coach.store import (
+from coach.core.pipeline import SessionResult
+from coach.core.types import FLAG_CODES, Hint, RepetitionScore, SegmentRecord
+from coach.storage import migrations
+from coach.storage import store as store_mod
+from coach.storage.store import (
     SCHEMA_VERSION,
     Store,
     StoreError,
@@ -36,7 +37,6 @@ from coach.store import (
     save_session,
     validate_profile_name,
 )
-from coach.types import FLAG_CODES, Hint, RepetitionScore, SegmentRecord
 from tests import pg_server
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -259,8 +259,8 @@ def test_finish_without_summary_computes_it_from_the_repetitions(store):
 
 
 def test_save_session_matches_the_score_report(store):
-    from coach.report import build_report
-    from coach.video import VideoInfo
+    from coach.render.report import build_report
+    from coach.vision.video import VideoInfo
 
     result = SessionResult(
         stroke_id="sun",
@@ -584,8 +584,8 @@ def test_a_file_that_is_not_a_database_is_refused(tmp_path):
 KILLED_WRITER = r"""
 import os, signal, sys
 import sqlalchemy as sa
-from coach.store import Store
-from coach.types import RepetitionScore
+from coach.storage.store import Store
+from coach.core.types import RepetitionScore
 
 def rep(i):
     return RepetitionScore(index=i, start_s=10.0 * i, end_s=10.0 * i + 8, duration_s=8.0,
@@ -631,8 +631,8 @@ def test_killed_writer_loses_only_the_repetition_in_progress(backend):
 CONCURRENT_WRITER = r"""
 import sys, time
 from pathlib import Path
-from coach.store import Store
-from coach.types import RepetitionScore
+from coach.storage.store import Store
+from coach.core.types import RepetitionScore
 
 url, name, n, gate = sys.argv[1], sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])
 store = Store.open(url)  # both processes may create / upgrade the database at the same time

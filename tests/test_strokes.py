@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from coach.strokes import (
+from coach.core.strokes import (
     MAX_FILE_BYTES,
     STROKES_DIR,
     Segment,
@@ -21,10 +21,10 @@ from coach.strokes import (
     load_stroke,
     polyline_length,
     resample_polyline,
-    save_stroke,
     stroke_from_dict,
     stroke_to_dict,
 )
+from coach.references.library import load_stroke_file, save_stroke
 
 BUILTIN_IDS = ["i-love-you", "sun", "sun-moon", "water-wheel"]
 
@@ -72,7 +72,7 @@ def test_list_strokes_sorted_by_id():
 
 
 def test_load_by_path_equals_by_id():
-    by_path = load_stroke(STROKES_DIR / "sun.json")
+    by_path = load_stroke_file(STROKES_DIR / "sun.json")
     assert by_path.id == "sun" and np.array_equal(
         by_path.segments[0].points, load_stroke("sun").segments[0].points
     )
@@ -203,7 +203,7 @@ def test_resample_rejects(points, step):
 def test_round_trip_through_file(stroke_id, tmp_path):
     defn = load_stroke(stroke_id)
     path = save_stroke(defn, tmp_path / f"{stroke_id}.json")
-    again = load_stroke(path)
+    again = load_stroke_file(path)
     assert stroke_to_dict(again) == stroke_to_dict(defn)
     for a, b in zip(defn.segments, again.segments, strict=True):
         assert np.array_equal(a.points, b.points) and a.closed == b.closed
@@ -381,8 +381,8 @@ def test_valid_definition_from_file(tmp_path):
     data = base_dict()
     data["id"] = "mine"
     path.write_text(json.dumps(data))
-    assert load_stroke(path).id == "mine"
-    assert load_stroke(str(path)).source == str(path)
+    assert load_stroke_file(path).id == "mine"
+    assert load_stroke_file(str(path)).source == str(path)
 
 
 @pytest.mark.parametrize(
@@ -403,13 +403,13 @@ def test_bad_files(tmp_path, content, message):
     else:
         path.write_text(content)
     with pytest.raises(StrokeError, match="bad.json") as info:
-        load_stroke(path)
+        load_stroke_file(path)
     assert message in str(info.value)
 
 
 def test_missing_file_and_unknown_id(tmp_path):
     with pytest.raises(StrokeError, match="no such file"):
-        load_stroke(tmp_path / "nope.json")
+        load_stroke_file(tmp_path / "nope.json")
     with pytest.raises(StrokeError, match="unknown stroke 'moonwalk'.*i-love-you, sun, sun-moon"):
         load_stroke("moonwalk")
 

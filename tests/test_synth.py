@@ -1,4 +1,4 @@
-"""Tests for coach.synth: the sample generator and its ground truth."""
+"""Tests for coach.samples.synth: the sample generator and its ground truth."""
 
 from __future__ import annotations
 
@@ -7,24 +7,23 @@ import json
 import numpy as np
 import pytest
 
-from coach import synth
-from coach.strokes import load_stroke
-from coach.synth import (
-    DURATION_FACTORS,
-    FAULTS,
-    FINGERTIP_LANDMARKS,
+from coach.cli.samples import main_samples
+from coach.core.contact import FINGERTIP_LANDMARKS, PALM_LANDMARKS
+from coach.core.strokes import load_stroke
+from coach.samples import synth
+from coach.samples.choreography import (
     INCOMPLETE_FRACTION,
     NO_HAND_S,
-    PALM_LANDMARKS,
+    OFF_PATH_SHIFT_BOX,
+    performed_path,
+)
+from coach.samples.synth import (
     Sample,
-    SampleTruth,
     ensure_sample,
     iter_sample_frames,
-    main_samples,
-    performed_path,
     render_sample,
-    truth_path,
 )
+from coach.samples.truth import DURATION_FACTORS, FAULTS, SampleTruth, truth_path
 
 STROKES = ("i-love-you", "sun", "sun-moon", "water-wheel")
 SMALL = (320, 240)  # small frames keep the suite fast; geometry scales with the frame
@@ -166,7 +165,7 @@ def test_performed_path_faults():
 def test_off_path_is_clearly_away_from_the_reference(stroke):
     defn = load_stroke(stroke)
     truth = Sample(stroke, fault="off_path", repetitions=1).truth
-    assert synth.OFF_PATH_SHIFT_BOX <= np.hypot(*truth.off_path_shift_uv) <= 0.7 + 1e-9
+    assert OFF_PATH_SHIFT_BOX <= np.hypot(*truth.off_path_shift_uv) <= 0.7 + 1e-9
     ref = np.vstack([s.points for s in defn.segments])
     for seg in truth.repetitions[0].segments:
         path = moving_uv(truth, seg.start_s, seg.end_s, seg.hand)
@@ -311,7 +310,7 @@ def test_truth_json_round_trip(tmp_path):
 
 @pytest.mark.parametrize(("fps", "n_frames"), [(25.0, 50), (29.97, 59)])  # whole and NTSC rates
 def test_render_sample_writes_video_and_truth(tmp_path, fps, n_frames):
-    from coach import video
+    from coach.vision import video
 
     path = tmp_path / "clip.mp4"
     truth = render_sample("sun", path, size=SMALL, fps=fps, duration_s=2.0)
@@ -383,9 +382,9 @@ def test_all_faults_are_known_to_the_flags_table():
 @pytest.mark.parametrize("stroke", STROKES)
 def test_mediapipe_detects_the_rendered_hands(stroke, skin, model_path):
     """At least 90% of the rendered hands are found, near their truth contact point."""
-    landmarks = pytest.importorskip("coach.landmarks", reason="coach.landmarks not available")
-    contact = pytest.importorskip("coach.contact", reason="coach.contact not available")
-    from coach.types import Frame
+    landmarks = pytest.importorskip("coach.vision.landmarks", reason="no coach.vision.landmarks")
+    contact = pytest.importorskip("coach.core.contact", reason="no coach.core.contact")
+    from coach.core.types import Frame
 
     sample = Sample(stroke, skin=skin, fps=10.0, duration_s=6.0)  # both hands in view by 4 s
     truth = sample.truth

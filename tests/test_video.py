@@ -1,4 +1,4 @@
-"""Tests for coach.video: write/read round trips, rotation metadata, error messages."""
+"""Tests for coach.vision.video: write/read round trips, rotation metadata, error messages."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from coach.types import Frame
-from coach.video import (
+from coach.core.types import Frame
+from coach.vision.video import (
     SUPPORTED_SUFFIXES,
     VideoError,
     VideoInfo,

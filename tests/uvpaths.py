@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from coach.strokes import StrokeDefinition
+from coach.core.strokes import StrokeDefinition
 
 Sample = tuple[np.ndarray, float]
 

@@ -22,12 +22,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from coach import synth
-from coach.bodyframe import BodyFrame
+from coach.core.bodyframe import BodyFrame
+from coach.core.strokes import load_stroke
+from coach.core.types import HandObservation
 from coach.evaluation.cutout import CutoutPainter, load_cutouts
 from coach.evaluation.motion import RealMotion
-from coach.strokes import load_stroke
-from coach.video import VideoWriter
+from coach.samples import synth
+from coach.vision.video import VideoWriter
 
 #: Bump when clips are made differently: cached clips are then rendered again.
 CLIPS_VERSION = 1
@@ -182,7 +183,6 @@ def perturb_observations(records, perturb: str, body_frame, seed: int):
     """``records`` [(t, HandObservation | None)] with :data:`PERTURBATIONS` ``[perturb]``
     applied to every hand (all 21 landmarks of a hand move together), deterministic by
     ``seed``."""
-    from coach.types import HandObservation
 
     p = PERTURBATIONS[perturb]
     rng = np.random.default_rng(seed)

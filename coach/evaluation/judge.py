@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from coach.types import FLAG_CODES
+from coach.core.types import FLAG_CODES
 
 #: Flags judged per repetition (no_hand is a session finding).
 JUDGED_FLAGS = tuple(code for code in FLAG_CODES if code != "no_hand")

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from coach.strokes import Segment
+from coach.core.strokes import Segment
 
 SHARED_DATA_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 MOTION_DIR = SHARED_DATA_DIR / "real-motion"

@@ -20,10 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
-from coach.bodyframe import BodyFrame
-from coach.pipeline import Coach, SessionResult
-from coach.strokes import StrokeDefinition, load_stroke
-from coach.types import HANDS_LOOKED_FOR, HandObservation
+from coach.core.bodyframe import BodyFrame
+from coach.core.pipeline import Coach, SessionResult
+from coach.core.strokes import StrokeDefinition, load_stroke
+from coach.core.types import HANDS_LOOKED_FOR, HandObservation
+from coach.vision.models import ModelError, find_model
 
 #: 1: MediaPipe's VIDEO mode (two-hand strokes still); 2: a one-hand stroke's landmarker
 #: of hand_tracker.offline_landmarker (MediaPipe finds, the landmark network follows).
@@ -67,8 +68,7 @@ def file_sha256(path: str | os.PathLike) -> str:
 def settings_for(
     stroke: StrokeDefinition, num_hands: int | None = None, mode: str = "video"
 ) -> LandmarkerSettings:
-    from coach.hand_tracker import offline_follows  # defers the vision SDKs' import
-    from coach.models import ModelError, find_model
+    from coach.vision.hand_tracker import offline_follows  # defers the vision SDKs' import
 
     try:
         mp_version = metadata.version("mediapipe")
@@ -164,8 +164,8 @@ def body_frame_for(info: dict):
 
 def landmark_clip(clip: Path, num_hands: int | None = None, landmarker=None) -> Path:
     """Landmarks of ``clip`` (cached): runs ``coach score``'s loop once when not cached."""
-    from coach.cli import score_video
-    from coach.hand_tracker import offline_landmarker
+    from coach.services.offline import score_video  # deferred: LiteRT, PyAV, OpenCV, MediaPipe
+    from coach.vision.hand_tracker import offline_landmarker  # deferred: LiteRT, OpenCV, MediaPipe
 
     info = json.loads(clip.with_suffix(".eval.json").read_text())
     stroke = load_stroke(info["stroke"])
@@ -189,8 +189,8 @@ def landmark_clip_live(clip: Path) -> Path:
     """Landmarks of ``clip`` as the live page sees them (cached): every frame through
     :class:`coach.live.LiveCoach` (its landmarker: MediaPipe finds the hand, the lite
     landmark network follows it), the observations recorded on the way."""
-    from coach.live import LiveCoach, default_landmarker_factory
-    from coach.video import open_video
+    from coach.services.live import LiveCoach, default_landmarker_factory  # deferred: OpenCV
+    from coach.vision.video import open_video  # deferred: PyAV
 
     info = json.loads(clip.with_suffix(".eval.json").read_text())
     stroke = load_stroke(info["stroke"])

@@ -12,10 +12,15 @@ import argparse
 import json
 import sys
 import time
+import zlib
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
 from pathlib import Path
 
+import numpy as np
+from tqdm import tqdm
+
+from coach.core.strokes import load_stroke
 from coach.evaluation import clips as clipmod
 from coach.evaluation.judge import (
     ClipVerdict,
@@ -32,6 +37,7 @@ from coach.evaluation.runner import (
     load_observations,
     run_coach_tracked,
 )
+from coach.samples.truth import SampleTruth, truth_path
 
 DEFAULT_CACHE = Path(__file__).resolve().parents[2] / "samples" / "eval"
 DEFAULT_OUT = Path(__file__).resolve().parents[2] / "samples" / "eval-report"
@@ -49,8 +55,6 @@ def prepare(
 
 
 def _bar(total: int, desc: str, enabled: bool):
-    from tqdm import tqdm
-
     return tqdm(total=total, desc=desc, unit="clip", disable=not enabled, file=sys.stderr)
 
 
@@ -94,9 +98,6 @@ def _unique_clips(specs):
 def evaluate_clip(video: Path, obs: Path, spec: clipmod.ClipSpec | None = None) -> ClipVerdict:
     """Coach one prepared clip from its cached landmarks (perturbed when ``spec`` says so)
     and judge the session."""
-    import zlib
-
-    import numpy as np
 
     info = json.loads(video.with_suffix(".eval.json").read_text())
     records = load_observations(obs)
@@ -128,12 +129,8 @@ def evaluate_clip(video: Path, obs: Path, spec: clipmod.ClipSpec | None = None) 
 
 def _tracking(video: Path, track_uv) -> dict:
     """:func:`coach.evaluation.judge.tracking_stats` against the clip's synth truth."""
-    import numpy as np
-
-    from coach.synth import SampleTruth, truth_path
 
     truth = SampleTruth.load(truth_path(video))
-    from coach.strokes import load_stroke
 
     if load_stroke(truth.stroke).hands > 1:  # both hands stroke: "the other hand" means nothing
         return {}

@@ -18,8 +18,14 @@ import asyncio
 import contextlib
 import json
 import os
+import statistics
 import sys
+import threading
 import time
+
+import numpy as np
+
+from coach.relay.local_redis import LocalRedis, find_server
 
 MAX_SECONDS = 60.0
 
@@ -67,7 +73,7 @@ def _check(args) -> tuple[list[int], list[str]] | str:
 
 async def _parent(url: str, code: str, lat: list, counts: list, ready: asyncio.Event, i: int,
                   go_at: list) -> None:  # fmt: skip
-    from websockets.asyncio.client import connect
+    from websockets.asyncio.client import connect  # deferred: websockets
 
     try:
         async with connect(url, max_size=65536, open_timeout=30, ping_interval=None) as ws:
@@ -110,14 +116,14 @@ def _parent_message(m: dict, lat: list, counts: list, ready, go_at: list) -> boo
 
 def _cpu_now(pids: list[int]) -> tuple[list[float], float, float]:
     """CPU seconds of each process in ``pids``, of this process, and the wall clock."""
-    from coach.relay.process import proc_cpu_s
+    from coach.relay.process import proc_cpu_s  # deferred: Starlette
 
     me = os.times()
     return [proc_cpu_s(p) for p in pids], me.user + me.system, time.monotonic()
 
 
 async def _one_run(urls: list[str], n: int, seconds: float, rate: float, pids: list[int]) -> dict:
-    from websockets.asyncio.client import connect
+    from websockets.asyncio.client import connect  # deferred: websockets
 
     lat: list[float] = []
     counts = [0, 0, n, 0, []]  # received paths, welcomed, expected, errors, failures
@@ -170,7 +176,6 @@ async def _one_run(urls: list[str], n: int, seconds: float, rate: float, pids: l
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-    import numpy as np
 
     arr = np.array(lat) * 1000.0 if lat else np.array([np.nan])
     return {
@@ -195,8 +200,7 @@ async def _drain(ws) -> None:
 
 
 def bench_setup(setup: str, n: int, seconds: float, rate: float) -> dict:
-    from coach.relay.local_redis import LocalRedis
-    from coach.relay.process import RelayProcess, proc_rss_mb
+    from coach.relay.process import RelayProcess, proc_rss_mb  # deferred: Starlette
 
     limits = ("--client-joins-per-minute", "1000000", "--class-joins-per-minute", "1000000")
     redis = LocalRedis().start() if setup == "redis" else None
@@ -228,15 +232,11 @@ def bench_setup(setup: str, n: int, seconds: float, rate: float) -> dict:
 def frame_cost(rounds: int = 3, frames: int = 150) -> dict:
     """Per-frame processing time of a parent's coach in a class vs alone (alternating
     runs on the same rendered frames; the first 10 frames of each run are left out)."""
-    import statistics
-    import threading
 
-    import numpy as np
-
-    from coach import classroom as cr
-    from coach.live import LiveCoach
-    from coach.relay.server import EmbeddedRelay
-    from coach.synth import Sample
+    from coach.relay.server import EmbeddedRelay  # deferred: Starlette
+    from coach.samples.synth import Sample  # deferred: PyAV, OpenCV
+    from coach.services import classroom as cr  # deferred: OpenCV
+    from coach.services.live import LiveCoach  # deferred: OpenCV
 
     sample = Sample("i-love-you", repetitions=2, size=(640, 480), fps=15.0)
     clip = [(f, t) for f, t in sample.frames(0, frames)]
@@ -323,12 +323,9 @@ def run(args: argparse.Namespace) -> int:
             f"{'client CPU %':>13}{'join s':>8}{'load':>6}")  # fmt: skip
     print(head, flush=True)
     for setup in setups:
-        if setup == "redis":
-            from coach.relay.local_redis import find_server
-
-            if find_server() is None:
-                print("two relays + Redis: skipped (no redis-server; `make redis-deps`)")
-                continue
+        if setup == "redis" and find_server() is None:
+            print("two relays + Redis: skipped (no redis-server; `make redis-deps`)")
+            continue
         for n in counts:
             try:
                 r = bench_setup(setup, n, args.seconds, args.rate)

@@ -13,6 +13,11 @@ import ipaddress
 import os
 import sys
 
+from coach.relay.bench import add_arguments as add_bench_arguments
+from coach.relay.bench import run as run_bench
+from coach.relay.hub import RelayConfig
+from coach.storage import paths
+
 EXIT_OK, EXIT_INPUT, EXIT_USAGE = 0, 1, 2
 
 
@@ -21,7 +26,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="address to listen on (default 127.0.0.1: this computer only; "
                         "0.0.0.0 serves every network: use TLS then)")  # fmt: skip
     p.add_argument("--port", type=int, default=8765, help="port (default 8765)")
-    p.add_argument("--redis-url", default=os.environ.get("COACH_RELAY_REDIS_URL"),
+    p.add_argument("--redis-url", default=paths.relay_redis_url(),
                    help="share classes through Redis, e.g. redis://127.0.0.1:6379/0 "
                         "(default: in memory; env COACH_RELAY_REDIS_URL)")  # fmt: skip
     p.add_argument("--certfile", help="TLS certificate (PEM): serve wss:// directly")
@@ -41,7 +46,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     sub = p.add_subparsers(dest="relay_action", parser_class=type(p))
     bench = sub.add_parser("bench", help="one instructor and N simulated parents on loopback")
-    from coach.relay.bench import add_arguments as add_bench_arguments
 
     add_bench_arguments(bench)
 
@@ -67,8 +71,6 @@ def check(args: argparse.Namespace) -> str | None:
 
 
 def config_from(args: argparse.Namespace):
-    from coach.relay.hub import RelayConfig
-
     per_client = max(args.client_joins_per_minute, 1)
     return RelayConfig(
         joins_per_client=(per_client, 60.0),
@@ -79,8 +81,6 @@ def config_from(args: argparse.Namespace):
 
 def run(args: argparse.Namespace) -> int:
     if getattr(args, "relay_action", None) == "bench":
-        from coach.relay.bench import run as run_bench
-
         return run_bench(args)
     problem = check(args)
     if problem:
@@ -90,11 +90,11 @@ def run(args: argparse.Namespace) -> int:
         if path and not os.access(path, os.R_OK):
             print(f"coach relay: cannot read {path!r}", file=sys.stderr)
             return EXIT_INPUT
-    from coach.relay.server import serve
+    from coach.relay.server import serve  # deferred: Starlette
 
     backend = "in memory"
     if args.redis_url:
-        from coach.relay.redis_state import safe_url
+        from coach.relay.redis_state import safe_url  # deferred: redis
 
         backend = f"Redis at {safe_url(args.redis_url)}"
     scheme = "wss" if args.certfile else "ws"

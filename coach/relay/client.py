@@ -206,8 +206,8 @@ class RelayClient:
 
     async def run(self) -> None:
         """Connect, and connect again after every loss, until stopped or the class ends."""
-        from websockets.asyncio.client import connect
-        from websockets.exceptions import WebSocketException
+        from websockets.asyncio.client import connect  # deferred: websockets
+        from websockets.exceptions import WebSocketException  # deferred: websockets
 
         self._loop = asyncio.get_running_loop()
         self._out = asyncio.Queue(256)

@@ -38,7 +38,7 @@ def make_state(redis_url: str | None) -> ClassState:
     """The in-memory backend, or Redis at ``redis_url``."""
     if not redis_url:
         return MemoryState()
-    from coach.relay.redis_state import RedisState
+    from coach.relay.redis_state import RedisState  # deferred: redis
 
     return RedisState(redis_url)
 
@@ -106,7 +106,7 @@ def create_app(state: ClassState, config: RelayConfig | None = None) -> Starlett
 
 
 def uvicorn_config(app, host: str, port: int, certfile=None, keyfile=None, **extra):
-    import uvicorn
+    import uvicorn  # deferred: uvicorn
 
     return uvicorn.Config(
         app, host=host, port=port, ws="websockets-sansio", ws_max_size=2 * MAX_MESSAGE_BYTES,
@@ -121,7 +121,7 @@ def serve(
     forwarded_allow_ips: str | None = None, config: RelayConfig | None = None,
 ) -> None:  # fmt: skip
     """Run the relay in the foreground until interrupted."""
-    import uvicorn
+    import uvicorn  # deferred: uvicorn
 
     extra = {}
     if forwarded_allow_ips:
@@ -145,7 +145,7 @@ class EmbeddedRelay:
     config: RelayConfig | None = None
 
     def start(self, timeout_s: float = 10.0) -> EmbeddedRelay:
-        import uvicorn
+        import uvicorn  # deferred: uvicorn
 
         if not self.port:
             self.port = free_port(self.host)

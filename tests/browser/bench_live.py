@@ -34,8 +34,8 @@ import harness  # noqa: E402
 
 def offline(seconds: float) -> dict:
     """LiveCoach.process on the clip's frames, as fast as it goes (no browser)."""
-    from coach.live import LiveCoach
-    from coach.synth import Sample
+    from coach.samples.synth import Sample
+    from coach.services.live import LiveCoach
 
     sample = Sample("i-love-you", repetitions=2)
     frames = [img for img, _t in sample.frames()]
@@ -57,17 +57,17 @@ def offline(seconds: float) -> dict:
 
 
 def browser(seconds: float, sessions: int) -> dict:
-    from coach import live
+    from coach.storage import settings as live_settings
 
     with tempfile.TemporaryDirectory(prefix="coach-bench-") as tmp:
         tmp_path = Path(tmp)
         video = tmp_path / "clip.y4m"
         truth = fake_webcam.make_clip(video, kind="synth")
         data = tmp_path / "data"
-        settings = live.LiveSettings(
+        settings = live_settings.LiveSettings(
             mirror_preview=False, safety_seen=True, body_frame=truth.body_frame().to_dict()
         )
-        live.save_settings(data, settings)
+        live_settings.save_settings(data, settings)
         out = tmp_path / "result.json"
         cmd = [
             sys.executable, str(HERE / "drive.py"), "--scenario", "coach",

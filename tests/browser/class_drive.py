@@ -175,7 +175,7 @@ def follow_pixels(png: str | None) -> int:
     import cv2
     import numpy as np
 
-    from coach.classroom import FollowStyle
+    from coach.render.follow_me import FollowStyle
 
     img = cv2.imread(png)[:, :, ::-1].astype(int)
     img = img[int(img.shape[0] * 0.12) :]  # the status band has a green "tracking" dot

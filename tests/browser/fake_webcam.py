@@ -90,7 +90,7 @@ def make_clip(
     """Write the fake-webcam clip with barcodes.
 
     ``kind="plain"``: a moving disc, returns None. ``kind="synth"``: the synthetic hand
-    doing I Love You (``coach.synth``), returns its :class:`coach.synth.SampleTruth`
+    doing I Love You (``coach.samples.synth``), returns its :class:`coach.samples.synth.SampleTruth`
     (where the tummy box is, what a correct session looks like).
     """
     if kind == "plain":
@@ -98,7 +98,7 @@ def make_clip(
             path, (stamp_barcode(f, i) for i, f in enumerate(plain_frames(fps * 4, size))), fps
         )
         return None
-    from coach.synth import Sample
+    from coach.samples.synth import Sample
 
     sample = Sample("i-love-you", repetitions=repetitions, size=size, fps=float(fps))
     frames = (stamp_barcode(img, i) for i, (img, _t) in enumerate(sample.frames()))

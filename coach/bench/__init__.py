@@ -1,0 +1,1 @@
+"""Benchmarks: ``coach bench`` (landmarker and pipeline speed, memory)."""

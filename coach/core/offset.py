@@ -1,0 +1,254 @@
+"""Off-path stage: finds a stroke performed in the wrong place.
+
+A stroke done well but in the wrong place (the I on the baby's right side, a Sun
+circle above the ribs) is the right shape shifted. The matcher only follows a hand
+that stays within about a third of the box of the path, so this stage looks for
+the shift: every second it slides the hand's recent path (the last ``window_s``)
+over a distance map of the reference and keeps the shift with the best fit. When
+the best shift is large (more than ``engage_box``) and fits much better than no
+shift, the matcher is fed the hand minus that shift, and the shift is reported so
+the repetitions are flagged ``off_path``. Small shifts (tracking bias of fingertip
+landmarks) are left to the matcher, which tolerates them.
+
+Work per frame is constant: a bounded buffer, and one search per second over a
+fixed grid of shifts, spread over a few frames.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from coach.core.strokes import StrokeDefinition
+
+_MAP_LO, _MAP_HI, _MAP_STEP = -1.0, 2.0, 0.01  # distance map over this square of the body frame
+_CHUNK = 32  # shifts tried per frame
+_MAP_QUANTUM = 1e-4  # the distance map holds whole multiples of this (box widths), as uint16
+_MAX_SHIFT_CELLS = 80  # the largest shift searched, coarse and fine steps together (cells)
+_DONE = object()
+
+
+@dataclass(frozen=True)
+class OffsetConfig:
+    window_s: float = 10.0  # how much of the recent path is fitted
+    sample_hz: float = 4.0  # the path is kept at this rate
+    update_every_s: float = 1.0
+    search_box: float = 0.7  # shifts up to this far are tried
+    coarse_step_box: float = 0.1
+    engage_box: float = 0.3  # smaller shifts are tracking bias, not a mistake
+    release_box: float = 0.22  # hysteresis: an engaged shift is dropped below this
+    fit_box: float = 0.07  # the shifted path must fit the reference this well (trimmed mean)
+    gain: float = 2.0  # ... and this many times better than no shift
+    # Tracking bias (fingertip landmarks sit off the true fingertips, up to a quarter of the
+    # box): a shift up to ``bias_box`` that fits clearly better than none is taken off the
+    # hand before matching, and is not a mistake. The fit may be looser (jittery landmarks).
+    bias_box: float = 0.3
+    bias_fit_box: float = 0.12
+    bias_gain: float = 1.5
+    bias_min_box: float = 0.04  # a smaller shift is not worth correcting
+    min_points: int = 16  # fit only with at least this many samples
+    # ... spread over at least this much (box widths): a hand that stays in one place fits
+    # many shifts of the path equally (a resting hand sits on some shift of any circle),
+    # so it tells nothing; the shift found so far is kept until the hand moves again.
+    min_extent_box: float = 0.3
+    trim: float = 0.7  # the best 70% of the points count (lifted moves don't fit anything)
+
+
+class OffsetEstimator:
+    """``update(uv, t)`` -> the shift to subtract from the hand (zeros when none).
+
+    ``engaged`` says the shift is a stroke done in the wrong place (report it as
+    ``off_path``); otherwise a non-zero shift is tracking bias, corrected silently."""
+
+    def __init__(
+        self,
+        stroke: StrokeDefinition,
+        segment_ids: Sequence[int] | None = None,
+        config: OffsetConfig | None = None,
+    ) -> None:
+        self.config = config or OffsetConfig()
+        ids = range(len(stroke.segments)) if segment_ids is None else segment_ids
+        dist = _distance_map([stroke.segments[i] for i in ids])
+        self._last_cell = dist.shape[0] - 1
+        # Row v, column u, 16-bit (a quarter of float64: after the hand landmarker has run
+        # a frame, few of the scattered lookups are still in the cache). The map is padded
+        # with its edge values by twice the largest shift, so that a shifted path needs no
+        # clipping: a point is clipped once, to within one largest shift of the map, and
+        # any shift then stays inside the padding, where the value is the edge's, exactly
+        # as clipping the shifted point would give.
+        self._pad = 2 * _MAX_SHIFT_CELLS
+        padded = np.pad(np.rint(dist / _MAP_QUANTUM).astype(np.uint16), self._pad, mode="edge")
+        self._width = padded.shape[1]
+        self._flat_map = padded.ravel()
+        # Shifts are whole cells of the map, (du, dv): a shifted path is an index offset.
+        g = _cells(
+            np.arange(
+                -self.config.search_box, self.config.search_box + 1e-9, self.config.coarse_step_box
+            )
+        )
+        self._coarse = np.array([(a, b) for a in g for b in g], dtype=np.int64)
+        f = np.arange(-2, 3)
+        self._fine = [
+            np.array([(a, b) for a in f * c for b in f * c], dtype=np.int64)
+            for c in _cells(np.array([0.03, 0.01]))
+        ]
+        reach = int(np.abs(self._coarse).max() + sum(np.abs(g).max() for g in self._fine))
+        if reach > _MAX_SHIFT_CELLS:
+            raise ValueError(
+                f"offset search: expected shifts up to {_MAX_SHIFT_CELLS * _MAP_STEP:g} box, "
+                f"found {reach * _MAP_STEP:g} (search_box {self.config.search_box:g})"
+            )
+        self.reset()
+
+    def reset(self) -> None:
+        n = int(self.config.window_s * self.config.sample_hz) + 1
+        # The recent path, a ring of samples (their order does not matter to the fit).
+        self._ring = np.zeros((n, 2))
+        self._count = 0
+        self._next = 0
+        self._last_sample_t = -np.inf
+        self._last_fit_t = -np.inf
+        self.offset = np.zeros(2)  # the shift taken off the hand (bias or misplaced stroke)
+        self.engaged = False  # the shift is a stroke done in the wrong place (off_path)
+        self.fit_box = np.nan
+        self._fitting: Iterator[None] | None = None
+
+    def update(self, uv: np.ndarray | None, timestamp_s: float) -> np.ndarray:
+        cfg = self.config
+        t = float(timestamp_s)
+        if uv is not None and t - self._last_sample_t >= 1.0 / cfg.sample_hz:
+            self._ring[self._next] = uv
+            self._next = (self._next + 1) % len(self._ring)
+            self._count = min(self._count + 1, len(self._ring))
+            self._last_sample_t = t
+        if (
+            self._fitting is None
+            and t - self._last_fit_t >= cfg.update_every_s
+            and self._count >= cfg.min_points
+        ):
+            self._last_fit_t = t
+            pts = self._ring[: self._count]
+            if float(np.hypot(*np.ptp(pts, axis=0))) >= cfg.min_extent_box:
+                self._fitting = self._fit(pts.copy())
+        if self._fitting is not None and next(self._fitting, _DONE) is _DONE:
+            self._fitting = None
+        return self.offset
+
+    @property
+    def empty(self) -> bool:
+        """No path kept yet (new, or just reset)."""
+        return self._count == 0
+
+    def _flat(self, cells: np.ndarray) -> np.ndarray:
+        """Indices into the padded map of path points (cells, (n, 2)), clipped once."""
+        m = _MAX_SHIFT_CELLS
+        c = np.maximum(cells, -m)  # not np.clip: its wrapper costs more than the work
+        np.minimum(c, self._last_cell + m, out=c)
+        c += self._pad
+        return c[:, 1] * self._width + c[:, 0]
+
+    def _cost(self, flat: np.ndarray, shifts: np.ndarray) -> np.ndarray:
+        """Trimmed mean distance of the path (:meth:`_flat` indices) moved back by each
+        shift (cells, (m, 2)) from the reference, per shift."""
+        d = self._flat_map[flat[None, :] - (shifts[:, 1] * self._width + shifts[:, 0])[:, None]]
+        k = max(1, int(self.config.trim * flat.shape[0]))
+        d = np.partition(d, k - 1, axis=1)[:, :k]
+        return d.sum(axis=1, dtype=np.float64) * (_MAP_QUANTUM / k)
+
+    def _fit(self, pts: np.ndarray) -> Iterator[None]:
+        """One search, a slice of it per frame (so no frame pays for all of it)."""
+        cfg = self.config
+        cells = self._flat(_cells(pts - _MAP_LO))
+        yield  # the set-up is one frame's work, each slice of shifts another's
+        best, shift = np.inf, np.zeros(2, dtype=np.int64)
+        for start in range(0, len(self._coarse), _CHUNK):
+            shifts = self._coarse[start : start + _CHUNK]
+            cost = self._cost(cells, shifts)
+            i = int(np.argmin(cost))
+            if cost[i] < best:
+                best, shift = float(cost[i]), shifts[i]
+            yield
+        for grid in self._fine:  # refine around the best: steps of 0.03, then 0.01
+            shifts = shift + grid
+            cost = self._cost(cells, shifts)
+            i = int(np.argmin(cost))
+            shift, fit = shifts[i], float(cost[i])
+            yield
+        here = float(self._cost(cells, np.zeros((1, 2), dtype=np.int64))[0])
+        self.fit_box = fit
+        shift_box = shift * _MAP_STEP
+        size = float(np.linalg.norm(shift_box))
+        good = fit <= cfg.fit_box and here >= cfg.gain * fit
+        bias = (
+            cfg.bias_min_box <= size <= cfg.bias_box
+            and fit <= cfg.bias_fit_box
+            and here >= cfg.bias_gain * fit
+        )
+        if self.engaged:
+            if not good or size < cfg.release_box:
+                self.engaged = False
+                self.offset = shift_box if bias else np.zeros(2)
+            else:
+                self.offset = shift_box
+        elif good and size >= cfg.engage_box:
+            self.engaged = True
+            self.offset = shift_box
+        else:
+            self.offset = shift_box if bias else np.zeros(2)
+
+
+def _cells(x: np.ndarray) -> np.ndarray:
+    """Box widths to whole cells of the distance map."""
+    return np.rint(np.asarray(x, dtype=np.float64) / _MAP_STEP).astype(np.int64)
+
+
+def _distance_map(segments) -> np.ndarray:
+    """Distance (box widths) from each cell of a grid to the nearest point of the reference."""
+    n = int(round((_MAP_HI - _MAP_LO) / _MAP_STEP)) + 1
+    pts = np.vstack([_dense(np.asarray(s.points, float), s.closed) for s in segments])
+    idx = np.clip(np.rint((pts - _MAP_LO) / _MAP_STEP).astype(int), 0, n - 1)
+    on_path = np.zeros((n, n), bool)
+    on_path[idx[:, 1], idx[:, 0]] = True  # the path; rows are v, columns u
+    cells = _distance_cells(np.packbits(on_path).tobytes(), n)
+    return cells.astype(np.float32).astype(np.float64) * _MAP_STEP
+
+
+@lru_cache(maxsize=32)
+def _distance_cells(packed_path: bytes, n: int) -> np.ndarray:
+    """:func:`_euclidean_distance_cells` of an ``n`` x ``n`` grid given as packed bits,
+    remembered: every coach of a stroke builds the same maps."""
+    on_path = np.unpackbits(np.frombuffer(packed_path, np.uint8), count=n * n).reshape(n, n)
+    cells = _euclidean_distance_cells(on_path.astype(bool))
+    cells.flags.writeable = False
+    return cells
+
+
+def _euclidean_distance_cells(on_path: np.ndarray, rows_at_once: int = 32) -> np.ndarray:
+    """Exact Euclidean distance (cells) from every cell to the nearest ``True`` cell, in two
+    passes: down each column, then along each row over those column distances (as OpenCV's
+    precise distance transform, in float32 like it)."""
+    rows, cols = on_path.shape
+    i = np.arange(rows, dtype=np.float64)[:, None]
+    above = np.maximum.accumulate(np.where(on_path, i, -np.inf), axis=0)
+    below = np.minimum.accumulate(np.where(on_path, i, np.inf)[::-1], axis=0)[::-1]
+    column = np.minimum(i - above, below - i)  # cells to the nearest path cell in the column
+    column_sq = column**2
+    j = np.arange(cols, dtype=np.float64)
+    across_sq = (j[:, None] - j[None, :]) ** 2  # [target column, source column]
+    out = np.empty((rows, cols), np.float64)
+    for start in range(0, rows, rows_at_once):
+        block = column_sq[start : start + rows_at_once]  # [row, source column]
+        out[start : start + rows_at_once] = (block[:, None, :] + across_sq[None]).min(axis=2)
+    return np.sqrt(out)
+
+
+def _dense(points: np.ndarray, closed: bool, step: float = 0.01) -> np.ndarray:
+    pts = np.vstack([points, points[:1]]) if closed else points
+    out = [pts[:1]]
+    for a, b in zip(pts[:-1], pts[1:], strict=True):
+        n = max(1, int(np.ceil(np.linalg.norm(b - a) / step)))
+        out.append(a + (b - a) * (np.arange(1, n + 1) / n)[:, None])
+    return np.vstack(out)

@@ -1,0 +1,721 @@
+"""The per-frame coaching pipeline, shared by `coach score` and the live page.
+
+Frame -> HandLandmarker -> HandObservation -> HandTracker -> TrackPoint (body frame)
+-> OnlineMatcher(s) -> Progress -> scoring -> RepetitionScore, and the hint policy
+-> Hint. :class:`Coach` wires the stages; every stage keeps its own state and
+works from timestamps, so dropped frames are fine.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections import deque
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from coach.core import hints as hint_policy
+from coach.core.bodyframe import BodyFrame
+from coach.core.matcher import MatcherConfig, OnlineMatcher
+from coach.core.offset import OffsetEstimator
+from coach.core.scoring import PENALTY, score_repetition, session_score
+from coach.core.smoothing import HandTracker
+from coach.core.strokes import StrokeDefinition
+from coach.core.types import (
+    FLAG_CODES,
+    Frame,
+    HandObservation,
+    Hint,
+    Progress,
+    RepetitionScore,
+    SegmentRecord,
+    TrackPoint,
+)
+
+#: A stretch without a hand at least this long is reported as ``no_hand``.
+NO_HAND_MIN_S = 2.0
+#: A stroke that must stay in contact (a circle) is ``lifted`` when the hand is not seen
+#: for at least this long in the middle of it.
+LIFTED_MIN_S = 0.4
+#: The hand's path is kept this long (for smoothness); memory stays flat.
+PATH_MEMORY_S = 90.0
+#: An unfinished repetition at the very end of a session is scored only if it covers at
+#: least this much of a repetition (nominal time weighted); less is a hand that went back
+#: to a start or rested as the recording ended.
+FINAL_MIN_COVERAGE = 0.4
+#: The hand moved about (its path over the last CANT_FOLLOW_WINDOW_S spans at least
+#: CANT_FOLLOW_EXTENT_BOX) while its recent travel along the reference stayed under
+#: CANT_FOLLOW_ACTIVITY_BOX, for CANT_FOLLOW_S: the coach says it cannot follow.
+CANT_FOLLOW_WINDOW_S = 4.0
+CANT_FOLLOW_EXTENT_BOX = 0.4
+CANT_FOLLOW_ACTIVITY_BOX = 0.1
+CANT_FOLLOW_S = 3.0
+#: A hand's recent stroking is its travel along the reference, forgotten with this time
+#: constant (one-hand strokes: the hand that strokes is told from a hand that rests).
+ACTIVITY_TAU_S = 3.0
+#: The coach turns to the other hand once that hand's recent travel along the reference is
+#: this much more (box widths) and this many times the followed hand's.
+SWITCH_MARGIN_BOX = 0.3
+SWITCH_FACTOR = 1.5
+#: A hand rests when, over REST_WINDOW_S, the means of the two halves of its path are
+#: less than REST_DRIFT_BOX apart and its points spread (rms) less than REST_SPREAD_BOX.
+REST_WINDOW_S = 1.0
+REST_DRIFT_BOX = 0.05
+REST_SPREAD_BOX = 0.08
+#: A hand that rested and moves this far from its rest spot while the followed hand is
+#: out of view is the stroking hand (the two crossed; the trackers swapped them).
+DEPART_BOX = 0.2
+#: A lane not followed keeps its finished segments this long: when the coach turns to it,
+#: the ones after the last counted segment count (the stroke it followed before the turn).
+HELD_S = 2 * ACTIVITY_TAU_S
+#: When a stroke is found to be done in the wrong place, the lane reads its recent path
+#: again with the shift (back to its last finished segment, at most REPLAY_S): the
+#: repetitions done before the shift was known count.
+REPLAY_S = 10.0
+REPLAY_SHIFT_BOX = 0.15
+#: An open segment followed the other way round within this time of finishing it is the
+#: hand going back over it (to the next start), not a stroke.
+RETRACE_GAP_S = 0.3
+
+
+@dataclass(frozen=True)
+class FrameResult:
+    timestamp_s: float
+    observation: HandObservation | None
+    track: TrackPoint | None
+    progress: Progress | None
+    new_repetitions: tuple[RepetitionScore, ...]
+    hint: Hint | None  # the hint currently shown (may have been issued earlier)
+    new_hint: bool  # the hint was issued on this frame
+    status: str  # "tracking" | "bridged" | "searching" | "no_hand"
+
+
+@dataclass(frozen=True)
+class SessionResult:
+    stroke_id: str
+    repetitions: tuple[RepetitionScore, ...]
+    hints: tuple[Hint, ...]
+    no_hand_stretches: tuple[tuple[float, float], ...]  # (start_s, end_s)
+    frames: int
+    frames_with_hand: int
+    score: int
+    flags: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def detection_rate(self) -> float:
+        return self.frames_with_hand / self.frames if self.frames else 0.0
+
+
+class _Activity:
+    """How much a hand has stroked lately: its net travel along the reference (box
+    widths, from the matcher's progress), forgotten with the time constant ``tau_s``.
+
+    A resting hand makes no progress along any path, whatever the jitter of its
+    landmarks (net travel, so noise cancels); the hand that strokes gains about
+    ``speed * tau_s``. Lifted moves between segments add nothing. With ``give_back``,
+    progress the matcher gives up (it moves on to another segment before half of this
+    one was done: a jittery hand it cannot follow) is taken back, so that noise does not
+    add up (whether the coach follows the hand at all).
+    """
+
+    def __init__(self, tau_s: float = ACTIVITY_TAU_S, give_back: bool = False) -> None:
+        self.tau_s = tau_s
+        self.give_back = give_back
+        self.level_box = 0.0
+        self._key: tuple[int, int, bool] | None = None
+        self._fraction = 0.0
+        self._length_box = 0.0
+        self._seen: tuple[int, int, bool] | None = None  # the last key, across gaps
+        self._t: float | None = None
+
+    def update(self, p: Progress | None, stroke: StrokeDefinition, t: float) -> None:
+        gain = 0.0
+        if p is not None and p.segment is not None:
+            key = (p.repetition, p.segment, p.reversed)
+            length = stroke.segments[p.segment].length_box
+            if key == self._key:
+                gain = (p.fraction - self._fraction) * length
+            elif self.give_back and self._seen not in (None, key) and self._fraction < 0.5:
+                gain = -self._fraction * self._length_box  # given up: it was not travel
+            self._key, self._seen, self._fraction, self._length_box = key, key, p.fraction, length
+        else:
+            self._key = None
+        decay = 1.0 if self._t is None else math.exp(-max(t - self._t, 0.0) / self.tau_s)
+        self._t = t
+        self.level_box = self.level_box * decay + gain
+
+
+class _Lane:
+    """One matcher following one hand through some of the stroke's segments.
+
+    Two-hand strokes give each lane a hand slot (``slot``); one-hand strokes give each
+    lane a tracked hand (``ident``), and the coach follows the lane that strokes."""
+
+    def __init__(
+        self, stroke: StrokeDefinition, slot: int, segments: tuple[int, ...], cfg: MatcherConfig
+    ):
+        self.slot = slot
+        self.stroke = stroke
+        self.segments = segments
+        self.matcher = OnlineMatcher(stroke, segments, cfg)
+        self.offset = OffsetEstimator(stroke, segments)
+        self.pending: dict[int, list[SegmentRecord]] = {}
+        self.full = 0  # segments completed all the way (tells the sun hand from the moon hand)
+        self.ident: int | None = None  # the tracked hand this lane follows (one-hand strokes)
+        self.last_uv: np.ndarray | None = None
+        self.rest_uv: np.ndarray | None = None  # where this lane's hand last rested
+        self.ident_since = -math.inf  # when it began to follow that hand
+        self.held: deque[SegmentRecord] = deque()  # finished while not followed (HELD_S)
+        self.shift = np.zeros(2)  # the shift the matcher's state was built with
+        self.rep_base = 0  # added to the matcher's repetition numbers (it may start over)
+        self.done_until = -math.inf  # end of this lane's last finished segment
+        self.last_record: SegmentRecord | None = None  # the last one collected
+        self.rep_alias: dict[int, int] = {}  # repetition numbers a retrace started -> own
+        self._next_rep = 0  # one more than the highest repetition number given out
+        self.activity = _Activity()
+        self.following = _Activity(give_back=True)  # for "I can't follow your hand"
+        self.path: deque[tuple[float, float, float]] = deque()  # (t, u, v), for smoothness
+
+    def update(
+        self, uv: np.ndarray | None, t: float, place: bool = True, noise: float = 0.0
+    ) -> Progress | None:
+        """Follow the hand; a stroke done in the wrong place is followed shifted back, and
+        its distance from the path includes the shift (so it is flagged off_path).
+        ``place``: search for such a shift (not for a hand the coach does not follow);
+        ``noise``: how jittery the hand's landmarks are (0..1, for the matcher)."""
+        if uv is None:
+            return self.matcher.update(None, t)
+        self.last_uv = uv
+        if not place:
+            # A hand the coach does not follow (it rests) is not searched for a misplaced
+            # stroke: its still point would fit some shift of the path, and that shift
+            # would hold the hand off the path once it starts stroking.
+            if not self.offset.empty:
+                self.offset.reset()
+            shift = self.offset.offset
+        else:
+            shift = self.offset.update(uv, t)
+        replayed: tuple[SegmentRecord, ...] = ()
+        moved = float(np.linalg.norm(shift - self.shift)) >= REPLAY_SHIFT_BOX
+        if moved and not self.pending and (self.stroke.hands == 1 or self.stroke.per_hand):
+            # (Not in the middle of a repetition: its first segments were followed, the
+            # shift changes little of it, and starting over would split it. Not for two
+            # hands with different roles: which hand is the sun is told from the whole
+            # circles each lane has finished, and reading a path twice would double them.)
+            replayed = self._replay(shift, t, noise)
+        if moved or not self.pending:
+            self.shift = shift.copy()
+        p = self.matcher.update(uv - shift, t, noise)
+        self.activity.update(p, self.stroke, t)
+        self.following.update(p, self.stroke, t)
+        if p is None:
+            return p
+        completed = self._numbered(replayed + p.completed)
+        if self.rep_base:
+            p = replace(p, repetition=p.repetition + self.rep_base)
+        if not self.offset.engaged:
+            return replace(p, completed=completed) if completed != p.completed else p
+        extra = float(np.linalg.norm(shift))
+        return replace(p, distance_box=p.distance_box + extra, completed=self._shifted(completed))
+
+    def _replay(self, shift: np.ndarray, t: float, noise: float) -> tuple[SegmentRecord, ...]:
+        """Start the matcher over and feed it this lane's recent path (after its last
+        finished segment, at most REPLAY_S) less ``shift``: the stroke it could not follow
+        before the shift was known is followed now. Returns the segments that finishes."""
+        since = max(self.done_until, t - REPLAY_S)
+        self.rep_base = self._next_rep
+        self.matcher.reset()
+        out: list[SegmentRecord] = []
+        for ts, u, v in self.path:
+            if ts > since:
+                q = self.matcher.update(np.array([u, v]) - shift, ts, noise)
+                if q is not None:
+                    out.extend(q.completed)
+        return tuple(out)
+
+    def _numbered(self, records: tuple[SegmentRecord, ...]) -> tuple[SegmentRecord, ...]:
+        """Records with repetition numbers that go on across a matcher start-over."""
+        if self.rep_base:
+            records = tuple(replace(r, repetition=r.repetition + self.rep_base) for r in records)
+        for r in records:
+            self._next_rep = max(self._next_rep, r.repetition + 1)
+            self.done_until = max(self.done_until, r.end_s)
+        return records
+
+    def follow(self, ident: int | None, t: float) -> None:
+        """Follow the tracked hand ``ident`` (None: no hand) from ``t`` on."""
+        self.ident, self.rest_uv, self.ident_since = ident, None, t
+
+    def finish(self, t: float) -> tuple[SegmentRecord, ...]:
+        return self._shifted(self._numbered(self.matcher.finish(t)))
+
+    def _shifted(self, records: tuple[SegmentRecord, ...]) -> tuple[SegmentRecord, ...]:
+        extra = float(np.linalg.norm(self.offset.offset))
+        if extra == 0 or not self.offset.engaged:  # tracking bias is not a mistake
+            return records
+        return tuple(replace(r, mean_distance_box=r.mean_distance_box + extra) for r in records)
+
+
+class Coach:
+    """The whole per-frame pipeline for one user and one stroke.
+
+    ``process(frame)`` runs the hand landmarker then :meth:`update`. Repetitions are
+    scored as soon as they are complete; :meth:`session` gives everything so far and
+    :meth:`finish` closes the session (the repetition in progress is scored if it got
+    far enough).
+    """
+
+    def __init__(
+        self,
+        stroke: StrokeDefinition,
+        body_frame: BodyFrame,
+        landmarker=None,
+        *,
+        matcher_config: MatcherConfig | None = None,
+        policy: hint_policy.HintPolicy | None = None,
+    ) -> None:
+        self.stroke = stroke
+        self.body_frame = body_frame
+        self.landmarker = landmarker
+        self._cfg = matcher_config or MatcherConfig()
+        self._policy = policy or hint_policy.HintPolicy()
+        self.tracker = HandTracker(body_frame, stroke.contact, max_hands=2)
+        self.reset()
+
+    # -- lanes: which matcher follows which hand ------------------------------------------
+
+    def _make_lanes(self) -> list[_Lane]:
+        stroke = self.stroke
+        all_segments = tuple(range(len(stroke.segments)))
+        if stroke.hands == 1 or stroke.per_hand:
+            # One lane per hand. A one-hand stroke follows the hand that strokes (the other
+            # may rest on the doll); a per-hand stroke (water wheel) scores both.
+            return [_Lane(stroke, slot, all_segments, self._cfg) for slot in (0, 1)]
+        # Two hands with different roles (sun and moon): follow every role on both hands;
+        # repetitions are counted on the first role, the others add their verdicts.
+        lanes = []
+        for role in dict.fromkeys(s.role for s in stroke.segments):
+            segs = tuple(i for i, s in enumerate(stroke.segments) if s.role == role)
+            lanes.extend(_Lane(stroke, slot, segs, self._cfg) for slot in (0, 1))
+        return lanes
+
+    def reset(self) -> None:
+        self.tracker.reset()
+        self._lanes = self._make_lanes()
+        self._active = self._lanes[0]
+        self._counted_until = -math.inf  # end of the last segment collected
+        self._stuck_since: float | None = None
+        self._main_role = self.stroke.segments[0].role
+        self._repetitions: list[RepetitionScore] = []
+        self._side_records: list[tuple[int, SegmentRecord]] = []  # (hand slot, record)
+        self._hints: list[Hint] = []
+        self._hint_state = hint_policy.HintState()
+        self._current_hint: Hint | None = None
+        self._frames = 0
+        self._frames_with_hand = 0
+        self._lost_since: float | None = None
+        self._no_hand: list[tuple[float, float]] = []
+        self._gaps: deque[tuple[float, float]] = deque()  # hand unseen >= LIFTED_MIN_S, recent
+        self._first_t: float | None = None
+        self._last_t: float | None = None
+        self._last_progress: Progress | None = None
+        if self.landmarker is not None:
+            self.landmarker.reset()
+
+    def set_body_frame(self, body_frame: BodyFrame) -> None:
+        """Recalibrate: new body frame, the alignment starts over."""
+        self.body_frame = body_frame
+        self.tracker.set_body_frame(body_frame)
+        self._lanes = self._make_lanes()
+        self._active = self._lanes[0]
+
+    # -- per frame ------------------------------------------------------------------------
+
+    def process(self, frame: Frame) -> FrameResult:
+        if self.landmarker is None:
+            raise RuntimeError("Coach.process needs a landmarker; pass one or call update()")
+        return self.update(self.landmarker.detect(frame), frame.timestamp_s)
+
+    def update(self, observation: HandObservation | None, timestamp_s: float) -> FrameResult:
+        t = float(timestamp_s)
+        self._frames += 1
+        if self._first_t is None:
+            self._first_t = t
+        self._last_t = t
+        if observation is not None:
+            self._frames_with_hand += 1
+        track = self.tracker.update(observation, t)
+        self._note_hand(track is not None and not track.bridged, t)
+
+        points, noise = self._lane_points(track, t)
+        progresses: list[Progress | None] = []
+        for lane, uv, w in zip(self._lanes, points, noise, strict=True):
+            progresses.append(lane.update(uv, t, place=self._counts(lane), noise=w))
+            if uv is not None:
+                lane.path.append((t, float(uv[0]), float(uv[1])))
+                spot = None if lane.ident is None else _rest_spot(lane.path, t, lane.ident_since)
+                lane.rest_uv = spot if spot is not None else lane.rest_uv
+            while lane.path and t - lane.path[0][0] > PATH_MEMORY_S:
+                lane.path.popleft()
+        self._follow_stroking_hand()
+        completed: list[SegmentRecord] = []
+        for lane, p in zip(self._lanes, progresses, strict=True):
+            if p is not None and self._counts(lane):
+                completed.extend(self._collect(lane, p.completed))
+            elif p is not None:
+                lane.held.extend(p.completed)
+            while lane.held and t - lane.held[0].end_s > HELD_S:
+                lane.held.popleft()
+        active = self._lanes.index(self._active)
+        progress = progresses[active]
+        if track is not None and self.stroke.hands == 1 and points[active] is not None:
+            uv = points[active]
+            track = replace(track, uv=uv, xy=self.body_frame.to_xy(uv))
+        new_reps = self._score_ready(final=False)
+        self._last_progress = progress
+
+        sig = hint_policy.HintSignals(
+            t_s=t,
+            hand_seen=track is not None,
+            progress=progress,
+            completed=tuple(completed),
+            scored=new_reps,
+            cant_follow=self._cannot_follow(t, track is not None),
+        )
+        self._hint_state, hint = hint_policy.decide(
+            self._hint_state, sig, self.stroke, self._policy
+        )
+        if hint is not None:
+            self._hints.append(hint)
+            self._current_hint = hint
+        if track is None:
+            status = (
+                "no_hand"
+                if self._lost_since is not None and t - self._lost_since >= 1.0
+                else "searching"
+            )
+        else:
+            status = "bridged" if track.bridged else "tracking"
+        return FrameResult(
+            timestamp_s=t,
+            observation=observation,
+            track=track,
+            progress=progress,
+            new_repetitions=new_reps,
+            hint=self._current_hint,
+            new_hint=hint is not None,
+            status=status,
+        )
+
+    def _lane_points(
+        self, track: TrackPoint | None, t: float
+    ) -> tuple[list[np.ndarray | None], list[float]]:
+        """Each lane's hand point this frame (None: its hand is not in view), and how
+        jittery that hand's landmarks are (0..1).
+
+        Two-hand strokes: lane ``slot``'s hand slot. One-hand strokes: see
+        :meth:`_hand_slots`."""
+        n = len(self._lanes)
+        if track is None:
+            for lane in self._lanes:
+                lane.follow(None, t)
+            return [None] * n, [0.0] * n
+        hands, noise = track.hands_uv, track.hands_noise
+        if self.stroke.hands != 1:
+            slots = [lane.slot if lane.slot < len(hands) else None for lane in self._lanes]
+        else:
+            slots = self._hand_slots(hands, t)
+        return (
+            [None if i is None else hands[i] for i in slots],
+            [0.0 if i is None else float(noise[i]) for i in slots],
+        )
+
+    def _hand_slots(self, hands: np.ndarray, t: float) -> list[int | None]:
+        """One-hand strokes: each lane's hand slot (None: its hand is not in view).
+
+        Each tracked hand keeps its lane while it is tracked; a hand that comes into view
+        takes a free lane, the one whose hand was last seen nearest (a hand that was lost
+        and is found again gets its own lane back)."""
+        ids = self.tracker.slot_ids
+        for lane in self._lanes:
+            if lane.ident not in ids:
+                lane.follow(None, t)
+        for slot, ident in enumerate(ids):
+            if any(lane.ident == ident for lane in self._lanes):
+                continue
+            free = [lane for lane in self._lanes if lane.ident is None]
+            if free:
+                uv = hands[slot]
+                near = min(free, key=lambda lane: _distance(lane.last_uv, uv))
+                near.follow(ident, t)
+        self._take_departing_hand(hands, t)
+        return [ids.index(lane.ident) if lane.ident is not None else None for lane in self._lanes]
+
+    def _take_departing_hand(self, hands: np.ndarray, t: float) -> None:
+        """When the stroking hand passes over the resting one, the trackers may lose it and
+        carry on with the resting hand's track, which then moves off along the stroke.
+        The followed lane, out of a hand of its own, takes that track once it leaves its
+        rest spot by DEPART_BOX: the lane that follows the stroke keeps the stroke (and
+        the resting lane waits for its hand to be found again at its spot)."""
+        active = self._active
+        ids = self.tracker.slot_ids
+        seen = self.tracker.seen
+        if active.ident is not None and seen[ids.index(active.ident)]:
+            return
+        for lane in self._lanes:
+            if lane is active or lane.ident is None or lane.rest_uv is None:
+                continue
+            slot = ids.index(lane.ident)
+            if seen[slot] and _distance(lane.rest_uv, hands[slot]) >= DEPART_BOX:
+                active.follow(lane.ident, t)
+                lane.follow(None, t)
+                return
+
+    def _follow_stroking_hand(self) -> None:
+        """One-hand strokes: follow the other hand once it clearly strokes more (its
+        recent travel along the reference); never from detector scores or handedness."""
+        if self.stroke.hands != 1:
+            return
+        level = self._active.activity.level_box
+        for lane in self._lanes:
+            other = lane.activity.level_box
+            if other > max(level * SWITCH_FACTOR, level + SWITCH_MARGIN_BOX):
+                self._active, level = lane, other
+                # What it stroked before the coach turned to it, after what already counted.
+                held = [r for r in lane.held if r.start_s >= self._counted_until]
+                lane.held.clear()
+                self._collect(lane, tuple(held))
+
+    def _cannot_follow(self, t: float, seen: bool) -> bool:
+        """The followed hand has moved about (its last CANT_FOLLOW_WINDOW_S span at least
+        CANT_FOLLOW_EXTENT_BOX) without following any part of the stroke, for
+        CANT_FOLLOW_S: the coach cannot follow it (a dim, small or blurred picture, the
+        hand half out of view), or it does something else. Never silent while a hand
+        moves: the page and the report say so in plain words."""
+        lane = self._active
+        recent = [(u, v) for ts, u, v in lane.path if t - ts <= CANT_FOLLOW_WINDOW_S]
+        moving = False
+        if seen and len(recent) >= 2:
+            uv = np.asarray(recent)
+            moving = float(np.hypot(*np.ptp(uv, axis=0))) >= CANT_FOLLOW_EXTENT_BOX
+        # Two hands: the coach follows the stroke when any of its lanes does.
+        lanes = [lane] if self.stroke.hands == 1 else self._lanes
+        following = max(other.following.level_box for other in lanes)
+        if not moving or following >= CANT_FOLLOW_ACTIVITY_BOX:
+            self._stuck_since = None
+            return False
+        if self._stuck_since is None:
+            self._stuck_since = t
+        return t - self._stuck_since >= CANT_FOLLOW_S
+
+    def _counts(self, lane: _Lane) -> bool:
+        """Whether this lane's segments count: one-hand strokes count the followed hand's
+        only, so a hand resting on the doll never gives a hint, a flag or a repetition."""
+        return self.stroke.hands != 1 or lane is self._active
+
+    def _note_hand(self, seen: bool, t: float) -> None:
+        if not seen:
+            if self._lost_since is None:
+                self._lost_since = t
+            return
+        if self._lost_since is not None:
+            gap = (self._lost_since, t)
+            if t - self._lost_since >= NO_HAND_MIN_S:
+                self._no_hand.append(gap)
+            if t - self._lost_since >= LIFTED_MIN_S:
+                self._gaps.append(gap)
+                while self._gaps and t - self._gaps[0][1] > PATH_MEMORY_S:
+                    self._gaps.popleft()
+        self._lost_since = None
+
+    def _collect(
+        self, lane: _Lane, records: tuple[SegmentRecord, ...]
+    ) -> tuple[SegmentRecord, ...]:
+        """Take a lane's finished segments into its repetitions; returns those that are
+        strokes (not the hand going back over a segment), for the hints."""
+        strokes: list[SegmentRecord] = []
+        main = self.stroke.segments[lane.segments[0]].role == self._main_role
+        rivals = [
+            other.full
+            for other in self._lanes
+            if other is not lane
+            and other.segments == lane.segments
+            and not self.stroke.per_hand
+            and self.stroke.hands != 1
+        ]
+        for rec in records:
+            self._counted_until = max(self._counted_until, rec.end_s)
+            if rec.repetition in lane.rep_alias:
+                rec = replace(rec, repetition=lane.rep_alias[rec.repetition])
+            last, lane.last_record = lane.last_record, rec
+            if last is not None and _retrace(last, rec, self.stroke):
+                # The matcher may have started a repetition with it: what follows belongs
+                # to the repetition the hand was doing.
+                if rec.repetition != last.repetition:
+                    lane.rep_alias[rec.repetition] = last.repetition
+                lane.last_record = last
+                continue
+            strokes.append(rec)
+            if _carried_back(rec, self.stroke):
+                continue
+            if not main:
+                self._side_records.append((lane.slot, rec))
+                continue
+            if rec.coverage >= 0.9:
+                lane.full += 1
+            if rivals and lane.full < max(rivals):
+                continue  # the other hand does more whole circles: this one is the moon's
+            lane.pending.setdefault(rec.repetition, []).append(rec)
+        return tuple(strokes)
+
+    def _score_ready(self, final: bool) -> tuple[RepetitionScore, ...]:
+        """Score every repetition whose last segment is in, or that a later one overtook."""
+        out: list[RepetitionScore] = []
+        for lane in self._lanes:
+            if not lane.pending:
+                continue
+            last_seg = lane.segments[-1]
+            newest = max(lane.pending)
+            for rep in sorted(lane.pending):
+                recs = lane.pending[rep]
+                ended = any(r.segment == last_seg for r in recs)
+                if not (ended or rep < newest or final):
+                    continue
+                del lane.pending[rep]
+                if final and not ended and rep == newest and self._fragment(recs, lane):
+                    continue  # the session ended while the hand went back or rested
+                out.append(self._score(recs, lane))
+        out.sort(key=lambda s: s.start_s)
+        return tuple(out)
+
+    def _fragment(self, records: list[SegmentRecord], lane: _Lane) -> bool:
+        """Whether an unfinished last repetition is too little to judge: its segments
+        cover less than FINAL_MIN_COVERAGE of the repetition (nominal time weighted).
+        A session often ends with the hand going back to a start, or resting there."""
+        total = sum(self.stroke.segments[s].nominal_s for s in lane.segments)
+        done = sum(self.stroke.segments[r.segment].nominal_s * r.coverage for r in records)
+        return total > 0 and done / total < FINAL_MIN_COVERAGE
+
+    def _score(self, records: list[SegmentRecord], lane: _Lane) -> RepetitionScore:
+        start = min(r.start_s for r in records)
+        end = max(r.end_s for r in records)
+        # The other roles' segments by the *other* hand during this repetition (the moon).
+        side = [
+            r
+            for slot, r in self._side_records
+            if slot != lane.slot and r.end_s >= start and r.start_s <= end
+        ]
+        path = np.array([p for p in lane.path if start <= p[0] <= end]).reshape(-1, 3)
+        rep = score_repetition(
+            self.stroke,
+            len(self._repetitions),
+            records,
+            lane.segments,
+            path_t_s=path[:, 0],
+            path_uv=path[:, 1:],
+        )
+        closed = any(self.stroke.segments[s].closed for s in lane.segments)
+        if closed and any(a > start and b < end for a, b in self._gaps):
+            # The hand left the circle in the middle of it: contact was broken.
+            rep = _with_flag(rep, "lifted")
+        if any(r.reversed for r in side) and rep.direction == "ok":
+            # The other hand (the moon) went the wrong way: the repetition is not right.
+            rep = _with_flag(rep, "wrong_direction", direction="wrong")
+        self._repetitions.append(rep)
+        return rep
+
+    # -- session --------------------------------------------------------------------------
+
+    def finish(self) -> SessionResult:
+        """End of the session: close segments in progress and score what is left."""
+        t = self._last_t if self._last_t is not None else 0.0
+        for lane in self._lanes:
+            if not self._counts(lane):
+                continue
+            if self.stroke.segments[lane.segments[0]].role == self._main_role:
+                self._collect(lane, lane.finish(t))
+            else:  # the other hand's unfinished move at the very end says nothing
+                self._collect(lane, lane._shifted(lane._numbered(lane.matcher.pending())))
+        self._score_ready(final=True)
+        if self._lost_since is not None and t - self._lost_since >= NO_HAND_MIN_S:
+            self._no_hand.append((self._lost_since, t))
+            self._lost_since = None
+        return self.session()
+
+    def session(self) -> SessionResult:
+        flags = {code: 0 for code in FLAG_CODES}
+        for rep in self._repetitions:
+            for f in rep.flags:
+                flags[f] = flags.get(f, 0) + 1
+        no_hand = list(self._no_hand)
+        if self._frames and self._frames_with_hand == 0 and not no_hand:
+            no_hand.append((self._first_t or 0.0, self._last_t or 0.0))
+        flags["no_hand"] = len(no_hand)
+        return SessionResult(
+            stroke_id=self.stroke.id,
+            repetitions=tuple(self._repetitions),
+            hints=tuple(self._hints),
+            no_hand_stretches=tuple(no_hand),
+            frames=self._frames,
+            frames_with_hand=self._frames_with_hand,
+            score=session_score(self._repetitions),
+            flags=flags,
+        )
+
+
+def _retrace(last: SegmentRecord, rec: SegmentRecord, stroke: StrokeDefinition) -> bool:
+    """Whether ``rec`` is the hand going straight back over the open segment it has just
+    finished (the way back up the I after drawing it; down it before an L drawn
+    backwards): the same segment, the other way round, within RETRACE_GAP_S."""
+    return (
+        rec.segment == last.segment
+        and rec.reversed != last.reversed
+        and not stroke.segments[rec.segment].closed
+        and rec.start_s - last.end_s <= RETRACE_GAP_S
+    )
+
+
+def _carried_back(rec: SegmentRecord, stroke: StrokeDefinition) -> bool:
+    """A path followed backwards faster than a stroke may go is a hand carried back to a
+    start (lifted, often along a line of the path: the I, a paddle), not a stroke. The
+    hint policy ignores it too."""
+    nominal = stroke.segments[rec.segment].nominal_s
+    return (
+        rec.reversed
+        and math.isfinite(rec.duration_s)
+        and rec.duration_s > 0
+        and rec.duration_s < stroke.pace.too_fast_below * nominal
+    )
+
+
+def _rest_spot(
+    path: deque[tuple[float, float, float]], t: float, since: float = -math.inf
+) -> np.ndarray | None:
+    """Where the hand rests: the mean of its last REST_WINDOW_S of path, when the two
+    halves of that window are less than REST_DRIFT_BOX apart (on average, so landmark
+    jitter cancels) and the points spread less than REST_SPREAD_BOX about it. None while
+    it moves, or before it has been seen that long (since ``since``)."""
+    if not path or t - max(path[0][0], since) < REST_WINDOW_S:
+        return None
+    recent = itertools.takewhile(lambda p: t - p[0] <= REST_WINDOW_S, reversed(path))
+    tuv = np.asarray(list(recent))
+    late = tuv[:, 0] >= t - REST_WINDOW_S / 2
+    if late.all() or not late.any():
+        return None
+    uv = tuv[:, 1:]
+    drift = float(np.linalg.norm(uv[late].mean(axis=0) - uv[~late].mean(axis=0)))
+    mean = uv.mean(axis=0)
+    spread = float(np.sqrt(np.mean(np.sum((uv - mean) ** 2, axis=1))))
+    return mean if drift < REST_DRIFT_BOX and spread < REST_SPREAD_BOX else None
+
+
+def _distance(a: np.ndarray | None, b: np.ndarray) -> float:
+    return math.inf if a is None else float(np.hypot(*(a - b)))
+
+
+def _with_flag(rep: RepetitionScore, flag: str, **changes) -> RepetitionScore:
+    if flag in rep.flags:
+        return replace(rep, **changes)
+    score = max(0, rep.score - PENALTY.get(flag, 0))
+    return replace(rep, flags=(*rep.flags, flag), score=score, **changes)

@@ -1,0 +1,1 @@
+"""Instructors' own references: the file format, the library, recording from a demonstration."""

@@ -1,0 +1,1 @@
+"""Generated sample clips: a rendered doll and hand doing each stroke, with ground truth."""
