@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import importlib.metadata as md
+import importlib.util
 import os
 import re
 import shutil
@@ -224,6 +225,44 @@ def test_installed_coach_app_serves_the_page(installed: Path, user_env: dict) ->
     finally:
         os.killpg(proc.pid, 15)
         proc.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_pipx_install_gives_the_coach_command(wheel: Path, tmp_path: Path, user_env: dict) -> None:
+    """`pipx install` as a user installs an app: pipx makes the app its own virtual
+    environment with every dependency resolved from the package's metadata, and puts
+    `coach` in the user's bin folder."""
+    if importlib.util.find_spec("pipx") is None:
+        _skip_or_fail("pipx is not installed (it is in the test extra: pip install -e .[test])")
+    env = dict(
+        user_env,
+        PIPX_HOME=str(tmp_path / "pipx"),
+        PIPX_BIN_DIR=str(tmp_path / "bin"),
+        PIPX_MAN_DIR=str(tmp_path / "man"),
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "pipx", "install", "--python", sys.executable, str(wheel)],
+        capture_output=True, text=True, timeout=1200, env=env, cwd=env["HOME"],
+    )  # fmt: skip
+    if done.returncode != 0 and "No matching distribution" in done.stdout + done.stderr:
+        _skip_or_fail(
+            f"pipx could not fetch the dependencies: {(done.stdout + done.stderr)[-300:]}"
+        )
+    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+    venv = tmp_path / "pipx" / "venvs" / "stroke-coach"
+    coach = tmp_path / "bin" / "coach"
+    version = _run(coach, "--version", env=env)
+    assert version.returncode == 0, version.stderr
+    assert version.stdout.strip() == f"coach {PYPROJECT['project']['version']}"
+    strokes = _run(coach, "strokes", "list", env=env)
+    assert strokes.returncode == 0, strokes.stderr
+    assert "water-wheel" in strokes.stdout
+    where = subprocess.run(
+        [str(venv / "bin" / "python"), "-c",
+         "import coach, streamlit, mediapipe, cv2; print(coach.__file__)"],
+        capture_output=True, text=True, env=env, cwd=env["HOME"], check=True,
+    ).stdout.strip()  # fmt: skip
+    assert where.startswith(str(venv))  # the app's own copy, not the checkout
 
 
 def test_postgres_without_the_extra_says_how_to_get_it(monkeypatch) -> None:
