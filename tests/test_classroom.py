@@ -324,7 +324,8 @@ def test_instructor_and_two_parents_through_a_relay(sample, relay) -> None:
             t = sample.timestamp(i)
             teacher.process(img, t)
             published = teacher_link.published
-            wait_for(lambda p=published: all(lk.relayed >= p for _, lk in parents), 5, "points")
+            # (generous: a loaded 2-core machine has delayed the relay by seconds)
+            wait_for(lambda p=published: all(lk.relayed >= p for _, lk in parents), 20, "points")
             for coach, _link in parents:
                 greens.append(green_mask(coach.process(img, t)).sum())
         assert teacher_link.published > 0.5 * sample.n_frames and teacher_link.errors == 0
@@ -344,7 +345,7 @@ def test_instructor_and_two_parents_through_a_relay(sample, relay) -> None:
             want = [len(c.session().repetitions) for c, _ in parents]
             return rows if [r.repetitions for r in rows] == want else None
 
-        rows = wait_for(board_done, 10, "board rows")
+        rows = wait_for(board_done, 30, "board rows")
         assert [r.name for r in rows] == ["Ann", "Ben"]
         for row, (coach, link) in zip(rows, parents, strict=True):
             reps = coach.session().repetitions
