@@ -179,6 +179,7 @@ def score_one(
     on_progress: Callable[[int, float], None] | None = None,
 ) -> BatchItem:
     """Score one video and write its report; every failure becomes ``BatchItem.error``."""
+
     def progress(fraction: float) -> None:
         if on_progress is not None:
             on_progress(index, fraction)
