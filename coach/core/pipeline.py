@@ -376,7 +376,7 @@ class Coach:
         self._last_progress = progress
 
         sig = hint_policy.HintSignals(
-            t_s=t,
+            timestamp_s=t,
             hand_seen=track is not None,
             progress=progress,
             completed=tuple(completed),

@@ -205,7 +205,7 @@ class RepetitionScore:
 class Hint:
     """A short live instruction: a stable ``code`` and friendly ``text``."""
 
-    t_s: float
+    timestamp_s: float
     code: str
     text: str
 
