@@ -25,6 +25,7 @@ from coach.core.strokes import StrokeDefinition
 from coach.core.types import (
     FLAG_CODES,
     Frame,
+    FrameStatus,
     HandObservation,
     Hint,
     Progress,
@@ -88,7 +89,7 @@ class FrameResult:
     new_repetitions: tuple[RepetitionScore, ...]
     hint: Hint | None  # the hint currently shown (may have been issued earlier)
     new_hint: bool  # the hint was issued on this frame
-    status: str  # "tracking" | "bridged" | "searching" | "no_hand"
+    status: FrameStatus
 
 
 @dataclass(frozen=True)
@@ -389,6 +390,7 @@ class Coach:
         if hint is not None:
             self._hints.append(hint)
             self._current_hint = hint
+        status: FrameStatus
         if track is None:
             status = (
                 "no_hand"
