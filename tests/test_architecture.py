@@ -376,8 +376,8 @@ def _is_ui(rel: str) -> bool:
 @pytest.mark.parametrize(
     ("sdk", "owner"),
     [
-        ("mediapipe", lambda rel: rel == "coach/vision/landmarks.py"),  # hand landmarks
-        ("ai_edge_litert", lambda rel: rel == "coach/vision/landmark_model.py"),  # live following
+        ("mediapipe", lambda rel: rel == "coach/vision/mediapipe_landmarker.py"),  # hand landmarks
+        ("ai_edge_litert", lambda rel: rel == "coach/vision/litert_landmarks.py"),  # live following
         ("numba", lambda rel: rel == "coach/core/matcher.py"),  # the matcher's compiled step
         # pictures: video frames, overlays, rendered clips; the page's webcam frames
         ("cv2", lambda rel: rel.startswith(CV2_OWNERS) or rel == "coach/ui/live.py"),

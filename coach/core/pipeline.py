@@ -1,6 +1,6 @@
 """The per-frame coaching pipeline, shared by `coach score` and the live page.
 
-Frame -> HandLandmarker -> HandObservation -> HandTracker -> TrackPoint (body frame)
+Frame -> HandLandmarker -> HandObservation -> ContactSmoother -> TrackPoint (body frame)
 -> OnlineMatcher(s) -> Progress -> scoring -> RepetitionScore, and the hint policy
 -> Hint. :class:`Coach` wires the stages; every stage keeps its own state and
 works from timestamps, so dropped frames are fine.
@@ -20,7 +20,7 @@ from coach.core.bodyframe import BodyFrame
 from coach.core.matcher import MatcherConfig, OnlineMatcher
 from coach.core.offset import OffsetEstimator
 from coach.core.scoring import PENALTY, score_repetition, session_score
-from coach.core.smoothing import HandTracker
+from coach.core.smoothing import ContactSmoother
 from coach.core.strokes import StrokeDefinition
 from coach.core.types import (
     FLAG_CODES,
@@ -281,7 +281,7 @@ class Coach:
         self.landmarker = landmarker
         self._cfg = matcher_config or MatcherConfig()
         self._policy = policy or hint_policy.HintPolicy()
-        self.tracker = HandTracker(body_frame, stroke.contact, max_hands=2)
+        self.tracker = ContactSmoother(body_frame, stroke.contact, max_hands=2)
         self.reset()
 
     # -- lanes: which matcher follows which hand ------------------------------------------

@@ -1,6 +1,7 @@
 """Recording a reference from an instructor's demonstration video.
 
-Every frame's hands go through the hand tracker (:class:`~coach.core.smoothing.HandTracker`,
+Every frame's hands go through the contact smoother
+(:class:`~coach.core.smoothing.ContactSmoother`,
 contact point of the stroke type, body frame of the calibration); the built-in stroke's
 :class:`~coach.core.matcher.OnlineMatcher` finds each segment's time span in every
 repetition; the instructor's path inside a span is trimmed to the moving part, averaged
@@ -26,7 +27,7 @@ import numpy as np
 
 from coach.core.bodyframe import BodyFrame
 from coach.core.matcher import OnlineMatcher
-from coach.core.smoothing import HandTracker
+from coach.core.smoothing import ContactSmoother
 from coach.core.strokes import (
     COORD_MAX,
     COORD_MIN,
@@ -93,7 +94,7 @@ def track_observations(
     contact: ContactKind,
 ) -> DemoTrack:
     """Run the hand tracker (as the pipeline does) over ``(timestamp_s, observation)``."""
-    tracker = HandTracker(body_frame, contact, max_hands=2)
+    tracker = ContactSmoother(body_frame, contact, max_hands=2)
     ts, uv, seen = [], [], []
     for t, obs in observations:
         point = tracker.update(obs, t)
@@ -523,7 +524,7 @@ def observe_video(
     Raises :class:`coach.vision.video.VideoError` (unreadable video) and
     :class:`coach.vision.models.ModelError` (no usable hand model).
     """
-    from coach.vision.landmarks import HandLandmarker  # deferred: MediaPipe
+    from coach.vision.mediapipe_landmarker import HandLandmarker  # deferred: MediaPipe
     from coach.vision.observations import iter_observations  # deferred: PyAV
     from coach.vision.video import open_video  # deferred: PyAV
 
