@@ -21,7 +21,7 @@ from coach.core.matcher import MatcherConfig, OnlineMatcher
 from coach.core.offset import OffsetEstimator
 from coach.core.scoring import PENALTY, score_repetition, session_score
 from coach.core.smoothing import ContactSmoother
-from coach.core.strokes import StrokeDefinition
+from coach.core.strokes import StrokeDefinition, lane_layout
 from coach.core.types import (
     FLAG_CODES,
     Frame,
@@ -287,19 +287,8 @@ class Coach:
     # -- lanes: which matcher follows which hand ------------------------------------------
 
     def _make_lanes(self) -> list[_Lane]:
-        stroke = self.stroke
-        all_segments = tuple(range(len(stroke.segments)))
-        if stroke.hands == 1 or stroke.per_hand:
-            # One lane per hand. A one-hand stroke follows the hand that strokes (the other
-            # may rest on the doll); a per-hand stroke (water wheel) scores both.
-            return [_Lane(stroke, slot, all_segments, self._cfg) for slot in (0, 1)]
-        # Two hands with different roles (sun and moon): follow every role on both hands;
-        # repetitions are counted on the first role, the others add their verdicts.
-        lanes = []
-        for role in dict.fromkeys(s.role for s in stroke.segments):
-            segs = tuple(i for i, s in enumerate(stroke.segments) if s.role == role)
-            lanes.extend(_Lane(stroke, slot, segs, self._cfg) for slot in (0, 1))
-        return lanes
+        # which hand slots follow which segments: see coach.core.strokes.lane_layout
+        return [_Lane(self.stroke, s, segs, self._cfg) for s, segs in lane_layout(self.stroke)]
 
     def reset(self) -> None:
         self.tracker.reset()

@@ -34,6 +34,7 @@ from coach.core.strokes import (
     RESAMPLE_STEP_BOX,
     StrokeDefinition,
     builtin_ids,
+    lane_layout,
     load_stroke,
     polyline_length,
     stroke_from_dict,
@@ -115,20 +116,6 @@ def track_observations(
     )
 
 
-def _lanes(stroke: StrokeDefinition) -> list[tuple[int, tuple[int, ...]]]:
-    """(hand slot, segment indices) per matcher, as :class:`coach.core.pipeline.Coach` sets them."""
-    everything = tuple(range(len(stroke.segments)))
-    if stroke.hands == 1:
-        return [(0, everything)]
-    if stroke.per_hand:
-        return [(0, everything), (1, everything)]
-    lanes = []
-    for role in dict.fromkeys(s.role for s in stroke.segments):
-        segs = tuple(i for i, s in enumerate(stroke.segments) if s.role == role)
-        lanes += [(0, segs), (1, segs)]
-    return lanes
-
-
 @dataclass(frozen=True)
 class MatchedSegment:
     """A segment the matcher found in the demonstration, and which hand slot performed it."""
@@ -152,7 +139,8 @@ def match_demonstration(track: DemoTrack, stroke: StrokeDefinition) -> list[Matc
     reference is kept, the stroke's first role winning over the others on one slot.
     """
     found: list[MatchedSegment] = []
-    for slot, segs in _lanes(stroke):
+    # The coach's lane layout; a one-hand demonstration is followed on the primary hand.
+    for slot, segs in lane_layout(stroke, one_hand_slots=(0,)):
         matcher = OnlineMatcher(stroke, segs)
         for i, t in enumerate(track.timestamps_s):
             uv = track.hands_uv[i, slot]
