@@ -183,7 +183,7 @@ def summary(res: SessionResult) -> str:
         f" ratio={r.speed_ratio:.2f}"
         for r in res.repetitions
     )
-    hints = ", ".join(f"{h.code}@{h.t_s:.1f}" for h in res.hints)
+    hints = ", ".join(f"{h.code}@{h.timestamp_s:.1f}" for h in res.hints)
     return f"score {res.score} reps [{reps}] hints [{hints}]"
 
 

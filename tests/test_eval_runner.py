@@ -59,7 +59,7 @@ def test_cache_key_follows_every_setting(change):
 def test_replay_is_exactly_what_coach_score_said(model_path, tmp_path):
     from coach.core.strokes import load_stroke
     from coach.services.offline import score_video
-    from coach.vision.landmarks import HandLandmarker
+    from coach.vision.mediapipe_landmarker import HandLandmarker
 
     spec = clips.ClipSpec("sun", "fast", size=(320, 240), repetitions=2).with_tags()
     video = clips.render_clip(spec, tmp_path)

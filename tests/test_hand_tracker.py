@@ -10,8 +10,8 @@ import pytest
 
 from coach.core.types import Frame
 from coach.vision.hand_tracker import TrackingHandLandmarker
-from coach.vision.landmarks import HandLandmarker
-from tests.test_landmarks import _errors_px, _frames, _reference
+from coach.vision.mediapipe_landmarker import HandLandmarker
+from tests.test_mediapipe_landmarker import _errors_px, _frames, _reference
 
 
 @pytest.mark.model

@@ -32,9 +32,11 @@ def run(stream, stroke=ILY, policy=None):
     """Feed (t, signals kwargs) and collect the hints said."""
     state, said = HintState(), []
     for t, kw in stream:
-        state, hint = decide(state, HintSignals(t_s=t, **kw), stroke, policy or HintPolicy())
+        state, hint = decide(
+            state, HintSignals(timestamp_s=t, **kw), stroke, policy or HintPolicy()
+        )
         if hint is not None:
-            said.append((round(hint.t_s, 2), hint.code))
+            said.append((round(hint.timestamp_s, 2), hint.code))
     return said
 
 
@@ -154,7 +156,9 @@ def test_incomplete_letter_says_how_to_finish():
     short = SegmentRecord(0, 0, False, 0.0, 1.0, 2.0, 0.5, 0.02)
     stream = [(0.0, {"hand_seen": True, "progress": None, "completed": (short,)})]
     state, hint = decide(
-        HintState(), HintSignals(t_s=5.0, hand_seen=True, progress=None, completed=(short,)), ILY
+        HintState(),
+        HintSignals(timestamp_s=5.0, hand_seen=True, progress=None, completed=(short,)),
+        ILY,
     )
     assert hint is not None and hint.code == "incomplete"
     assert hint.text == ILY.segments[0].finish_text

@@ -84,7 +84,7 @@ def make_report(reps=REPS, hints=HINTS, profile="Anna", reference="i-love-you") 
         },  # fmt: skip
         "repetitions": [repetition_dict(r) for r in s.repetitions],
         "summary": {"score": s.score, "repetitions": len(s.repetitions), "flags": s.flags},
-        "hints": [{"t_s": h.t_s, "code": h.code, "text": h.text} for h in s.hints],
+        "hints": [{"t_s": h.timestamp_s, "code": h.code, "text": h.text} for h in s.hints],
     }
 
 

@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.model, pytest.mark.slow]
 @pytest.fixture(scope="module")
 def landmarker(model_path):
     """Hand landmarkers as `coach score` makes them: as many hands as the stroke uses."""
-    from coach.vision.landmarks import HandLandmarker
+    from coach.vision.mediapipe_landmarker import HandLandmarker
 
     made = {}
     yield lambda hands: made.setdefault(hands, HandLandmarker(model_path, num_hands=hands))

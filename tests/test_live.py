@@ -63,9 +63,7 @@ def blank(value: int = 90) -> np.ndarray:
     return np.full((H, W, 3), value, np.uint8)
 
 
-def run_clip(
-    coach: live.LiveCoach, sample: Sample, t0: float = 0.0
-) -> list[live_events.LiveEvent]:
+def run_clip(coach: live.LiveCoach, sample: Sample, t0: float = 0.0) -> list[live_events.LiveEvent]:
     """Feed the clip's timestamps (blank images: the fake landmarker knows the hand)."""
     events = []
     img = blank()

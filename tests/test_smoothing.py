@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from coach.core.bodyframe import BodyFrame
-from coach.core.smoothing import HandTracker, JitterEstimator, OneEuroFilter, smoothing_alpha
+from coach.core.smoothing import ContactSmoother, JitterEstimator, OneEuroFilter, smoothing_alpha
 from coach.core.types import HandObservation
 
 TWO_PI = 2.0 * math.pi
@@ -173,7 +173,7 @@ def test_filter_rejects_nan_timestamp():
         OneEuroFilter().filter(1.0, float("nan"))
 
 
-# -- HandTracker --------------------------------------------------------------------------------
+# -- ContactSmoother ----------------------------------------------------------------------------
 
 # Tummy box (0.2, 0.2)-(0.6, 0.6), head up: u = (x - 0.4) / 0.4 + 0.5, v likewise with y.
 BOX = (0.2, 0.2, 0.6, 0.6)
@@ -206,7 +206,7 @@ def xy_of(uv: tuple[float, float]) -> tuple[float, float]:
 
 
 def test_still_hand_maps_exactly():
-    tracker = HandTracker(box_frame(), "fingertips")
+    tracker = ContactSmoother(box_frame(), "fingertips")
     for i in range(30):
         p = tracker.update(observe(i / 30, (0.3, 0.5)), i / 30)
         # u = (0.3 - 0.4) / 0.4 + 0.5 = 0.25; v = (0.5 - 0.4) / 0.4 + 0.5 = 0.75
@@ -218,7 +218,7 @@ def test_still_hand_maps_exactly():
 
 
 def test_dropout_bridged_then_lost():
-    tracker = HandTracker(box_frame(), "fingertips", max_gap_s=0.35)
+    tracker = ContactSmoother(box_frame(), "fingertips", max_gap_s=0.35)
     assert tracker.update(None, 0.0) is None  # nothing seen yet: nothing to bridge
     last = tracker.update(observe(1.0, (0.3, 0.5)), 1.0)
     for t in (1.1, 1.2, 1.3, 1.35):  # gaps up to max_gap_s: hold the last point
@@ -235,7 +235,7 @@ def test_dropout_bridged_then_lost():
 def test_two_hands_crossing_keep_slots():
     """Hand A moves right along v = 0.3, hand B left along v = 0.7 (always >= 0.4 apart).
     MediaPipe's hand order is arbitrary, so the order alternates every frame."""
-    tracker = HandTracker(box_frame(), "fingertips")
+    tracker = ContactSmoother(box_frame(), "fingertips")
     for i in range(61):
         t = i / 30
         a_uv = (0.2 + 0.6 * i / 60, 0.3)
@@ -250,7 +250,7 @@ def test_two_hands_crossing_keep_slots():
 
 
 def test_one_hand_goes_to_nearest_slot_and_promotion():
-    tracker = HandTracker(box_frame(), "fingertips", max_gap_s=0.35)
+    tracker = ContactSmoother(box_frame(), "fingertips", max_gap_s=0.35)
     tracker.update(observe(0.0, xy_of((0.2, 0.5)), xy_of((0.8, 0.5))), 0.0)
     assert tracker.slot_ids == (0, 1)
     # only the right-hand one (near slot 1) is seen: slot 0 is held, the point is bridged
@@ -269,7 +269,7 @@ def test_one_hand_goes_to_nearest_slot_and_promotion():
 
 
 def test_more_hands_than_slots_keeps_best_scores():
-    tracker = HandTracker(box_frame(), "fingertips", max_hands=1)
+    tracker = ContactSmoother(box_frame(), "fingertips", max_hands=1)
     hands = (xy_of((0.1, 0.1)), xy_of((0.5, 0.5)), xy_of((0.9, 0.9)))
     p = tracker.update(observe(0.0, *hands, scores=[0.5, 0.9, 0.7]), 0.0)
     assert p.hands_uv.shape == (1, 2) and p.uv.tolist() == pytest.approx([0.5, 0.5])
@@ -289,7 +289,7 @@ def test_more_hands_than_slots_keeps_best_scores():
 def test_a_hand_seen_twice_is_one_hand(second_uv, scores, want_uv):
     """Where two hands overlap a landmarker may return one of them twice; two contact
     points closer than SAME_HAND_BOX (0.06 box) are one hand (the better-scored copy)."""
-    tracker = HandTracker(box_frame(), "fingertips")
+    tracker = ContactSmoother(box_frame(), "fingertips")
     p = tracker.update(observe(0.0, xy_of((0.5, 0.5)), xy_of(second_uv), scores=scores), 0.0)
     np.testing.assert_allclose(p.hands_uv, np.array(want_uv), atol=1e-9)
     assert len(tracker.slot_ids) == len(want_uv)
@@ -305,12 +305,12 @@ def test_a_hand_seen_twice_is_one_hand(second_uv, scores, want_uv):
 def test_contact_kind(contact, expected_uv):
     lm = hand(0.5, 0.3, palm_xy=(0.3, 0.5))
     obs = HandObservation(0.0, lm[None], np.ones(1), (640, 480))
-    p = HandTracker(box_frame(), contact).update(obs, 0.0)
+    p = ContactSmoother(box_frame(), contact).update(obs, 0.0)
     assert p.uv.tolist() == pytest.approx(expected_uv)
 
 
 def test_set_body_frame_uses_new_mapping():
-    tracker = HandTracker(box_frame(), "fingertips")
+    tracker = ContactSmoother(box_frame(), "fingertips")
     tracker.update(observe(0.0, (0.3, 0.5)), 0.0)
     tracker.set_body_frame(BodyFrame.from_box((0.0, 0.0, 1.0, 1.0)))  # whole image
     p = tracker.update(observe(0.1, (0.3, 0.5)), 0.1)
@@ -319,14 +319,14 @@ def test_set_body_frame_uses_new_mapping():
 
 
 def test_moving_hand_is_smoothed_not_jumping():
-    tracker = HandTracker(box_frame(), "fingertips")
+    tracker = ContactSmoother(box_frame(), "fingertips")
     tracker.update(observe(0.0, xy_of((0.2, 0.5))), 0.0)
     p = tracker.update(observe(1 / 30, xy_of((0.4, 0.5))), 1 / 30)
     assert 0.2 < p.uv[0] < 0.4
 
 
 def test_reset_forgets_hands():
-    tracker = HandTracker(box_frame(), "palm")
+    tracker = ContactSmoother(box_frame(), "palm")
     tracker.update(observe(0.0, (0.3, 0.5)), 0.0)
     tracker.reset()
     assert tracker.update(None, 0.01) is None and tracker.slot_ids == ()
@@ -334,7 +334,7 @@ def test_reset_forgets_hands():
 
 def test_constant_work_per_frame():
     """State stays bounded over a long session: no per-frame history is kept."""
-    tracker = HandTracker(box_frame(), "fingertips")
+    tracker = ContactSmoother(box_frame(), "fingertips")
 
     def run(start: int, n: int) -> None:
         for i in range(start, start + n):
@@ -369,7 +369,7 @@ def test_constant_work_per_frame():
 def test_tracker_rejects_bad_settings(kwargs, message):
     args = {"body_frame": box_frame(), "contact": "fingertips", **kwargs}
     with pytest.raises(ValueError, match=message):
-        HandTracker(**args)
+        ContactSmoother(**args)
 
 
 @pytest.mark.parametrize(
@@ -408,7 +408,7 @@ def test_jitter_skips_a_dropped_frame():
 )
 def test_jittery_hands_are_smoothed_harder(jitter_box, min_cutoff_hz, beta):
     rng = np.random.default_rng(0)
-    tracker = HandTracker(box_frame(), "fingertips")
+    tracker = ContactSmoother(box_frame(), "fingertips")
     for i in range(90):
         t = i / 30
         uv = (0.5 + jitter_box * rng.normal(), 0.5 + jitter_box * rng.normal())

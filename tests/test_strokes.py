@@ -17,6 +17,7 @@ from coach.core.strokes import (
     StrokeDefinition,
     StrokeError,
     arc_sweep_deg,
+    lane_layout,
     list_strokes,
     load_stroke,
     polyline_length,
@@ -428,3 +429,13 @@ def test_loaded_definition_cannot_be_changed():
 def test_builtin_files_have_matching_ids():
     for path in sorted(Path(STROKES_DIR).glob("*.json")):
         assert json.loads(path.read_text())["id"] == path.stem
+
+
+def test_lane_layout_one_piece_for_the_coach_and_recording():
+    """(hand slot, segments) per matcher lane: the coach's layout, one place for both users."""
+    ily, sun_moon, wheel = (load_stroke(i) for i in ("i-love-you", "sun-moon", "water-wheel"))
+    everything = tuple(range(len(ily.segments)))
+    assert lane_layout(ily) == [(0, everything), (1, everything)]
+    assert lane_layout(ily, one_hand_slots=(0,)) == [(0, everything)]
+    assert lane_layout(wheel) == lane_layout(wheel, one_hand_slots=(0,)) == [(0, (0,)), (1, (0,))]
+    assert lane_layout(sun_moon) == [(0, (0,)), (1, (0,)), (0, (1,)), (1, (1,))]

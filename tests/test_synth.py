@@ -382,7 +382,9 @@ def test_all_faults_are_known_to_the_flags_table():
 @pytest.mark.parametrize("stroke", STROKES)
 def test_mediapipe_detects_the_rendered_hands(stroke, skin, model_path):
     """At least 90% of the rendered hands are found, near their truth contact point."""
-    landmarks = pytest.importorskip("coach.vision.landmarks", reason="no coach.vision.landmarks")
+    landmarks = pytest.importorskip(
+        "coach.vision.mediapipe_landmarker", reason="no coach.vision.mediapipe_landmarker"
+    )
     contact = pytest.importorskip("coach.core.contact", reason="no coach.core.contact")
     from coach.core.types import Frame
 

@@ -10,7 +10,7 @@ one run measures, on the *same* file:
   and ``build_report`` (pass B);
 * the ratio B/A of their frame rates (target >= 0.87);
 * the per-frame time of our stages after the tracker (matcher + scoring + hints:
-  ``Coach.update`` minus ``HandTracker.update``), p50 / p99 / max (target p99 < 1 ms);
+  ``Coach.update`` minus ``ContactSmoother.update``), p50 / p99 / max (target p99 < 1 ms);
 * memory: peak RSS, RSS sampled along the clip (first vs last window: flat?), and the
   Python heap of the pipeline (tracemalloc) from a replay of the recorded detections.
 

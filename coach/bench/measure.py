@@ -180,7 +180,7 @@ class ObservationLog:
 
 
 class StageTimer:
-    """Times ``Coach.update`` and, inside it, ``HandTracker.update``, per frame.
+    """Times ``Coach.update`` and, inside it, ``ContactSmoother.update``, per frame.
 
     Installs instance-level wrappers on one :class:`coach.core.pipeline.Coach`; the time
     of matcher + scoring + hints is ``update - tracker`` for each frame, as wall time

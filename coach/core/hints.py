@@ -52,7 +52,7 @@ class HintPolicy:
 class HintSignals:
     """What the hint policy looks at on one frame."""
 
-    t_s: float
+    timestamp_s: float
     hand_seen: bool
     progress: Progress | None
     completed: tuple[SegmentRecord, ...] = ()
@@ -151,7 +151,7 @@ def decide(
     state: HintState, sig: HintSignals, stroke: StrokeDefinition, policy: HintPolicy = HintPolicy()
 ) -> tuple[HintState, Hint | None]:
     """One step of the hint policy (pure)."""
-    t = sig.t_s
+    t = sig.timestamp_s
     lost_since = state.hand_lost_since
     if sig.hand_seen:
         lost_since = None
@@ -204,6 +204,6 @@ def decide(
                 replace(
                     new_state, last_t_s=t, last_by_code=tuple(last_by.items()), events=remaining
                 ),
-                Hint(t_s=t, code=code, text=ready[code]),
+                Hint(timestamp_s=t, code=code, text=ready[code]),
             )
     return new_state, None

@@ -1,6 +1,6 @@
 """The per-frame coaching pipeline, shared by `coach score` and the live page.
 
-Frame -> HandLandmarker -> HandObservation -> HandTracker -> TrackPoint (body frame)
+Frame -> HandLandmarker -> HandObservation -> ContactSmoother -> TrackPoint (body frame)
 -> OnlineMatcher(s) -> Progress -> scoring -> RepetitionScore, and the hint policy
 -> Hint. :class:`Coach` wires the stages; every stage keeps its own state and
 works from timestamps, so dropped frames are fine.
@@ -20,11 +20,12 @@ from coach.core.bodyframe import BodyFrame
 from coach.core.matcher import MatcherConfig, OnlineMatcher
 from coach.core.offset import OffsetEstimator
 from coach.core.scoring import PENALTY, score_repetition, session_score
-from coach.core.smoothing import HandTracker
-from coach.core.strokes import StrokeDefinition
+from coach.core.smoothing import ContactSmoother
+from coach.core.strokes import StrokeDefinition, lane_layout
 from coach.core.types import (
     FLAG_CODES,
     Frame,
+    FrameStatus,
     HandObservation,
     Hint,
     Progress,
@@ -88,7 +89,7 @@ class FrameResult:
     new_repetitions: tuple[RepetitionScore, ...]
     hint: Hint | None  # the hint currently shown (may have been issued earlier)
     new_hint: bool  # the hint was issued on this frame
-    status: str  # "tracking" | "bridged" | "searching" | "no_hand"
+    status: FrameStatus
 
 
 @dataclass(frozen=True)
@@ -280,25 +281,14 @@ class Coach:
         self.landmarker = landmarker
         self._cfg = matcher_config or MatcherConfig()
         self._policy = policy or hint_policy.HintPolicy()
-        self.tracker = HandTracker(body_frame, stroke.contact, max_hands=2)
+        self.tracker = ContactSmoother(body_frame, stroke.contact, max_hands=2)
         self.reset()
 
     # -- lanes: which matcher follows which hand ------------------------------------------
 
     def _make_lanes(self) -> list[_Lane]:
-        stroke = self.stroke
-        all_segments = tuple(range(len(stroke.segments)))
-        if stroke.hands == 1 or stroke.per_hand:
-            # One lane per hand. A one-hand stroke follows the hand that strokes (the other
-            # may rest on the doll); a per-hand stroke (water wheel) scores both.
-            return [_Lane(stroke, slot, all_segments, self._cfg) for slot in (0, 1)]
-        # Two hands with different roles (sun and moon): follow every role on both hands;
-        # repetitions are counted on the first role, the others add their verdicts.
-        lanes = []
-        for role in dict.fromkeys(s.role for s in stroke.segments):
-            segs = tuple(i for i, s in enumerate(stroke.segments) if s.role == role)
-            lanes.extend(_Lane(stroke, slot, segs, self._cfg) for slot in (0, 1))
-        return lanes
+        # which hand slots follow which segments: see coach.core.strokes.lane_layout
+        return [_Lane(self.stroke, s, segs, self._cfg) for s, segs in lane_layout(self.stroke)]
 
     def reset(self) -> None:
         self.tracker.reset()
@@ -376,7 +366,7 @@ class Coach:
         self._last_progress = progress
 
         sig = hint_policy.HintSignals(
-            t_s=t,
+            timestamp_s=t,
             hand_seen=track is not None,
             progress=progress,
             completed=tuple(completed),
@@ -389,6 +379,7 @@ class Coach:
         if hint is not None:
             self._hints.append(hint)
             self._current_hint = hint
+        status: FrameStatus
         if track is None:
             status = (
                 "no_hand"

@@ -1,7 +1,7 @@
 """Smoothing and hand tracking: HandObservation -> TrackPoint in the body frame.
 
 :class:`OneEuroFilter` is the 1-euro filter of Casiez, Roussel and Vogel (CHI 2012),
-vectorised over numpy arrays and driven by timestamps. :class:`HandTracker` turns
+vectorised over numpy arrays and driven by timestamps. :class:`ContactSmoother` turns
 each observation into contact points (``coach.contact``), maps them into the tummy
 box, keeps every hand in a stable slot and smooths each slot with its own filter.
 """
@@ -146,7 +146,7 @@ class _Slot:
     uv: np.ndarray = field(default_factory=lambda: np.full(2, np.nan))
     last_seen_s: float = float("nan")
     jitter: JitterEstimator = field(default_factory=lambda: JitterEstimator())
-    noise: float = 0.0  # 0 clean .. 1 noisy (see HandTracker._adapt)
+    noise: float = 0.0  # 0 clean .. 1 noisy (see ContactSmoother._adapt)
     sightings: int = 0  # how many times the hand was seen
 
     def predict(self, t: float, horizon_s: float = 0.2) -> np.ndarray:
@@ -171,7 +171,7 @@ GATE_JITTER = 4.0
 GATE_AFTER = 8
 
 
-class HandTracker:
+class ContactSmoother:
     """Contact point(s) of the hand(s) in the body frame, smoothed, in stable slots.
 
     Defaults are in tummy-box widths: ``min_cutoff_hz=1.5`` keeps landmark jitter

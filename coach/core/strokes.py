@@ -130,6 +130,31 @@ class StrokeDefinition:
         return float(sum(s.nominal_s for s in self.segments))
 
 
+def lane_layout(
+    stroke: StrokeDefinition, one_hand_slots: tuple[int, ...] = (0, 1)
+) -> list[tuple[int, tuple[int, ...]]]:
+    """(hand slot, segment indices) of each matcher lane that follows ``stroke``, in order.
+
+    One hand stroking (a one-hand stroke, or a per-hand stroke such as the water wheel
+    where each hand does the whole stroke): one lane per hand slot over every segment.
+    A one-hand stroke's slots are ``one_hand_slots``: both by default (the coach follows
+    the hand that strokes; the other may rest on the doll). Two hands with different
+    roles (sun and moon): a lane per role on each of both slots, the stroke's first
+    role first (repetitions are counted on it). Used by the per-frame coach
+    (:class:`coach.core.pipeline.Coach`) and by recording a reference.
+    """
+    everything = tuple(range(len(stroke.segments)))
+    if stroke.hands == 1:
+        return [(slot, everything) for slot in one_hand_slots]
+    if stroke.per_hand:
+        return [(0, everything), (1, everything)]
+    layout: list[tuple[int, tuple[int, ...]]] = []
+    for role in dict.fromkeys(s.role for s in stroke.segments):
+        segs = tuple(i for i, s in enumerate(stroke.segments) if s.role == role)
+        layout += [(0, segs), (1, segs)]
+    return layout
+
+
 # -- geometry helpers ---------------------------------------------------------------------------
 
 

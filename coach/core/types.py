@@ -11,13 +11,24 @@ its arrays either.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Literal, Protocol, get_args
 
 import numpy as np
 
 ContactKind = Literal["fingertips", "palm"]
 Direction = Literal["ok", "wrong"]
 Pace = Literal["ok", "too_fast", "too_slow"]
+
+#: What the coach knows of the hand on one frame (``FrameResult.status``): ``tracking``
+#: (seen), ``bridged`` (a short gap filled in), ``searching`` (not seen, for under a
+#: second), ``no_hand`` (not seen for a second or more).
+FrameStatus = Literal["tracking", "bridged", "searching", "no_hand"]
+FRAME_STATUSES: tuple[FrameStatus, ...] = get_args(FrameStatus)
+#: The frame statuses in which the hand is followed.
+FOLLOWING: tuple[FrameStatus, ...] = ("tracking", "bridged")
+#: What the live screen shows: a frame status, or a calibration step before any frame
+#: is coached (``calibrate``: not calibrated yet, ``calibrating``: hand on the tummy).
+LiveStatus = FrameStatus | Literal["calibrate", "calibrating"]
 
 #: Hands the landmarker looks for, whatever the stroke: a one-hand stroke is done while
 #: the other hand rests on or near the doll, and the coach must see both to follow the
@@ -205,7 +216,7 @@ class RepetitionScore:
 class Hint:
     """A short live instruction: a stable ``code`` and friendly ``text``."""
 
-    t_s: float
+    timestamp_s: float
     code: str
     text: str
 

@@ -106,8 +106,9 @@ def cut_hand(
 
 def load_cutouts(cache_dir: Path, landmarker_factory=None) -> list[HandCutout]:
     """The four hands of :data:`PHOTOS`, cut out once and kept in ``cache_dir`` (keyed by
-    the photo's content). ``landmarker_factory()`` makes a :class:`coach.landmarks.
-    HandLandmarker` (default: the full model, two hands) when a photo is not cut yet."""
+    the photo's content). ``landmarker_factory()`` makes a
+    :class:`coach.vision.mediapipe_landmarker.HandLandmarker` (default: the full model,
+    two hands) when a photo is not cut yet."""
     out: list[HandCutout] = []
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
@@ -128,9 +129,9 @@ def load_cutouts(cache_dir: Path, landmarker_factory=None) -> list[HandCutout]:
             )
             if lm_tool is None:
                 if landmarker_factory is None:
-                    from coach.vision.landmarks import HandLandmarker  # deferred: MediaPipe
+                    from coach.vision import mediapipe_landmarker  # deferred: MediaPipe
 
-                    lm_tool = HandLandmarker(num_hands=2, preload="image")
+                    lm_tool = mediapipe_landmarker.HandLandmarker(num_hands=2, preload="image")
                 else:
                     lm_tool = landmarker_factory()
             obs = lm_tool.detect_image(image)

@@ -40,7 +40,7 @@ class ClipVerdict:
     got_reps: int
     flag_counts: dict[str, int]  # scored repetitions carrying each flag
     rep_flags: tuple[tuple[str, ...], ...]  # flags of each scored repetition
-    hints: tuple[tuple[float, str], ...]  # (t_s, code)
+    hints: tuple[tuple[float, str], ...]  # (timestamp_s, code)
     duration_s: float
     detection_rate: float
     score: int

@@ -1,6 +1,7 @@
 """Recording a reference from an instructor's demonstration video.
 
-Every frame's hands go through the hand tracker (:class:`~coach.core.smoothing.HandTracker`,
+Every frame's hands go through the contact smoother
+(:class:`~coach.core.smoothing.ContactSmoother`,
 contact point of the stroke type, body frame of the calibration); the built-in stroke's
 :class:`~coach.core.matcher.OnlineMatcher` finds each segment's time span in every
 repetition; the instructor's path inside a span is trimmed to the moving part, averaged
@@ -26,13 +27,14 @@ import numpy as np
 
 from coach.core.bodyframe import BodyFrame
 from coach.core.matcher import OnlineMatcher
-from coach.core.smoothing import HandTracker
+from coach.core.smoothing import ContactSmoother
 from coach.core.strokes import (
     COORD_MAX,
     COORD_MIN,
     RESAMPLE_STEP_BOX,
     StrokeDefinition,
     builtin_ids,
+    lane_layout,
     load_stroke,
     polyline_length,
     stroke_from_dict,
@@ -93,7 +95,7 @@ def track_observations(
     contact: ContactKind,
 ) -> DemoTrack:
     """Run the hand tracker (as the pipeline does) over ``(timestamp_s, observation)``."""
-    tracker = HandTracker(body_frame, contact, max_hands=2)
+    tracker = ContactSmoother(body_frame, contact, max_hands=2)
     ts, uv, seen = [], [], []
     for t, obs in observations:
         point = tracker.update(obs, t)
@@ -112,20 +114,6 @@ def track_observations(
         np.array(uv, dtype=np.float64).reshape(n, 2, 2),
         np.array(seen, dtype=bool).reshape(n, 2),
     )
-
-
-def _lanes(stroke: StrokeDefinition) -> list[tuple[int, tuple[int, ...]]]:
-    """(hand slot, segment indices) per matcher, as :class:`coach.core.pipeline.Coach` sets them."""
-    everything = tuple(range(len(stroke.segments)))
-    if stroke.hands == 1:
-        return [(0, everything)]
-    if stroke.per_hand:
-        return [(0, everything), (1, everything)]
-    lanes = []
-    for role in dict.fromkeys(s.role for s in stroke.segments):
-        segs = tuple(i for i, s in enumerate(stroke.segments) if s.role == role)
-        lanes += [(0, segs), (1, segs)]
-    return lanes
 
 
 @dataclass(frozen=True)
@@ -151,7 +139,8 @@ def match_demonstration(track: DemoTrack, stroke: StrokeDefinition) -> list[Matc
     reference is kept, the stroke's first role winning over the others on one slot.
     """
     found: list[MatchedSegment] = []
-    for slot, segs in _lanes(stroke):
+    # The coach's lane layout; a one-hand demonstration is followed on the primary hand.
+    for slot, segs in lane_layout(stroke, one_hand_slots=(0,)):
         matcher = OnlineMatcher(stroke, segs)
         for i, t in enumerate(track.timestamps_s):
             uv = track.hands_uv[i, slot]
@@ -523,7 +512,7 @@ def observe_video(
     Raises :class:`coach.vision.video.VideoError` (unreadable video) and
     :class:`coach.vision.models.ModelError` (no usable hand model).
     """
-    from coach.vision.landmarks import HandLandmarker  # deferred: MediaPipe
+    from coach.vision.mediapipe_landmarker import HandLandmarker  # deferred: MediaPipe
     from coach.vision.observations import iter_observations  # deferred: PyAV
     from coach.vision.video import open_video  # deferred: PyAV
 

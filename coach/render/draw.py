@@ -27,7 +27,7 @@ import numpy as np
 
 from coach.core.bodyframe import BodyFrame
 from coach.core.strokes import StrokeDefinition
-from coach.core.types import TrackPoint
+from coach.core.types import FOLLOWING, LiveStatus, TrackPoint
 
 if TYPE_CHECKING:  # the record only; importing the pipeline would load numba
     from coach.core.pipeline import FrameResult
@@ -66,7 +66,7 @@ class Style:
     trace_gap_s: float = 0.5  # a longer gap between trace points is a lift: not joined
 
 
-STATUS_TEXT = {
+STATUS_TEXT: dict[LiveStatus, str] = {
     "tracking": "Tracking",
     "bridged": "Tracking",
     "searching": "Looking for your hand",
@@ -236,7 +236,9 @@ def draw_trace(
 _TRACE_BUCKETS = 6
 
 
-def draw_status(img: np.ndarray, status: str, label: str, style: Style, detail: str = "") -> None:
+def draw_status(
+    img: np.ndarray, status: LiveStatus, label: str, style: Style, detail: str = ""
+) -> None:
     """A dark band at the top: status on the left (coloured dot + words), label on the right."""
     h, w = img.shape[:2]
     band = _size(img, style.band_height, 18)
@@ -244,7 +246,7 @@ def draw_status(img: np.ndarray, status: str, label: str, style: Style, detail: 
     scale = band / 42
     thick = max(1, round(band / 22))
     y = int(band * 0.68)
-    ok = status in ("tracking", "bridged", "calibrating")
+    ok = status in FOLLOWING or status == "calibrating"
     colour = style.ok if ok else style.warn
     r = max(4, band // 5)
     cv2.circle(img, (band // 2, band // 2), r, colour, -1, cv2.LINE_AA)
@@ -338,7 +340,7 @@ def draw(
     trace: Sequence[TrackPoint] = (),
     mirror: bool = False,
     style: Style | None = None,
-    status: str | None = None,
+    status: LiveStatus | None = None,
     detail: str = "",
 ) -> np.ndarray:
     """Annotate one frame; returns a new RGB uint8 image (the input is not modified).

@@ -68,7 +68,9 @@ def build_report(session: SessionResult, video: VideoInfo, video_path: str) -> d
         },
         "repetitions": [repetition_dict(r) for r in session.repetitions],
         "summary": session_summary(session),
-        "hints": [{"t_s": _num(h.t_s, 2), "code": h.code, "text": h.text} for h in session.hints],
+        "hints": [
+            {"t_s": _num(h.timestamp_s, 2), "code": h.code, "text": h.text} for h in session.hints
+        ],
     }
 
 

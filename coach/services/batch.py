@@ -3,7 +3,7 @@
 ``coach score A.mp4 B.mp4 FOLDER/ --stroke ID [calibration] [--out-dir DIR] [--jobs N]``
 (options: :mod:`coach.cli.score`) scores every video with the shared path
 :func:`coach.services.offline.score_video` in worker processes (one
-:class:`~coach.vision.landmarks.HandLandmarker` each, ``jobs`` defaults to the
+:class:`~coach.vision.mediapipe_landmarker.HandLandmarker` each, ``jobs`` defaults to the
 number of cores), shows a progress bar on stderr (tqdm, on a terminal), writes one
 ``coach.report/1`` report per video to ``<out_dir>/<video stem>.report.json``
 (atomically; a clash of stems gets ``-2``, ``-3`` ...) and prints a summary table
@@ -179,6 +179,7 @@ def score_one(
     on_progress: Callable[[int, float], None] | None = None,
 ) -> BatchItem:
     """Score one video and write its report; every failure becomes ``BatchItem.error``."""
+
     def progress(fraction: float) -> None:
         if on_progress is not None:
             on_progress(index, fraction)

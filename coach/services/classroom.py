@@ -40,7 +40,7 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
-from coach.core.types import Guide
+from coach.core.types import Guide, LiveStatus
 from coach.relay import protocol
 from coach.relay.client import CONNECTED, ENDED, FAILED, RelayClient, Snapshot
 from coach.render import draw as overlay
@@ -541,7 +541,7 @@ class ParentLink:
 
     def _report(self, coach: LiveCoach) -> None:
         result = _new_result(coach, self._last_t)
-        status = "calibrating" if coach.calibrating else None
+        status: LiveStatus | None = "calibrating" if coach.calibrating else None
         changes: dict = {}
         if result is not None:
             self._last_t = result.timestamp_s

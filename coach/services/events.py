@@ -13,7 +13,7 @@ from typing import Any, Literal
 import numpy as np
 
 from coach.core.bodyframe import BodyFrame
-from coach.core.types import Hint, RepetitionScore
+from coach.core.types import Hint, LiveStatus, RepetitionScore
 from coach.services.calibration import CalibrationState
 
 # =================================================================================================
@@ -32,9 +32,10 @@ class LiveEvent:
     """One message for the page.
 
     ``kind``: ``"hint"`` (payload :class:`coach.core.types.Hint`), ``"repetition"``
-    (:class:`coach.core.types.RepetitionScore`), ``"status"`` (str), ``"calibration"``
-    (:class:`CalibrationState`), ``"calibrated"`` (:class:`BodyFrame`), ``"stats"``
-    (:class:`LiveStats`), ``"session"`` (a new session started: stream restarted).
+    (:class:`coach.core.types.RepetitionScore`), ``"status"``
+    (:data:`coach.core.types.LiveStatus`), ``"calibration"`` (:class:`CalibrationState`),
+    ``"calibrated"`` (:class:`BodyFrame`), ``"stats"`` (:class:`LiveStats`),
+    ``"session"`` (a new session started: stream restarted).
     """
 
     kind: EventKind
@@ -111,7 +112,7 @@ class LiveView:
     hint: Any = None  # coach.core.types.Hint currently shown
     hint_serial: int = 0  # bumps with every new hint (the page speaks each one once)
     repetitions: tuple = ()  # RepetitionScore, oldest first
-    status: str = ""
+    status: LiveStatus | Literal[""] = ""  # "" before the first status
     stats: LiveStats | None = None
     calibration: CalibrationState | None = None
     calibrated: BodyFrame | None = None  # set when hand-on-tummy calibration finished

@@ -26,7 +26,7 @@ import numpy as np
 
 from coach.core.bodyframe import BodyFrame
 from coach.core.strokes import StrokeDefinition
-from coach.core.types import HANDS_LOOKED_FOR, Frame, TrackPoint
+from coach.core.types import HANDS_LOOKED_FOR, Frame, LiveStatus, TrackPoint
 from coach.render import draw as overlay
 from coach.services.calibration import CalibrationConfig, HandOnTummy
 from coach.services.events import EventQueue, LiveEvent, LiveStats, percentile
@@ -110,7 +110,7 @@ class LiveCoach:
         self._last_out: np.ndarray | None = None
         self._last_in: np.ndarray | None = None
         self._last_t: float | None = None
-        self._last_status = ""
+        self._last_status: LiveStatus | None = None
         self._last_stats_at = 0.0
         self._clock = _Clock()
         self.frames_in = 0
@@ -332,7 +332,7 @@ class LiveCoach:
             self.events.put(LiveEvent("repetition", t, rep))
         self._set_status(result.status, t)
 
-    def _set_status(self, status: str, t: float) -> None:
+    def _set_status(self, status: LiveStatus, t: float) -> None:
         if status != self._last_status:
             self._last_status = status
             self.events.put(LiveEvent("status", t, status))

@@ -18,6 +18,7 @@ import numpy as np
 from coach.core.bodyframe import BodyFrame
 from coach.core.pipeline import Coach
 from coach.core.strokes import StrokeDefinition
+from coach.core.types import FrameStatus
 from coach.render.report import build_report
 from coach.samples import synth
 from coach.storage.atomic import atomic_path
@@ -169,7 +170,7 @@ class Traces:
     t_s: np.ndarray  # (n,)
     uv: np.ndarray  # (n, 2)
     speed_ratio: np.ndarray  # (n,)
-    status: tuple[str, ...]
+    status: tuple[FrameStatus, ...]
     in_segment: np.ndarray | None = None  # (n,) bool
 
 
@@ -188,7 +189,7 @@ class TraceRecorder:
         self._t: list[float] = []
         self._uv: list[tuple[float, float]] = []
         self._speed: list[float] = []
-        self._status: list[str] = []
+        self._status: list[FrameStatus] = []
         self._in_segment: list[bool] = []
 
     def add(self, result) -> None:

@@ -55,9 +55,10 @@ def write_text_atomic(
 ) -> Path:
     """Write ``text`` (UTF-8, ``\\n`` line ends) to ``dest`` atomically, flushed to disk
     before the rename (see :func:`atomic_path` for ``overwrite`` and ``mode``)."""
-    with atomic_path(dest, overwrite=overwrite, mode=mode) as tmp, open(
-        tmp, "w", encoding="utf-8", newline="\n"
-    ) as fh:
+    with (
+        atomic_path(dest, overwrite=overwrite, mode=mode) as tmp,
+        open(tmp, "w", encoding="utf-8", newline="\n") as fh,
+    ):
         fh.write(text)
         fh.flush()
         os.fsync(fh.fileno())

@@ -382,9 +382,9 @@ def _repetition_from(row: Mapping[str, Any]) -> RepetitionScore:
 def _hint_values(hint: Hint) -> dict[str, Any]:
     if not isinstance(hint, Hint):
         raise ValueError(f"hint: expected a Hint, found {type(hint).__name__}")
-    t = _num(hint.t_s)
+    t = _num(hint.timestamp_s)
     if t is None:
-        raise ValueError(f"hint t_s: expected a finite number, found {hint.t_s!r}")
+        raise ValueError(f"hint t_s: expected a finite number, found {hint.timestamp_s!r}")
     if not isinstance(hint.code, str) or not HINT_CODE_PATTERN.match(hint.code):
         raise ValueError(f"hint code: expected [a-z0-9_]{{1,40}}, found {hint.code!r}")
     return {"t_s": t, "code": hint.code, "text": str(hint.text)}
@@ -1166,7 +1166,7 @@ class Store:
                 .where(hints_t.c.session_id == session_id)
                 .order_by(hints_t.c.t_s, hints_t.c.id)
             )
-            return [Hint(t_s=float(r.t_s), code=r.code, text=r.text) for r in rows]
+            return [Hint(timestamp_s=float(r.t_s), code=r.code, text=r.text) for r in rows]
 
     def progress(
         self, profile: str, stroke: str, *, include_empty: bool = False
@@ -1240,7 +1240,9 @@ class Store:
             "tracking": dict(detail or {}),
             "repetitions": [repetition_dict(r) for r in reps],
             "summary": row.summary if row.summary is not None else summarize(reps),
-            "hints": [{"t_s": round(h.t_s, 2), "code": h.code, "text": h.text} for h in hints],
+            "hints": [
+                {"t_s": round(h.timestamp_s, 2), "code": h.code, "text": h.text} for h in hints
+            ],
         }
 
 

@@ -1,13 +1,13 @@
 """Hand landmarks for live video: MediaPipe finds a hand, then we follow it ourselves.
 
 :class:`TrackingHandLandmarker` has the interface of
-:class:`coach.landmarks.HandLandmarker` (``detect(frame)``, ``detect_image``,
+:class:`coach.vision.mediapipe_landmarker.HandLandmarker` (``detect(frame)``, ``detect_image``,
 ``reset``, ``close``). While no hand is followed, each frame goes to MediaPipe's
 hand landmarker (palm detector, then landmark network); while some but fewer
 than ``num_hands`` are, one frame every ``search_every_s`` does. Otherwise a
 frame only runs the landmark network
-(:class:`coach.landmark_model.LandmarkModel`) on the box where the hand was
-(:func:`coach.hand_roi.roi_from_landmarks`), on the calling thread. That is what
+(:class:`coach.vision.litert_landmarks.LandmarkModel`) on the box where the hand was
+(:func:`coach.vision.hand_roi.roi_from_landmarks`), on the calling thread. That is what
 MediaPipe's VIDEO mode does too, minus its graph threads: a tracked frame is one
 crop and one network run, with no waiting for other threads while a browser
 competes for the same two cores.
@@ -27,8 +27,8 @@ import numpy as np
 
 from coach.core.types import HANDS_LOOKED_FOR, Frame, HandObservation
 from coach.vision.hand_roi import Roi, overlap, roi_from_landmarks
-from coach.vision.landmark_model import LandmarkModel
-from coach.vision.landmarks import HandLandmarker
+from coach.vision.litert_landmarks import LandmarkModel
+from coach.vision.mediapipe_landmarker import HandLandmarker
 
 #: Two boxes covering more than this of each other hold the same hand.
 DUPLICATE_OVERLAP = 0.5

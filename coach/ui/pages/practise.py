@@ -336,7 +336,7 @@ def session_summary(summary) -> None:
         if summary.hints:
             with st.expander(f"What the coach said ({len(summary.hints)})"):
                 for h in summary.hints:
-                    st.markdown(f"- {h.t_s:.0f} s: {md_text(h.text)}")
+                    st.markdown(f"- {h.timestamp_s:.0f} s: {md_text(h.text)}")
 
 
 def calibration_panel(live: LiveCoach) -> None:

@@ -1,4 +1,4 @@
-"""Tests for coach.vision.landmarks on real hands (MediaPipe model + shared media)."""
+"""Tests for coach.vision.mediapipe_landmarker on real hands (MediaPipe model + shared media)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from coach.core.types import Frame, HandObservation
-from coach.vision.landmarks import HandLandmarker, monotonic_ms
+from coach.vision.mediapipe_landmarker import HandLandmarker, monotonic_ms
 from coach.vision.models import ModelError
 from coach.vision.video import open_video
 
@@ -262,7 +262,7 @@ def test_unclosed_landmarker_exits_quietly(model_path: Path, tmp_path: Path) -> 
     """MediaPipe tasks left open must not print tracebacks at interpreter exit."""
     script = (
         "import numpy as np\n"
-        "from coach.vision.landmarks import HandLandmarker\n"
+        "from coach.vision.mediapipe_landmarker import HandLandmarker\n"
         f"lm = HandLandmarker({str(model_path)!r})\n"
         "lm.detect_image(np.zeros((64, 64, 3), np.uint8))\n"
         "print('done')\n"

@@ -1,4 +1,4 @@
-"""Tests for coach.vision.landmark_model: MediaPipe's landmark network run with LiteRT."""
+"""Tests for coach.vision.litert_landmarks: MediaPipe's landmark network run with LiteRT."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from coach.vision.hand_roi import Roi, roi_from_landmarks
-from coach.vision.landmark_model import LandmarkModel, read_landmark_network
-from coach.vision.landmarks import HandLandmarker
+from coach.vision.litert_landmarks import LandmarkModel, read_landmark_network
+from coach.vision.mediapipe_landmarker import HandLandmarker
 from coach.vision.models import ModelError
-from tests.test_landmarks import _frames
+from tests.test_mediapipe_landmarker import _frames
 
 
 @pytest.mark.model
