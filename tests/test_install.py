@@ -201,11 +201,17 @@ def test_installed_coach_version_and_strokes(installed: Path, user_env: dict) ->
 
 @pytest.mark.slow
 def test_installed_coach_app_serves_the_page(installed: Path, user_env: dict) -> None:
+    _serves_the_page(installed, user_env)
+
+
+def _serves_the_page(coach: Path, user_env: dict) -> None:
+    """`coach app` answers Streamlit's health check on loopback and tells a new user to
+    fetch the models."""
     port = _free_port()
     log = Path(user_env["HOME"]) / "app.log"
     with log.open("w") as out:
         proc = subprocess.Popen(
-            [str(installed), "app", "--port", str(port)],
+            [str(coach), "app", "--port", str(port)],
             stdout=out, stderr=subprocess.STDOUT, env=user_env, cwd=user_env["HOME"],
             start_new_session=True,
         )  # fmt: skip
@@ -228,10 +234,10 @@ def test_installed_coach_app_serves_the_page(installed: Path, user_env: dict) ->
 
 
 @pytest.mark.slow
-def test_pipx_install_gives_the_coach_command(wheel: Path, tmp_path: Path, user_env: dict) -> None:
-    """`pipx install` as a user installs an app: pipx makes the app its own virtual
-    environment with every dependency resolved from the package's metadata, and puts
-    `coach` in the user's bin folder."""
+def test_pipx_install_gives_a_working_app(wheel: Path, tmp_path: Path, user_env: dict) -> None:
+    """`pipx install .` in a copy of the sources, as a user installs an app: pipx builds
+    it, makes it its own virtual environment with every dependency resolved from the
+    package's metadata, and puts `coach` in the user's bin folder; the page starts."""
     if importlib.util.find_spec("pipx") is None:
         _skip_or_fail("pipx is not installed (it is in the test extra: pip install -e .[test])")
     env = dict(
@@ -241,8 +247,8 @@ def test_pipx_install_gives_the_coach_command(wheel: Path, tmp_path: Path, user_
         PIPX_MAN_DIR=str(tmp_path / "man"),
     )
     done = subprocess.run(
-        [sys.executable, "-m", "pipx", "install", "--python", sys.executable, str(wheel)],
-        capture_output=True, text=True, timeout=1200, env=env, cwd=env["HOME"],
+        [sys.executable, "-m", "pipx", "install", "--python", sys.executable, "."],
+        capture_output=True, text=True, timeout=1200, env=env, cwd=wheel.parent.parent,
     )  # fmt: skip
     if done.returncode != 0 and "No matching distribution" in done.stdout + done.stderr:
         _skip_or_fail(
@@ -263,6 +269,7 @@ def test_pipx_install_gives_the_coach_command(wheel: Path, tmp_path: Path, user_
         capture_output=True, text=True, env=env, cwd=env["HOME"], check=True,
     ).stdout.strip()  # fmt: skip
     assert where.startswith(str(venv))  # the app's own copy, not the checkout
+    _serves_the_page(coach, env)
 
 
 def test_postgres_without_the_extra_says_how_to_get_it(monkeypatch) -> None:
