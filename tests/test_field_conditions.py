@@ -84,6 +84,12 @@ CASES = [
     ("sun", "none", "resting hand", True),  # human timing, the other hand resting
     ("sun-moon", "none", "clean", False),  # two hands, two roles: the reference case
     ("sun-moon", "none", "jitter 0.10", False),  # ... small dim picture
+    # Both hands' circle lanes finished the same circle (the moon's arc and its way back
+    # read as a circle): each was counted, 3-4 repetitions for 2. One hand is the sun.
+    ("sun-moon", "fast", "clean", False),  # three times too fast
+    ("sun-moon", "fast", "jitter 0.10", False),  # ... small dim picture
+    ("sun-moon", "reversed", "clean", False),  # both hands anticlockwise
+    ("sun-moon", "reversed", "bias down", False),  # ... pale doll
     ("water-wheel", "none", "clean", False),  # hands in turn: the reference case
     ("water-wheel", "none", "bias down", False),  # ... pale doll (was too slow)
     ("water-wheel", "none", "bias up", False),  # ... a quarter of the box up, jittery

@@ -78,6 +78,11 @@ REPLAY_SHIFT_BOX = 0.15
 #: An open segment followed the other way round within this time of finishing it is the
 #: hand going back over it (to the next start), not a stroke.
 RETRACE_GAP_S = 0.3
+#: Two hands with different roles (sun and moon): one hand is the sun at a time. Whole
+#: circles two lanes finish that overlap in time by more than this part of the shorter
+#: are one circle (the hands crossed and the trackers swapped them, or the moon hand's
+#: arc and return were read as a circle): the first one finished counts.
+SAME_CIRCLE_OVERLAP = 0.5
 
 
 @dataclass(frozen=True)
@@ -299,6 +304,7 @@ class Coach:
         self._main_role = self.stroke.segments[0].role
         self._repetitions: list[RepetitionScore] = []
         self._side_records: list[tuple[int, SegmentRecord]] = []  # (hand slot, record)
+        self._main_spans: deque[tuple[int, float, float]] = deque()  # (lane, start, end)
         self._hints: list[Hint] = []
         self._hint_state = hint_policy.HintState()
         self._current_hint: Hint | None = None
@@ -557,8 +563,25 @@ class Coach:
                 lane.full += 1
             if rivals and lane.full < max(rivals):
                 continue  # the other hand does more whole circles: this one is the moon's
+            if rivals and self._same_circle(lane, rec):
+                continue  # another lane counted this circle already
             lane.pending.setdefault(rec.repetition, []).append(rec)
         return tuple(strokes)
+
+    def _same_circle(self, lane: _Lane, rec: SegmentRecord) -> bool:
+        """Two hands with different roles: whether another lane already counted a segment
+        that overlaps ``rec`` by more than SAME_CIRCLE_OVERLAP of the shorter (one hand is
+        the sun at a time). Otherwise ``rec`` is noted as counted."""
+        me = self._lanes.index(lane)
+        while self._main_spans and rec.start_s - self._main_spans[0][2] > PATH_MEMORY_S:
+            self._main_spans.popleft()
+        for other, start, end in self._main_spans:
+            overlap = min(end, rec.end_s) - max(start, rec.start_s)
+            shorter = min(end - start, rec.end_s - rec.start_s)
+            if other != me and shorter > 0 and overlap > SAME_CIRCLE_OVERLAP * shorter:
+                return True
+        self._main_spans.append((me, rec.start_s, rec.end_s))
+        return False
 
     def _score_ready(self, final: bool) -> tuple[RepetitionScore, ...]:
         """Score every repetition whose last segment is in, or that a later one overtook."""
