@@ -67,6 +67,10 @@ CASES = [
     ("i-love-you", "none", "clean", True),  # human timing: bell speed, 15% tempo drift
     ("i-love-you", "none", "resting hand", True),  # ... with the other hand resting
     ("i-love-you", "none", "bias up", True),  # ... with biased, jittery fingertips
+    # A quarter-box bias read on a jittery human path measured up to 0.3 box: it was
+    # taken for a stroke in the wrong place (off_path on good strokes).
+    ("i-love-you", "none", "bias left", True),  # human timing, fingertips a quarter left
+    ("i-love-you", "none", "box off", True),  # ... calibration 20% big and 0.15 box off
     ("sun", "none", "clean", False),  # the reference case
     ("sun", "none", "jitter 0.15", False),  # the most jitter the issue names
     ("sun", "none", "jitter 0.15 fast", False),  # ... at up to 15 Hz
@@ -82,6 +86,8 @@ CASES = [
     ("sun", "none", "clean", True),  # human timing
     ("sun", "none", "jitter 0.15", True),  # human timing on a noisy picture
     ("sun", "none", "resting hand", True),  # human timing, the other hand resting
+    ("sun", "none", "bias right", True),  # human timing, fingertips a quarter right
+    ("sun", "reversed", "bias left", True),  # anticlockwise, human timing, biased
     ("sun-moon", "none", "clean", False),  # two hands, two roles: the reference case
     ("sun-moon", "none", "jitter 0.10", False),  # ... small dim picture
     # Both hands' circle lanes finished the same circle (the moon's arc and its way back
@@ -146,3 +152,22 @@ def test_never_silent_when_the_hand_cannot_be_followed(seed):
     it cannot follow the hand rather than nothing."""
     session = run(Sample("sun", fault="slow", repetitions=2), Field(jitter_box=0.15, seed=seed))
     assert "cant_follow" in [h.code for h in session.hints]
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        "clean",  # the moon's arc read along the sun's circle said "keep the sun going"
+        "jitter 0.15",  # ... and "slow down" on a noisy picture
+        "jitter 0.15 fast",  # ... jitter at up to 15 Hz
+        "bias down",  # ... pale doll
+        "box off",  # ... calibration off: the moon hand's arc was searched for a shift
+    ],
+)
+def test_sun_and_moon_hints_come_from_each_hands_own_role(condition):
+    """Sun and Moon, a good session: the hints say nothing but praise. Each hand is read
+    along both paths (either may be the sun); only the sun hand's circle and the moon
+    hand's arc are talked about, once it is known which hand is which."""
+    session = run(Sample("sun-moon", repetitions=2), CONDITIONS[condition])
+    assert len(session.repetitions) == 2
+    assert [h.code for h in session.hints if h.code != "good"] == []

@@ -38,14 +38,16 @@ class OffsetConfig:
     update_every_s: float = 1.0
     search_box: float = 0.7  # shifts up to this far are tried
     coarse_step_box: float = 0.1
-    engage_box: float = 0.3  # smaller shifts are tracking bias, not a mistake
-    release_box: float = 0.22  # hysteresis: an engaged shift is dropped below this
+    # Smaller shifts are tracking bias, not a mistake: fingertip landmarks may sit a
+    # quarter of the box off, and a search on a jittery path then finds up to 0.3.
+    engage_box: float = 0.36
+    release_box: float = 0.3  # hysteresis: an engaged shift is dropped below this
     fit_box: float = 0.07  # the shifted path must fit the reference this well (trimmed mean)
     gain: float = 2.0  # ... and this many times better than no shift
     # Tracking bias (fingertip landmarks sit off the true fingertips, up to a quarter of the
     # box): a shift up to ``bias_box`` that fits clearly better than none is taken off the
     # hand before matching, and is not a mistake. The fit may be looser (jittery landmarks).
-    bias_box: float = 0.3
+    bias_box: float = 0.36
     bias_fit_box: float = 0.12
     bias_gain: float = 1.5
     bias_min_box: float = 0.04  # a smaller shift is not worth correcting

@@ -363,8 +363,15 @@ class Coach:
                 lane.held.extend(p.completed)
             while lane.held and t - lane.held[0].end_s > HELD_S:
                 lane.held.popleft()
+        sun = self._sun_lane()
+        if sun is not None:  # the live hints follow the sun hand's circle
+            self._active = self._lanes[[lane.slot for lane in self._lanes].index(sun)]
         active = self._lanes.index(self._active)
         progress = progresses[active]
+        if sun is None and self._role_lanes():
+            # Which hand is the sun is not known yet: the other hand's arc read along the
+            # circle, or the sun hand's circle along the arc, says nothing about either.
+            progress = None
         if track is not None and self.stroke.hands == 1 and points[active] is not None:
             uv = points[active]
             track = replace(track, uv=uv, xy=self.body_frame.to_xy(uv))
@@ -553,20 +560,41 @@ class Coach:
                     lane.rep_alias[rec.repetition] = last.repetition
                 lane.last_record = last
                 continue
-            strokes.append(rec)
             if _carried_back(rec, self.stroke):
+                strokes.append(rec)
                 continue
             if not main:
                 self._side_records.append((lane.slot, rec))
+                if self._sun_lane() not in (None, lane.slot):
+                    strokes.append(rec)  # the other hand's move (the moon's arc)
                 continue
             if rec.coverage >= 0.9:
                 lane.full += 1
+            # Two hands with different roles: only the sun hand's circles count (and are
+            # talked about); the moon hand's arc read as part of a circle is not one.
             if rivals and lane.full < max(rivals):
                 continue  # the other hand does more whole circles: this one is the moon's
             if rivals and self._same_circle(lane, rec):
                 continue  # another lane counted this circle already
+            strokes.append(rec)
             lane.pending.setdefault(rec.repetition, []).append(rec)
         return tuple(strokes)
+
+    def _role_lanes(self) -> bool:
+        """Whether the stroke gives its hands different roles (sun and moon)."""
+        return self.stroke.hands != 1 and not self.stroke.per_hand
+
+    def _sun_lane(self) -> int | None:
+        """Two hands with different roles: the hand slot doing the stroke's first role
+        (the sun), the one whose lane has finished the most whole circles; None before
+        one hand has more than the other (or for other strokes)."""
+        if not self._role_lanes():
+            return None
+        mains = [lane for lane in self._lanes if lane.segments == self._lanes[0].segments]
+        best = max(mains, key=lambda lane: lane.full)
+        if sum(lane.full == best.full for lane in mains) > 1:
+            return None
+        return best.slot
 
     def _same_circle(self, lane: _Lane, rec: SegmentRecord) -> bool:
         """Two hands with different roles: whether another lane already counted a segment
