@@ -96,6 +96,10 @@ CASES = [
     ("sun-moon", "fast", "jitter 0.10", False),  # ... small dim picture
     ("sun-moon", "reversed", "clean", False),  # both hands anticlockwise
     ("sun-moon", "reversed", "bias down", False),  # ... pale doll
+    # Once the sun hand is known, the moon hand's arc and its way back are not searched
+    # for a misplaced circle (a shift of the circle fits them: off_path on a good one).
+    ("sun-moon", "none", "box off", False),  # calibration 20% big and 0.15 box off
+    ("sun-moon", "none", "box off", True),  # ... with human timing
     ("water-wheel", "none", "clean", False),  # hands in turn: the reference case
     ("water-wheel", "none", "bias down", False),  # ... pale doll (was too slow)
     ("water-wheel", "none", "bias up", False),  # ... a quarter of the box up, jittery

@@ -347,7 +347,7 @@ class Coach:
         points, noise = self._lane_points(track, t)
         progresses: list[Progress | None] = []
         for lane, uv, w in zip(self._lanes, points, noise, strict=True):
-            progresses.append(lane.update(uv, t, place=self._counts(lane), noise=w))
+            progresses.append(lane.update(uv, t, place=self._places(lane), noise=w))
             if uv is not None:
                 lane.path.append((t, float(uv[0]), float(uv[1])))
                 spot = None if lane.ident is None else _rest_spot(lane.path, t, lane.ident_since)
@@ -512,6 +512,20 @@ class Coach:
         if self._stuck_since is None:
             self._stuck_since = t
         return t - self._stuck_since >= CANT_FOLLOW_S
+
+    def _places(self, lane: _Lane) -> bool:
+        """Whether this lane searches for a stroke done in the wrong place: a lane that
+        counts, and for two hands with different roles, once it is known which hand is
+        the sun, only the sun hand's circle lane and the other hand's arc lane (the moon's
+        arc with its way back fits some shift of the circle: it would then be followed
+        as a circle of its own)."""
+        if not self._counts(lane):
+            return False
+        sun = self._sun_lane()
+        if sun is None:
+            return True
+        main = self.stroke.segments[lane.segments[0]].role == self._main_role
+        return (lane.slot == sun) == main
 
     def _counts(self, lane: _Lane) -> bool:
         """Whether this lane's segments count: one-hand strokes count the followed hand's
