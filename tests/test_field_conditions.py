@@ -46,7 +46,7 @@ CONDITIONS = {
 }
 
 CASES = [
-    # stroke, fault, condition, human timing
+    # stroke, fault, condition, human timing (True, or the seed of its draw)
     ("i-love-you", "none", "clean", False),  # the reference case
     ("i-love-you", "none", "jitter 0.10", False),  # small dim picture
     ("i-love-you", "none", "jitter 0.15", False),  # the most jitter the issue names
@@ -103,13 +103,20 @@ CASES = [
     ("i-love-you", "none", "crossing on the L", False),  # the L's top passes over it
     ("i-love-you", "fast", "crossing low left", False),  # ... too fast
     ("i-love-you", "none", "crossing low left", True),  # ... with human timing
+    # Every letter backwards with human timing (another draw): the I drawn up its column
+    # and the hand back down it fit the U's other column as well as their own; no shift
+    # may be taken for that (was: off_path, and one repetition split in two).
+    ("i-love-you", "reversed", "clean", 3),
 ]
 
 
 @pytest.mark.parametrize(("stroke", "fault", "condition", "human"), CASES)
 def test_verdict_under_field_conditions(stroke, fault, condition, human):
+    """``human``: False for the planned timing, True for human timing (seed 5), or the seed
+    of the human timing."""
     if human:
-        sample = human_sample(stroke, fault=fault, repetitions=3, seed=5)
+        seed = 5 if human is True else human
+        sample = human_sample(stroke, fault=fault, repetitions=3, seed=seed)
     else:
         sample = Sample(stroke, fault=fault, repetitions=2)
     session = run(sample, CONDITIONS[condition])
