@@ -3,7 +3,7 @@
 Each case turns a generated performance into the landmark stream MediaPipe would give
 under one field condition (tests/landmark_sim.py) and checks the coach's verdict: the
 right number of repetitions, each fault flagged on every repetition, and no other
-pace, direction, coverage or path flag. These are the cases the coach gets right
+pace, direction, coverage, path or smoothness flag. These are the cases the coach gets right
 today; `make eval` (coach eval) runs the real hand model on rendered clips of the same
 conditions and more.
 """
@@ -21,7 +21,7 @@ WANT = {
     "fast": {"too_fast"},
     "slow": {"too_slow"},
 }
-JUDGED = {"wrong_direction", "too_fast", "too_slow", "incomplete", "off_path"}
+JUDGED = {"wrong_direction", "too_fast", "too_slow", "incomplete", "off_path", "jerky"}
 PACE_OR_DIRECTION = {"wrong_direction", "too_fast", "too_slow"}
 
 CONDITIONS = {
@@ -43,6 +43,8 @@ CONDITIONS = {
     "crossing low left, jittery": Field(rest_uv=(0.2, 0.78), cross_box=0.15, jitter_box=0.15),
     "crossing left": Field(rest_uv=(0.15, 0.5), cross_box=0.15, jitter_box=0.15, seed=3),
     "crossing on the L": Field(rest_uv=(0.5, 0.1), cross_box=0.15, seed=3),
+    # The detector misses the hand for 0.3 s every 1.3 s: the trackers hold its last point.
+    "missed in bursts": Field(miss_s=0.3, miss_every_s=1.3, jitter_box=0.03),
 }
 
 CASES = [
@@ -107,6 +109,11 @@ CASES = [
     # and the hand back down it fit the U's other column as well as their own; no shift
     # may be taken for that (was: off_path, and one repetition split in two).
     ("i-love-you", "reversed", "clean", 3),
+    # The hand missed for moments: the point held meanwhile is not the hand stopping and
+    # jumping on (was: jerky on every repetition).
+    ("sun", "none", "missed in bursts", False),
+    ("sun", "reversed", "missed in bursts", True),  # ... anticlockwise, human timing
+    ("i-love-you", "none", "missed in bursts", False),  # ... the letters
 ]
 
 
