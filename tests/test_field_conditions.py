@@ -3,9 +3,9 @@
 Each case turns a generated performance into the landmark stream MediaPipe would give
 under one field condition (tests/landmark_sim.py) and checks the coach's verdict: the
 right number of repetitions, each fault flagged on every repetition, and no other
-pace, direction, coverage, path or smoothness flag. These are the cases the coach gets right
-today; `make eval` (coach eval) runs the real hand model on rendered clips of the same
-conditions and more.
+pace, direction, coverage, path, smoothness or contact flag. These are the cases the
+coach gets right today; `make eval` (coach eval) runs the real hand model on rendered
+clips of the same conditions and more.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ WANT = {
     "fast": {"too_fast"},
     "slow": {"too_slow"},
 }
-JUDGED = {"wrong_direction", "too_fast", "too_slow", "incomplete", "off_path", "jerky"}
+JUDGED = {"wrong_direction", "too_fast", "too_slow", "incomplete", "off_path", "jerky", "lifted"}
 PACE_OR_DIRECTION = {"wrong_direction", "too_fast", "too_slow"}
 
 CONDITIONS = {
@@ -45,6 +45,16 @@ CONDITIONS = {
     "crossing on the L": Field(rest_uv=(0.5, 0.1), cross_box=0.15, seed=3),
     # The detector misses the hand for 0.3 s every 1.3 s: the trackers hold its last point.
     "missed in bursts": Field(miss_s=0.3, miss_every_s=1.3, jitter_box=0.03),
+    # ... with the other hand resting, and then the resting hand missed: the detector sees
+    # one of the two hands at a time, and the trackers' first hand changes meanwhile.
+    "one hand at a time": Field(
+        rest_uv=(0.85, 0.2),
+        first_hand_is_rest=False,
+        miss_s=0.3,
+        miss_rest_s=0.2,
+        miss_every_s=2.1,
+        jitter_box=0.03,
+    ),
 }
 
 CASES = [
@@ -114,6 +124,10 @@ CASES = [
     ("sun", "none", "missed in bursts", False),
     ("sun", "reversed", "missed in bursts", True),  # ... anticlockwise, human timing
     ("i-love-you", "none", "missed in bursts", False),  # ... the letters
+    # A hand is in view all along: the circle is not lifted (was: lifted whenever the
+    # trackers' first hand was the one missed).
+    ("sun", "none", "one hand at a time", False),
+    ("sun", "reversed", "one hand at a time", True),  # ... anticlockwise, human timing
 ]
 
 

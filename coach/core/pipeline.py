@@ -342,7 +342,10 @@ class Coach:
         if observation is not None:
             self._frames_with_hand += 1
         track = self.tracker.update(observation, t)
-        self._note_hand(track is not None and not track.bridged, t)
+        # Any hand seen counts: where two hands overlap the detector often sees one, and
+        # which of them is the trackers' first is happenstance (a gap only when the first
+        # was missed flagged a circle lifted or not by that chance).
+        self._note_hand(track is not None and any(self.tracker.seen), t)
 
         points, noise, seen = self._lane_points(track, t)
         progresses: list[Progress | None] = []
