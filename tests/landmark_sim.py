@@ -45,6 +45,13 @@ class Field:
     # ``rest_hidden_s`` after they part (the trackers then swap the two hands).
     cross_box: float = 0.0
     rest_hidden_s: float = 0.6
+    # The detector misses the stroking hand for ``miss_s`` at the start of every
+    # ``miss_every_s`` (a hand half hidden, blurred): the trackers hold its last point.
+    miss_s: float = 0.0
+    miss_every_s: float = 1.0
+    # ... and then misses the resting hand for this long (where two hands overlap the
+    # detector sees one of them, now one, now the other).
+    miss_rest_s: float = 0.0
     seed: int = 0
 
 
@@ -110,6 +117,10 @@ def observations(sample: Sample, cond: Field) -> list[tuple[HandObservation | No
             elif last_gap < cond.cross_box:
                 parted_at = t
             last_gap = gap
+        phase = t % cond.miss_every_s
+        if cond.miss_s and phase < cond.miss_s:
+            hands = []
+        rest_missed = cond.miss_s <= phase < cond.miss_s + cond.miss_rest_s
         if cond.hand_turn_deg and hands:
             ang = math.radians(cond.hand_turn_deg) * math.sin(2 * math.pi * 0.2 * t)
             c, s = math.cos(ang), math.sin(ang)
@@ -136,6 +147,8 @@ def observations(sample: Sample, cond: Field) -> list[tuple[HandObservation | No
                 hands = [r, *stroking]
             else:
                 hands = [*stroking, r]
+            if rest_missed:
+                hands = [lm for lm in hands if lm is not r]
         if not hands or rng.random() < cond.dropout:
             out.append((None, t))
             continue

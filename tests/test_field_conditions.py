@@ -3,9 +3,9 @@
 Each case turns a generated performance into the landmark stream MediaPipe would give
 under one field condition (tests/landmark_sim.py) and checks the coach's verdict: the
 right number of repetitions, each fault flagged on every repetition, and no other
-pace, direction, coverage or path flag. These are the cases the coach gets right
-today; `make eval` (coach eval) runs the real hand model on rendered clips of the same
-conditions and more.
+pace, direction, coverage, path, smoothness or contact flag. These are the cases the
+coach gets right today; `make eval` (coach eval) runs the real hand model on rendered
+clips of the same conditions and more.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ WANT = {
     "fast": {"too_fast"},
     "slow": {"too_slow"},
 }
-JUDGED = {"wrong_direction", "too_fast", "too_slow", "incomplete", "off_path"}
+JUDGED = {"wrong_direction", "too_fast", "too_slow", "incomplete", "off_path", "jerky", "lifted"}
 PACE_OR_DIRECTION = {"wrong_direction", "too_fast", "too_slow"}
 
 CONDITIONS = {
@@ -43,10 +43,22 @@ CONDITIONS = {
     "crossing low left, jittery": Field(rest_uv=(0.2, 0.78), cross_box=0.15, jitter_box=0.15),
     "crossing left": Field(rest_uv=(0.15, 0.5), cross_box=0.15, jitter_box=0.15, seed=3),
     "crossing on the L": Field(rest_uv=(0.5, 0.1), cross_box=0.15, seed=3),
+    # The detector misses the hand for 0.3 s every 1.3 s: the trackers hold its last point.
+    "missed in bursts": Field(miss_s=0.3, miss_every_s=1.3, jitter_box=0.03),
+    # ... with the other hand resting, and then the resting hand missed: the detector sees
+    # one of the two hands at a time, and the trackers' first hand changes meanwhile.
+    "one hand at a time": Field(
+        rest_uv=(0.85, 0.2),
+        first_hand_is_rest=False,
+        miss_s=0.3,
+        miss_rest_s=0.2,
+        miss_every_s=2.1,
+        jitter_box=0.03,
+    ),
 }
 
 CASES = [
-    # stroke, fault, condition, human timing
+    # stroke, fault, condition, human timing (True, or the seed of its draw)
     ("i-love-you", "none", "clean", False),  # the reference case
     ("i-love-you", "none", "jitter 0.10", False),  # small dim picture
     ("i-love-you", "none", "jitter 0.15", False),  # the most jitter the issue names
@@ -113,13 +125,29 @@ CASES = [
     ("i-love-you", "none", "crossing on the L", False),  # the L's top passes over it
     ("i-love-you", "fast", "crossing low left", False),  # ... too fast
     ("i-love-you", "none", "crossing low left", True),  # ... with human timing
+    # Every letter backwards with human timing (another draw): the I drawn up its column
+    # and the hand back down it fit the U's other column as well as their own; no shift
+    # may be taken for that (was: off_path, and one repetition split in two).
+    ("i-love-you", "reversed", "clean", 3),
+    # The hand missed for moments: the point held meanwhile is not the hand stopping and
+    # jumping on (was: jerky on every repetition).
+    ("sun", "none", "missed in bursts", False),
+    ("sun", "reversed", "missed in bursts", True),  # ... anticlockwise, human timing
+    ("i-love-you", "none", "missed in bursts", False),  # ... the letters
+    # A hand is in view all along: the circle is not lifted (was: lifted whenever the
+    # trackers' first hand was the one missed).
+    ("sun", "none", "one hand at a time", False),
+    ("sun", "reversed", "one hand at a time", True),  # ... anticlockwise, human timing
 ]
 
 
 @pytest.mark.parametrize(("stroke", "fault", "condition", "human"), CASES)
 def test_verdict_under_field_conditions(stroke, fault, condition, human):
+    """``human``: False for the planned timing, True for human timing (seed 5), or the seed
+    of the human timing."""
     if human:
-        sample = human_sample(stroke, fault=fault, repetitions=3, seed=5)
+        seed = 5 if human is True else human
+        sample = human_sample(stroke, fault=fault, repetitions=3, seed=seed)
     else:
         sample = Sample(stroke, fault=fault, repetitions=2)
     session = run(sample, CONDITIONS[condition])

@@ -51,6 +51,27 @@ def test_small_shifts_are_bias_corrected_not_engaged(offset):
     assert all(np.hypot(*s) <= est.config.bias_box + 1e-9 for s in shifts)
 
 
+@pytest.mark.parametrize(
+    ("column_u", "rest_s"),
+    [
+        (0.82, 1.0),  # the I drawn backwards from a rest at its end, and back down: the
+        # line 0.02 box beside the I fits the U's other column 0.6 box away (and any
+        # shift along itself) as well as its own
+        (0.8, 1.0),  # ... right on the I
+    ],
+)
+def test_a_path_that_fits_in_place_is_not_shifted(column_u, rest_s):
+    """A path that fits the reference near its place as well as anywhere else is in place:
+    no off_path shift (was 0.62 box, the stroke flagged off_path and split in two) and
+    no bias correction along the line."""
+    est = OffsetEstimator(ILY)
+    v = np.r_[[0.87] * int(rest_s * 4), np.linspace(0.87, 0.12, 8), np.linspace(0.12, 0.87, 8)]
+    pts = [np.array([column_u, vv]) for vv in v] + [np.array([column_u, 0.87])] * 8
+    shifts = run(est, [(uv, i / 4.0) for i, uv in enumerate(pts)])
+    assert not est.engaged
+    assert all(np.hypot(*s) < est.config.bias_min_box for s in shifts)
+
+
 def test_no_hand_is_not_an_error_and_reset_forgets():
     est = OffsetEstimator(ILY)
     assert not est.update(None, 0.0).any()  # nothing seen yet: no shift

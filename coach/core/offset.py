@@ -57,6 +57,11 @@ class OffsetConfig:
     # so it tells nothing; the shift found so far is kept until the hand moves again.
     min_extent_box: float = 0.3
     trim: float = 0.7  # the best 70% of the points count (lifted moves don't fit anything)
+    # Fits are read off a map of 0.01-box cells and the hand's point jitters by about as
+    # much: fits less than this apart (box widths) are equal, and a fit below it is as
+    # good as perfect (a ratio of two such fits says nothing). "Better than no shift" is
+    # measured against at least this.
+    floor_box: float = 0.01
 
 
 class OffsetEstimator:
@@ -164,7 +169,19 @@ class OffsetEstimator:
         """One search, a slice of it per frame (so no frame pays for all of it)."""
         cfg = self.config
         cells = self._flat(_cells(pts - _MAP_LO))
-        yield  # the set-up is one frame's work, each slice of shifts another's
+        # In place: the best fit within the fine steps' reach of no shift (0.08 box, about
+        # a tracking bias). When it fits as well as the best shift, or to within floor_box
+        # (as good as perfect), the smaller shift wins: the path is in place. (A vertical
+        # line fits the I column and the U's other column alike, and any shift along
+        # itself.)
+        near_shift, near = np.zeros(2, dtype=np.int64), np.inf
+        for grid in self._fine:
+            shifts = near_shift + grid
+            cost = self._cost(cells, shifts)
+            i = int(np.lexsort((np.abs(shifts).sum(axis=1), cost))[0])  # ties: the smallest
+            near_shift, near = shifts[i], float(cost[i])
+        yield  # the set-up and the search near no shift are one frame's work, each slice
+        # of shifts another's
         best, shift = np.inf, np.zeros(2, dtype=np.int64)
         for start in range(0, len(self._coarse), _CHUNK):
             shifts = self._coarse[start : start + _CHUNK]
@@ -179,15 +196,18 @@ class OffsetEstimator:
             i = int(np.argmin(cost))
             shift, fit = shifts[i], float(cost[i])
             yield
+        if near <= max(fit, cfg.floor_box):
+            shift, fit = near_shift, near
         here = float(self._cost(cells, np.zeros((1, 2), dtype=np.int64))[0])
         self.fit_box = fit
         shift_box = shift * _MAP_STEP
         size = float(np.linalg.norm(shift_box))
-        good = fit <= cfg.fit_box and here >= cfg.gain * fit
+        floor = max(fit, cfg.floor_box)
+        good = fit <= cfg.fit_box and here >= cfg.gain * floor
         bias = (
             cfg.bias_min_box <= size <= cfg.bias_box
             and fit <= cfg.bias_fit_box
-            and here >= cfg.bias_gain * fit
+            and here >= cfg.bias_gain * floor
         )
         if self.engaged:
             if not good or size < cfg.release_box:

@@ -342,13 +342,18 @@ class Coach:
         if observation is not None:
             self._frames_with_hand += 1
         track = self.tracker.update(observation, t)
-        self._note_hand(track is not None and not track.bridged, t)
+        # Any hand seen counts: where two hands overlap the detector often sees one, and
+        # which of them is the trackers' first is happenstance (a gap only when the first
+        # was missed flagged a circle lifted or not by that chance).
+        self._note_hand(track is not None and any(self.tracker.seen), t)
 
-        points, noise = self._lane_points(track, t)
+        points, noise, seen = self._lane_points(track, t)
         progresses: list[Progress | None] = []
-        for lane, uv, w in zip(self._lanes, points, noise, strict=True):
+        for lane, uv, w, fresh in zip(self._lanes, points, noise, seen, strict=True):
             progresses.append(lane.update(uv, t, place=self._places(lane), noise=w))
-            if uv is not None:
+            if uv is not None and fresh:
+                # (Only where the hand was seen: the point the trackers hold for a hand
+                # missed for a moment would read as the hand stopping, then jumping on.)
                 lane.path.append((t, float(uv[0]), float(uv[1])))
                 spot = None if lane.ident is None else _rest_spot(lane.path, t, lane.ident_since)
                 lane.rest_uv = spot if spot is not None else lane.rest_uv
@@ -414,9 +419,10 @@ class Coach:
 
     def _lane_points(
         self, track: TrackPoint | None, t: float
-    ) -> tuple[list[np.ndarray | None], list[float]]:
-        """Each lane's hand point this frame (None: its hand is not in view), and how
-        jittery that hand's landmarks are (0..1).
+    ) -> tuple[list[np.ndarray | None], list[float], list[bool]]:
+        """Each lane's hand point this frame (None: its hand is not in view), how jittery
+        that hand's landmarks are (0..1), and whether the hand was seen this frame (or its
+        point is held over a short miss).
 
         Two-hand strokes: lane ``slot``'s hand slot. One-hand strokes: see
         :meth:`_hand_slots`."""
@@ -424,15 +430,17 @@ class Coach:
         if track is None:
             for lane in self._lanes:
                 lane.follow(None, t)
-            return [None] * n, [0.0] * n
+            return [None] * n, [0.0] * n, [False] * n
         hands, noise = track.hands_uv, track.hands_noise
         if self.stroke.hands != 1:
             slots = [lane.slot if lane.slot < len(hands) else None for lane in self._lanes]
         else:
             slots = self._hand_slots(hands, t)
+        seen = self.tracker.seen
         return (
             [None if i is None else hands[i] for i in slots],
             [0.0 if i is None else float(noise[i]) for i in slots],
+            [i is not None and i < len(seen) and seen[i] for i in slots],
         )
 
     def _hand_slots(self, hands: np.ndarray, t: float) -> list[int | None]:
