@@ -268,6 +268,28 @@ def test_fast_stroke_at_a_low_frame_rate_keeps_its_pace(fps, factor):
     assert records[0].duration_s / wheel.segments[0].nominal_s == pytest.approx(factor, rel=0.15)
 
 
+def test_compiled_step_banks_no_travel_behind_the_entry():
+    """The chain of the test above; the hand on row 2's point steps 0.1 back along u. Row 2
+    (stay) had travelled 0.05: it is back behind where it entered, at travel 0, not -0.05."""
+    import coach.core.matcher as m
+
+    inf = np.inf
+    pred = np.array([[4, 4, 4], [1, 4, 0], [2, 1, 4], [3, 2, 4]])
+    old_cost = np.array([0.0, 5.0, 1.0, 9.0, inf])
+    old = _tokens(5)
+    old[2, m._TRAVEL] = 0.05
+    new, new_cost = _tokens(5), np.empty(5)
+    pos_u, pos_v = np.array([np.nan, 0.0, 1.0, 2.0]), np.array([np.nan, 0.0, 0.0, 0.0])
+    tangent = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 0.0], [1.0, 0.0]])
+    m._advance_rows(
+        old_cost, pred, np.zeros((4, 3)), np.array([0, 1, 99]), np.array([-1.0, 0.0, -inf]),
+        0.0, 99, np.array([0, 1, 0]), pos_u, pos_v, tangent, 1.0, 0.0, -0.1, 0.0,
+        0.0, 0.0, 0.0, 10.0, 1.0, np.array([0, 0, 1, 2]), np.full(4, 1.0), np.full(4, inf),
+        m._MILESTONES, 7.0, 0.2, old, new, new_cost,
+    )  # fmt: skip
+    assert new[2, m._TRAVEL] == 0.0
+
+
 @pytest.mark.parametrize(
     "mile",
     [

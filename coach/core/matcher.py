@@ -729,7 +729,9 @@ def _advance_rows(
                 new_tok[r, mile0 + i] = np.nan
             continue
         before = new_tok[r, _TRAVEL] / len_open[r] + new_tok[r, _STEPS] / n_closed[r]
-        travel = new_tok[r, _TRAVEL] + (tangent[r, 0] * sx + tangent[r, 1] * sy)
+        # (A hand behind where it entered has made no progress: the smoothing settling or
+        # jitter at the start does not bank travel that the stroke must make up first.)
+        travel = max(new_tok[r, _TRAVEL] + (tangent[r, 0] * sx + tangent[r, 1] * sy), 0.0)
         steps = new_tok[r, _STEPS] + shift_of_col[col]
         new_tok[r, _TRAVEL] = travel
         new_tok[r, _STEPS] = steps
