@@ -381,6 +381,37 @@ def test_direction_is_judged_over_longer_when_landmarks_jitter(noise, expected_t
 
 
 @pytest.mark.parametrize(
+    ("speed", "jitter_speed", "want"),
+    [
+        (1.0, 0.0, 1.0),  # clean landmarks: the direction is the hand's
+        (2.0, 1.0, 0.75),  # twice the jitter's speed: 1 - (1/2)^2
+        (0.5, 0.1, 0.96),  # five times: 1 - (1/5)^2
+        (1.0, 1.0, 0.0),  # no faster than jitter alone: nothing to tell
+        (0.5, 1.0, 0.0),  # slower: nothing
+        (0.0, 0.0, 0.0),  # still
+    ],
+)
+def test_direction_trust_by_hand(speed, jitter_speed, want):
+    assert matcher._direction_trust(speed, jitter_speed) == pytest.approx(want)
+
+
+def test_jitter_turns_the_direction_term_down():
+    """A hand moving up the I's line (against it) at 0.3 box/s: the I forwards costs more
+    than the I backwards (the direction term). Under jitter that alone gives a still hand
+    more speed than that, the direction is not judged: the I forwards costs less."""
+    gaps = []
+    for jitter_box in (0.0, 1.0 / matcher.MatcherConfig().jitter_speed_per_s):
+        m = OnlineMatcher(ILY, (0,))
+        for i in range(10):
+            m.update(np.array([0.8, 0.7 - 0.01 * i]), i / 30, noise=1.0, jitter_box=jitter_box)
+        cost = m._cost[: m._n_states]
+        seg = ~m._is_gap
+        gaps.append(cost[seg & ~m._rev].min() - cost[seg & m._rev].min())
+    clean, jittery = gaps
+    assert clean > jittery > 0
+
+
+@pytest.mark.parametrize(
     ("duration_s", "start_s", "end_s", "coverage", "want"),
     [
         (12.0, 0.0, 6.4, 1.0, 6.4),  # jittery milestones said 12 s; the hand was in it 6.4 s

@@ -57,6 +57,11 @@ class MatcherConfig:
     reverse_entry_penalty: float = 4.0  # prior: people mostly follow the shown direction
     direction_weight: float = 1.5  # cost of moving against a state's tangent (x (1 - cos))
     moving_speed_box_per_s: float = 0.1  # the direction cost ramps up to full weight at this speed
+    # A still hand whose landmarks jitter by s box (std) seems to move at about s box/s (rms,
+    # after the smoothing and the velocity averaging: 0.7-1.6 s per box for jitter of 4 to
+    # 15 Hz), and faster than twice that 2% of the time (Rayleigh): a speed up to this times
+    # s may be jitter's, and its direction is trusted that much less (see _direction_trust).
+    jitter_speed_per_s: float = 2.0
     velocity_tau_s: float = 0.12  # the hand's velocity is smoothed over about this time
     noisy_velocity_tau_s: float = 0.3  # ... and this for jittery landmarks (update's noise 1)
     lift_speed_box_per_s: float = 0.6  # a lifted hand moving between segments is about this fast
@@ -284,11 +289,17 @@ class OnlineMatcher:
     # -- per frame -------------------------------------------------------------------------
 
     def update(
-        self, uv: np.ndarray | None, timestamp_s: float, noise: float = 0.0
+        self,
+        uv: np.ndarray | None,
+        timestamp_s: float,
+        noise: float = 0.0,
+        jitter_box: float = 0.0,
     ) -> Progress | None:
         """Advance by one observation (``uv`` in the body frame, or ``None``: hand not seen).
         ``noise`` (0 clean .. 1 jittery landmarks, from the smoothing stage) lengthens the
-        time over which the hand's direction of motion is judged."""
+        time over which the hand's direction of motion is judged; ``jitter_box`` (the
+        landmarks' jitter, std in box widths) is the speed a still hand seems to have,
+        below which the direction is not judged."""
         if uv is None or self._last_t is None:
             if uv is None:
                 return self._stale(timestamp_s)
@@ -302,7 +313,8 @@ class OnlineMatcher:
         q = np.asarray(uv, dtype=np.float64)
         step = q - self._last_uv
         self._last_uv, self._last_t = q, t
-        self._step(q, step, dt, t, min(max(float(noise), 0.0), 1.0))
+        jitter = float(jitter_box) if math.isfinite(jitter_box) and jitter_box > 0 else 0.0
+        self._step(q, step, dt, t, min(max(float(noise), 0.0), 1.0), jitter)
         return self._emit(self._current_best(), t)
 
     def finish(self, timestamp_s: float) -> tuple[SegmentRecord, ...]:
@@ -319,7 +331,9 @@ class OnlineMatcher:
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _step(self, q: np.ndarray, step: np.ndarray, dt: float, t: float, noise: float) -> None:
+    def _step(
+        self, q: np.ndarray, step: np.ndarray, dt: float, t: float, noise: float, jitter: float
+    ) -> None:
         cfg = self.config
         old = self._cost
         qx, qy = float(q[0]), float(q[1])
@@ -332,6 +346,9 @@ class OnlineMatcher:
         self._vel = (vx, vy)
         speed = math.hypot(vx, vy)
         ramp = min(1.0, speed / cfg.moving_speed_box_per_s)
+        # Jitter alone gives a still hand some speed: the direction of a velocity that does
+        # not stand out of it is not the hand's, and is trusted that much less.
+        ramp *= _direction_trust(speed, cfg.jitter_speed_per_s * jitter)
         # The direction term, direction_weight * ramp * (1 - cos(tangent, velocity)), is
         # w - tangent . (velocity * w / speed).
         w = cfg.direction_weight * ramp if speed > 0 else 0.0
@@ -603,6 +620,16 @@ _BELL_SCALE = 1.97345
 _STEADY_SHAPE = 1.15
 _BELL_SHAPE = 1.2995
 _MAX_SCALE = 2.2
+
+
+def _direction_trust(speed: float, jitter_speed: float) -> float:
+    """How far the direction of a velocity estimate can be trusted (0..1), when jitter
+    alone gives a still hand the speed ``jitter_speed``: the part of the squared speed
+    that is not jitter, ``1 - (jitter_speed / speed)^2`` (jitter adds to the squared speed
+    of the motion, and turns the estimate about at random), 0 when jitter explains it all."""
+    if not speed > jitter_speed:
+        return 0.0
+    return 1.0 - (jitter_speed / speed) ** 2
 
 
 def _duration_from_milestones(mile: np.ndarray, nominal_s: float) -> float:

@@ -184,12 +184,18 @@ class _Lane:
         self.path: deque[tuple[float, float, float]] = deque()  # (t, u, v), for smoothness
 
     def update(
-        self, uv: np.ndarray | None, t: float, place: bool = True, noise: float = 0.0
+        self,
+        uv: np.ndarray | None,
+        t: float,
+        place: bool = True,
+        noise: float = 0.0,
+        jitter_box: float = 0.0,
     ) -> Progress | None:
         """Follow the hand; a stroke done in the wrong place is followed shifted back, and
         its distance from the path includes the shift (so it is flagged off_path).
         ``place``: search for such a shift (not for a hand the coach does not follow);
-        ``noise``: how jittery the hand's landmarks are (0..1, for the matcher)."""
+        ``noise``: how jittery the hand's landmarks are (0..1), ``jitter_box`` by how much
+        (std, box widths), for the matcher."""
         if uv is None:
             return self.matcher.update(None, t)
         self.last_uv = uv
@@ -209,10 +215,10 @@ class _Lane:
             # shift changes little of it, and starting over would split it. Not for two
             # hands with different roles: which hand is the sun is told from the whole
             # circles each lane has finished, and reading a path twice would double them.)
-            replayed = self._replay(shift, t, noise)
+            replayed = self._replay(shift, t, noise, jitter_box)
         if moved or not self.pending:
             self.shift = shift.copy()
-        p = self.matcher.update(uv - shift, t, noise)
+        p = self.matcher.update(uv - shift, t, noise, jitter_box)
         self.activity.update(p, self.stroke, t)
         self.following.update(p, self.stroke, t)
         if p is None:
@@ -225,7 +231,9 @@ class _Lane:
         extra = float(np.linalg.norm(shift))
         return replace(p, distance_box=p.distance_box + extra, completed=self._shifted(completed))
 
-    def _replay(self, shift: np.ndarray, t: float, noise: float) -> tuple[SegmentRecord, ...]:
+    def _replay(
+        self, shift: np.ndarray, t: float, noise: float, jitter_box: float
+    ) -> tuple[SegmentRecord, ...]:
         """Start the matcher over and feed it this lane's recent path (after its last
         finished segment, at most REPLAY_S) less ``shift``: the stroke it could not follow
         before the shift was known is followed now. Returns the segments that finishes."""
@@ -235,7 +243,7 @@ class _Lane:
         out: list[SegmentRecord] = []
         for ts, u, v in self.path:
             if ts > since:
-                q = self.matcher.update(np.array([u, v]) - shift, ts, noise)
+                q = self.matcher.update(np.array([u, v]) - shift, ts, noise, jitter_box)
                 if q is not None:
                     out.extend(q.completed)
         return tuple(out)
@@ -344,10 +352,10 @@ class Coach:
         track = self.tracker.update(observation, t)
         self._note_hand(track is not None and not track.bridged, t)
 
-        points, noise = self._lane_points(track, t)
+        points, noise, jitter = self._lane_points(track, t)
         progresses: list[Progress | None] = []
-        for lane, uv, w in zip(self._lanes, points, noise, strict=True):
-            progresses.append(lane.update(uv, t, place=self._counts(lane), noise=w))
+        for lane, uv, w, j in zip(self._lanes, points, noise, jitter, strict=True):
+            progresses.append(lane.update(uv, t, self._counts(lane), noise=w, jitter_box=j))
             if uv is not None:
                 lane.path.append((t, float(uv[0]), float(uv[1])))
                 spot = None if lane.ident is None else _rest_spot(lane.path, t, lane.ident_since)
@@ -407,9 +415,9 @@ class Coach:
 
     def _lane_points(
         self, track: TrackPoint | None, t: float
-    ) -> tuple[list[np.ndarray | None], list[float]]:
+    ) -> tuple[list[np.ndarray | None], list[float], list[float]]:
         """Each lane's hand point this frame (None: its hand is not in view), and how
-        jittery that hand's landmarks are (0..1).
+        jittery that hand's landmarks are (0..1, and their jitter in box widths).
 
         Two-hand strokes: lane ``slot``'s hand slot. One-hand strokes: see
         :meth:`_hand_slots`."""
@@ -417,8 +425,8 @@ class Coach:
         if track is None:
             for lane in self._lanes:
                 lane.follow(None, t)
-            return [None] * n, [0.0] * n
-        hands, noise = track.hands_uv, track.hands_noise
+            return [None] * n, [0.0] * n, [0.0] * n
+        hands, noise, jitter = track.hands_uv, track.hands_noise, track.hands_jitter_box
         if self.stroke.hands != 1:
             slots = [lane.slot if lane.slot < len(hands) else None for lane in self._lanes]
         else:
@@ -426,6 +434,7 @@ class Coach:
         return (
             [None if i is None else hands[i] for i in slots],
             [0.0 if i is None else float(noise[i]) for i in slots],
+            [0.0 if i is None else float(jitter[i]) for i in slots],
         )
 
     def _hand_slots(self, hands: np.ndarray, t: float) -> list[int | None]:
