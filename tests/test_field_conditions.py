@@ -95,6 +95,11 @@ CASES = [
     ("sun", "reversed", "resting hand", False),  # ... the other hand resting
     ("sun", "fast", "jitter 0.10", False),  # three times too fast, small dim picture
     ("sun", "slow", "tilted camera", False),  # three times too slow, seen obliquely
+    # Three times too slow on a small dim picture: the hand moves 0.125 box/s, less than
+    # the speed jitter alone gives it; its direction was judged from jitter and the circle
+    # started over at every turn of the noise (no repetition, "cant_follow").
+    ("sun", "slow", "jitter 0.10", False),
+    ("sun", "slow", "jitter 0.15", False),  # ... the most jitter the issue names
     ("sun", "none", "clean", True),  # human timing
     ("sun", "none", "jitter 0.15", True),  # human timing on a noisy picture
     ("sun", "none", "resting hand", True),  # human timing, the other hand resting
@@ -106,6 +111,8 @@ CASES = [
     # read as a circle): each was counted, 3-4 repetitions for 2. One hand is the sun.
     ("sun-moon", "fast", "clean", False),  # three times too fast
     ("sun-moon", "fast", "jitter 0.10", False),  # ... small dim picture
+    ("sun-moon", "slow", "jitter 0.10", False),  # three times too slow, small dim picture
+    ("sun-moon", "slow", "jitter 0.15", False),  # ... the most jitter the issue names
     ("sun-moon", "reversed", "clean", False),  # both hands anticlockwise
     ("sun-moon", "reversed", "bias down", False),  # ... pale doll
     # Once the sun hand is known, the moon hand's arc and its way back are not searched
@@ -179,10 +186,11 @@ def test_stroke_in_the_wrong_place_counts_from_the_start(stroke, repetitions):
 
 @pytest.mark.parametrize("seed", [1, 2, 3])  # three draws of the jitter
 def test_never_silent_when_the_hand_cannot_be_followed(seed):
-    """A Sun three times too slow under 0.15 box of jitter: the matcher cannot tell the
-    circle's direction from the noise and scores no repetition; the coach must say that
-    it cannot follow the hand rather than nothing."""
-    session = run(Sample("sun", fault="slow", repetitions=2), Field(jitter_box=0.15, seed=seed))
+    """A Sun three times too slow under 0.3 box of jitter (twice the most the issue names):
+    the hand moves 0.125 box/s on a circle of radius 0.35 while its point jumps about by
+    0.3; no repetition can be told, and the coach must say that it cannot follow the hand
+    rather than nothing."""
+    session = run(Sample("sun", fault="slow", repetitions=2), Field(jitter_box=0.3, seed=seed))
     assert "cant_follow" in [h.code for h in session.hints]
 
 

@@ -213,7 +213,7 @@ def test_compiled_step_picks_stay_advance_or_entry_and_passes_tokens():
         old_cost, pred, np.zeros((4, 3)), cols, np.array([-1.0, 0.0, -inf]), 0.0, 99,
         np.array([0, 1, 0]), pos_u, pos_v, tangent, 1.0, 0.0, 0.1, 0.0,
         0.0, 0.0, 0.0, 10.0, 1.0, np.array([0, 0, 1, 2]), np.full(4, 1.0), np.full(4, inf),
-        m._MILESTONES, 7.0, old, new, new_cost,
+        m._MILESTONES, 7.0, 0.2, old, new, new_cost,
     )  # fmt: skip
     # row 1: entering (cost 0) beats staying (5); the hand is 1 away: cost 0 + 1.
     # row 2: staying (1) beats advancing from row 1 (5); the hand is on it: 1 + 0.
@@ -221,12 +221,73 @@ def test_compiled_step_picks_stay_advance_or_entry_and_passes_tokens():
     np.testing.assert_allclose(new_cost[1:], [1.0, 1.0, 2.0, inf])
     assert new[1, _START] == 7.0 and new[1, _DSUM] == 1.0 and new[1, _N] == 1.0
     assert new[1, _ENTRY] == 0 and new[1, _NMILE] == 0 and np.isnan(new[1, _MILE]).all()
-    # row 2 kept its token: travel 0.25 + 0.1 passes 30% now (7 s); 10% stays at 3 s.
+    # row 2 kept its token: travel 0.25 + 0.1 passes 30% halfway through this step of
+    # 0.2 s (6.9 s); 10% stays at 3 s.
     assert new[2, _TRAVEL] == pytest.approx(0.35) and new[2, _NMILE] == 2
-    np.testing.assert_array_equal(new[2, _MILE][:2], [3.0, 7.0])
+    np.testing.assert_allclose(new[2, _MILE][:2], [3.0, 6.9])
     assert np.isnan(new[2, _MILE][2:]).all()
     # row 3 took row 2's token and one reference point more.
     assert new[3, _STEPS] == 1.0 and new[3, _TRAVEL] == pytest.approx(0.35)
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "mark", "want"),
+    [
+        (0.0, 0.2, 0.1, 0.95),  # passed halfway through the step: 1 - 0.1 / 2
+        (0.25, 0.35, 0.3, 0.95),  # the same, further along
+        (0.0, 0.4, 0.1, 0.925),  # a quarter of the way: 1 - 0.1 x 3 / 4
+        (0.1, 0.2, 0.1, 0.9),  # on the mark at the last frame: then
+        (0.0, 0.1, 0.1, 1.0),  # on the mark at this frame: now
+        (0.15, 0.2, 0.1, 0.9),  # past it already (a fresh 10% after a fall back): the last frame
+        (0.2, 0.2, 0.1, 1.0),  # no travel in the step: now
+        (0.3, 0.2, 0.1, 1.0),  # travel backwards: now
+    ],
+)
+def test_milestone_crossing_time_between_frames(before, after, mark, want):
+    """The fraction travelled goes from ``before`` at 0.9 s to ``after`` at 1.0 s."""
+    assert matcher._crossing_time(before, after, mark, 1.0, 0.1) == pytest.approx(want)
+
+
+@pytest.mark.parametrize(
+    ("fps", "factor"),
+    [
+        (15.0, 0.5),  # a paddle twice too fast at 15 frames per second: 18 frames
+        (15.0, 1 / 3),  # three times too fast: 12 frames
+        (10.0, 1 / 3),  # ... at 10 frames per second: 8 frames
+    ],
+)
+def test_fast_stroke_at_a_low_frame_rate_keeps_its_pace(fps, factor):
+    """A steady paddle of few frames: the times at which it passes 10%, 30%, ... of the
+    path fall between frames. Whole-frame times can read it as a bell-shaped stroke (its
+    10-90% time scaled by up to 2.2 instead of 1.25) and its pace as near nominal."""
+    wheel = load_stroke("water-wheel")
+    records = run_matcher(
+        OnlineMatcher(wheel), perform(wheel, factor=factor, fps=fps, repetitions=1)
+    )
+    assert [(r.segment, r.reversed) for r in records] == [(0, False)]
+    assert records[0].duration_s / wheel.segments[0].nominal_s == pytest.approx(factor, rel=0.15)
+
+
+def test_compiled_step_banks_no_travel_behind_the_entry():
+    """The chain of the test above; the hand on row 2's point steps 0.1 back along u. Row 2
+    (stay) had travelled 0.05: it is back behind where it entered, at travel 0, not -0.05."""
+    import coach.core.matcher as m
+
+    inf = np.inf
+    pred = np.array([[4, 4, 4], [1, 4, 0], [2, 1, 4], [3, 2, 4]])
+    old_cost = np.array([0.0, 5.0, 1.0, 9.0, inf])
+    old = _tokens(5)
+    old[2, m._TRAVEL] = 0.05
+    new, new_cost = _tokens(5), np.empty(5)
+    pos_u, pos_v = np.array([np.nan, 0.0, 1.0, 2.0]), np.array([np.nan, 0.0, 0.0, 0.0])
+    tangent = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 0.0], [1.0, 0.0]])
+    m._advance_rows(
+        old_cost, pred, np.zeros((4, 3)), np.array([0, 1, 99]), np.array([-1.0, 0.0, -inf]),
+        0.0, 99, np.array([0, 1, 0]), pos_u, pos_v, tangent, 1.0, 0.0, -0.1, 0.0,
+        0.0, 0.0, 0.0, 10.0, 1.0, np.array([0, 0, 1, 2]), np.full(4, 1.0), np.full(4, inf),
+        m._MILESTONES, 7.0, 0.2, old, new, new_cost,
+    )  # fmt: skip
+    assert new[2, m._TRAVEL] == 0.0
 
 
 @pytest.mark.parametrize(
@@ -317,6 +378,37 @@ def test_direction_is_judged_over_longer_when_landmarks_jitter(noise, expected_t
     m.update(np.array([0.8, 0.3]), 1 / 30, noise)
     expected = 3.0 * (1 - math.exp(-(1 / 30) / expected_tau_s))
     assert m._vel[1] == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    ("speed", "jitter_speed", "want"),
+    [
+        (1.0, 0.0, 1.0),  # clean landmarks: the direction is the hand's
+        (2.0, 1.0, 0.75),  # twice the jitter's speed: 1 - (1/2)^2
+        (0.5, 0.1, 0.96),  # five times: 1 - (1/5)^2
+        (1.0, 1.0, 0.0),  # no faster than jitter alone: nothing to tell
+        (0.5, 1.0, 0.0),  # slower: nothing
+        (0.0, 0.0, 0.0),  # still
+    ],
+)
+def test_direction_trust_by_hand(speed, jitter_speed, want):
+    assert matcher._direction_trust(speed, jitter_speed) == pytest.approx(want)
+
+
+def test_jitter_turns_the_direction_term_down():
+    """A hand moving up the I's line (against it) at 0.3 box/s: the I forwards costs more
+    than the I backwards (the direction term). Under jitter that alone gives a still hand
+    more speed than that, the direction is not judged: the I forwards costs less."""
+    gaps = []
+    for jitter_box in (0.0, 1.0 / matcher.MatcherConfig().jitter_speed_per_s):
+        m = OnlineMatcher(ILY, (0,))
+        for i in range(10):
+            m.update(np.array([0.8, 0.7 - 0.01 * i]), i / 30, noise=1.0, jitter_box=jitter_box)
+        cost = m._cost[: m._n_states]
+        seg = ~m._is_gap
+        gaps.append(cost[seg & ~m._rev].min() - cost[seg & m._rev].min())
+    clean, jittery = gaps
+    assert clean > jittery > 0
 
 
 @pytest.mark.parametrize(

@@ -415,3 +415,17 @@ def test_jittery_hands_are_smoothed_harder(jitter_box, min_cutoff_hz, beta):
         tracker.update(observe(t, xy_of(uv)), t)
     filt = tracker._slots[0].filt
     assert (filt.min_cutoff_hz, filt.beta) == pytest.approx((min_cutoff_hz, beta))
+
+
+def test_track_reports_each_hands_jitter():
+    """The track point carries each hand's measured jitter (box widths), for the matcher:
+    a hand whose point alternates 0.1 box to and fro has second differences of 0.2, so
+    0.2 / sqrt(6) of jitter (see test_jitter_from_second_differences)."""
+    tracker = ContactSmoother(box_frame(), "fingertips")
+    track = None
+    for i in range(6):
+        t = i / 30
+        track = tracker.update(observe(t, xy_of((0.5 + 0.1 * (i % 2), 0.5))), t)
+    assert track is not None
+    assert track.hands_jitter_box == pytest.approx([tracker._slots[0].jitter.sigma])
+    assert track.hands_jitter_box[0] == pytest.approx(0.2 / math.sqrt(6), rel=0.05)

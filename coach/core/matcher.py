@@ -57,6 +57,11 @@ class MatcherConfig:
     reverse_entry_penalty: float = 4.0  # prior: people mostly follow the shown direction
     direction_weight: float = 1.5  # cost of moving against a state's tangent (x (1 - cos))
     moving_speed_box_per_s: float = 0.1  # the direction cost ramps up to full weight at this speed
+    # A still hand whose landmarks jitter by s box (std) seems to move at about s box/s (rms,
+    # after the smoothing and the velocity averaging: 0.7-1.6 s per box for jitter of 4 to
+    # 15 Hz), and faster than twice that 2% of the time (Rayleigh): a speed up to this times
+    # s may be jitter's, and its direction is trusted that much less (see _direction_trust).
+    jitter_speed_per_s: float = 2.0
     velocity_tau_s: float = 0.12  # the hand's velocity is smoothed over about this time
     noisy_velocity_tau_s: float = 0.3  # ... and this for jittery landmarks (update's noise 1)
     lift_speed_box_per_s: float = 0.6  # a lifted hand moving between segments is about this fast
@@ -284,11 +289,17 @@ class OnlineMatcher:
     # -- per frame -------------------------------------------------------------------------
 
     def update(
-        self, uv: np.ndarray | None, timestamp_s: float, noise: float = 0.0
+        self,
+        uv: np.ndarray | None,
+        timestamp_s: float,
+        noise: float = 0.0,
+        jitter_box: float = 0.0,
     ) -> Progress | None:
         """Advance by one observation (``uv`` in the body frame, or ``None``: hand not seen).
         ``noise`` (0 clean .. 1 jittery landmarks, from the smoothing stage) lengthens the
-        time over which the hand's direction of motion is judged."""
+        time over which the hand's direction of motion is judged; ``jitter_box`` (the
+        landmarks' jitter, std in box widths) is the speed a still hand seems to have,
+        below which the direction is not judged."""
         if uv is None or self._last_t is None:
             if uv is None:
                 return self._stale(timestamp_s)
@@ -302,7 +313,8 @@ class OnlineMatcher:
         q = np.asarray(uv, dtype=np.float64)
         step = q - self._last_uv
         self._last_uv, self._last_t = q, t
-        self._step(q, step, dt, t, min(max(float(noise), 0.0), 1.0))
+        jitter = float(jitter_box) if math.isfinite(jitter_box) and jitter_box > 0 else 0.0
+        self._step(q, step, dt, t, min(max(float(noise), 0.0), 1.0), jitter)
         return self._emit(self._current_best(), t)
 
     def finish(self, timestamp_s: float) -> tuple[SegmentRecord, ...]:
@@ -319,7 +331,9 @@ class OnlineMatcher:
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _step(self, q: np.ndarray, step: np.ndarray, dt: float, t: float, noise: float) -> None:
+    def _step(
+        self, q: np.ndarray, step: np.ndarray, dt: float, t: float, noise: float, jitter: float
+    ) -> None:
         cfg = self.config
         old = self._cost
         qx, qy = float(q[0]), float(q[1])
@@ -332,6 +346,9 @@ class OnlineMatcher:
         self._vel = (vx, vy)
         speed = math.hypot(vx, vy)
         ramp = min(1.0, speed / cfg.moving_speed_box_per_s)
+        # Jitter alone gives a still hand some speed: the direction of a velocity that does
+        # not stand out of it is not the hand's, and is trusted that much less.
+        ramp *= _direction_trust(speed, cfg.jitter_speed_per_s * jitter)
         # The direction term, direction_weight * ramp * (1 - cos(tangent, velocity)), is
         # w - tangent . (velocity * w / speed).
         w = cfg.direction_weight * ramp if speed > 0 else 0.0
@@ -354,7 +371,7 @@ class OnlineMatcher:
             old, pred, pen, cols, self._adv_base[k_now], slack, self._entry_col,
             self._shift_of_col, self._pos_u, self._pos_v, self._tangent, qx, qy, sx, sy,
             w, wx, wy, cfg.cap_box, self._inv_sigma2, self._chain_idx, self._len_open,
-            self._n_closed, _MILESTONES, t, self._tokarr, arr, new_cost,
+            self._n_closed, _MILESTONES, t, dt, self._tokarr, arr, new_cost,
         )  # fmt: skip
         self._complete_revolutions(arr, t)
         # Gap rows: stay, leave the previous segment, or skip it; then costs are shifted
@@ -605,6 +622,16 @@ _BELL_SHAPE = 1.2995
 _MAX_SCALE = 2.2
 
 
+def _direction_trust(speed: float, jitter_speed: float) -> float:
+    """How far the direction of a velocity estimate can be trusted (0..1), when jitter
+    alone gives a still hand the speed ``jitter_speed``: the part of the squared speed
+    that is not jitter, ``1 - (jitter_speed / speed)^2`` (jitter adds to the squared speed
+    of the motion, and turns the estimate about at random), 0 when jitter explains it all."""
+    if not speed > jitter_speed:
+        return 0.0
+    return 1.0 - (jitter_speed / speed) ** 2
+
+
 def _duration_from_milestones(mile: np.ndarray, nominal_s: float) -> float:
     """Pace estimate: the duration of the whole stroke, from the times at which the hand
     passed 10%, 30%, ... of the path (see :func:`_duration_compiled`). NaN when the
@@ -673,7 +700,7 @@ def warm_up() -> None:
 def _advance_rows(
     old_cost, pred, pen, cols, adv_base, slack, entry_col, shift_of_col,
     pos_u, pos_v, tangent, qx, qy, sx, sy, w, wx, wy,
-    cap, inv_sigma2, chain_idx, len_open, n_closed, milestones, t,
+    cap, inv_sigma2, chain_idx, len_open, n_closed, milestones, t, dt,
     old_tok, new_tok, new_cost,
 ):  # fmt: skip
     """One alignment step for every state row (compiled: a loop over a few hundred rows
@@ -683,9 +710,10 @@ def _advance_rows(
     term), the best predecessor (stay, advance by j, or enter from the gap; the first
     of equal ones), and the token it passes on: entering starts a fresh one, otherwise
     the hand's step along the row's tangent, the reference points advanced and the
-    distance are added, and milestones passed get the time ``t`` (the first, 10%, is
-    unset again when the hand falls back below it before 30%: its time is the last
-    crossing).
+    distance are added, and milestones passed get the time they were passed, between
+    this frame and the last (``dt`` before; see :func:`_crossing_time`). The first, 10%,
+    is unset again when the hand falls back below it before 30%: its time is the last
+    crossing.
     Advancing j points costs ``max(0, adv_base[j] - slack)`` (the entry column's base is
     -inf). Gap rows are computed too (their predecessors are all the unreachable
     sentinel) and overwritten by :func:`_gap_rows_step`; the sentinel row is copied.
@@ -727,7 +755,10 @@ def _advance_rows(
             for i in range(n_mile):
                 new_tok[r, mile0 + i] = np.nan
             continue
-        travel = new_tok[r, _TRAVEL] + (tangent[r, 0] * sx + tangent[r, 1] * sy)
+        before = new_tok[r, _TRAVEL] / len_open[r] + new_tok[r, _STEPS] / n_closed[r]
+        # (A hand behind where it entered has made no progress: the smoothing settling or
+        # jitter at the start does not bank travel that the stroke must make up first.)
+        travel = max(new_tok[r, _TRAVEL] + (tangent[r, 0] * sx + tangent[r, 1] * sy), 0.0)
         steps = new_tok[r, _STEPS] + shift_of_col[col]
         new_tok[r, _TRAVEL] = travel
         new_tok[r, _STEPS] = steps
@@ -742,12 +773,24 @@ def _advance_rows(
             k = 0
             new_tok[r, mile0] = np.nan
         while k < n_mile and frac >= milestones[k]:
-            new_tok[r, mile0 + k] = t
+            new_tok[r, mile0 + k] = _crossing_time(before, frac, milestones[k], t, dt)
             k += 1
         new_tok[r, _NMILE] = k
     for c_ in range(width):
         new_tok[n, c_] = old_tok[n, c_]
     new_cost[n] = np.inf
+
+
+@numba.njit(cache=True, nogil=True)
+def _crossing_time(before, after, mark, t, dt):
+    """When the fraction travelled passed ``mark``, going from ``before`` (``dt`` seconds
+    ago) to ``after`` (at ``t``): linearly in between. A whole frame is a large part of a
+    fast stroke at 15 frames per second (a 0.8 s paddle is 12 frames), and whole-frame
+    times would read its pace and shape (see _duration_compiled) a frame off."""
+    if not after > before or not dt > 0:
+        return t
+    share = (after - mark) / (after - before)  # of the last step, past the mark
+    return t - dt * min(max(share, 0.0), 1.0)
 
 
 @numba.njit(cache=True, nogil=True)

@@ -184,12 +184,18 @@ class _Lane:
         self.path: deque[tuple[float, float, float]] = deque()  # (t, u, v), for smoothness
 
     def update(
-        self, uv: np.ndarray | None, t: float, place: bool = True, noise: float = 0.0
+        self,
+        uv: np.ndarray | None,
+        t: float,
+        place: bool = True,
+        noise: float = 0.0,
+        jitter_box: float = 0.0,
     ) -> Progress | None:
         """Follow the hand; a stroke done in the wrong place is followed shifted back, and
         its distance from the path includes the shift (so it is flagged off_path).
         ``place``: search for such a shift (not for a hand the coach does not follow);
-        ``noise``: how jittery the hand's landmarks are (0..1, for the matcher)."""
+        ``noise``: how jittery the hand's landmarks are (0..1), ``jitter_box`` by how much
+        (std, box widths), for the matcher."""
         if uv is None:
             return self.matcher.update(None, t)
         self.last_uv = uv
@@ -209,10 +215,10 @@ class _Lane:
             # shift changes little of it, and starting over would split it. Not for two
             # hands with different roles: which hand is the sun is told from the whole
             # circles each lane has finished, and reading a path twice would double them.)
-            replayed = self._replay(shift, t, noise)
+            replayed = self._replay(shift, t, noise, jitter_box)
         if moved or not self.pending:
             self.shift = shift.copy()
-        p = self.matcher.update(uv - shift, t, noise)
+        p = self.matcher.update(uv - shift, t, noise, jitter_box)
         self.activity.update(p, self.stroke, t)
         self.following.update(p, self.stroke, t)
         if p is None:
@@ -225,7 +231,9 @@ class _Lane:
         extra = float(np.linalg.norm(shift))
         return replace(p, distance_box=p.distance_box + extra, completed=self._shifted(completed))
 
-    def _replay(self, shift: np.ndarray, t: float, noise: float) -> tuple[SegmentRecord, ...]:
+    def _replay(
+        self, shift: np.ndarray, t: float, noise: float, jitter_box: float
+    ) -> tuple[SegmentRecord, ...]:
         """Start the matcher over and feed it this lane's recent path (after its last
         finished segment, at most REPLAY_S) less ``shift``: the stroke it could not follow
         before the shift was known is followed now. Returns the segments that finishes."""
@@ -235,7 +243,7 @@ class _Lane:
         out: list[SegmentRecord] = []
         for ts, u, v in self.path:
             if ts > since:
-                q = self.matcher.update(np.array([u, v]) - shift, ts, noise)
+                q = self.matcher.update(np.array([u, v]) - shift, ts, noise, jitter_box)
                 if q is not None:
                     out.extend(q.completed)
         return tuple(out)
@@ -347,10 +355,10 @@ class Coach:
         # was missed flagged a circle lifted or not by that chance).
         self._note_hand(track is not None and any(self.tracker.seen), t)
 
-        points, noise, seen = self._lane_points(track, t)
+        points, noise, jitter, seen = self._lane_points(track, t)
         progresses: list[Progress | None] = []
-        for lane, uv, w, fresh in zip(self._lanes, points, noise, seen, strict=True):
-            progresses.append(lane.update(uv, t, place=self._places(lane), noise=w))
+        for lane, uv, w, j, fresh in zip(self._lanes, points, noise, jitter, seen, strict=True):
+            progresses.append(lane.update(uv, t, place=self._places(lane), noise=w, jitter_box=j))
             if uv is not None and fresh:
                 # (Only where the hand was seen: the point the trackers hold for a hand
                 # missed for a moment would read as the hand stopping, then jumping on.)
@@ -419,10 +427,10 @@ class Coach:
 
     def _lane_points(
         self, track: TrackPoint | None, t: float
-    ) -> tuple[list[np.ndarray | None], list[float], list[bool]]:
+    ) -> tuple[list[np.ndarray | None], list[float], list[float], list[bool]]:
         """Each lane's hand point this frame (None: its hand is not in view), how jittery
-        that hand's landmarks are (0..1), and whether the hand was seen this frame (or its
-        point is held over a short miss).
+        that hand's landmarks are (0..1, and their jitter in box widths), and whether the
+        hand was seen this frame (or its point is held over a short miss).
 
         Two-hand strokes: lane ``slot``'s hand slot. One-hand strokes: see
         :meth:`_hand_slots`."""
@@ -430,8 +438,8 @@ class Coach:
         if track is None:
             for lane in self._lanes:
                 lane.follow(None, t)
-            return [None] * n, [0.0] * n, [False] * n
-        hands, noise = track.hands_uv, track.hands_noise
+            return [None] * n, [0.0] * n, [0.0] * n, [False] * n
+        hands, noise, jitter = track.hands_uv, track.hands_noise, track.hands_jitter_box
         if self.stroke.hands != 1:
             slots = [lane.slot if lane.slot < len(hands) else None for lane in self._lanes]
         else:
@@ -440,6 +448,7 @@ class Coach:
         return (
             [None if i is None else hands[i] for i in slots],
             [0.0 if i is None else float(noise[i]) for i in slots],
+            [0.0 if i is None else float(jitter[i]) for i in slots],
             [i is not None and i < len(seen) and seen[i] for i in slots],
         )
 
@@ -586,9 +595,9 @@ class Coach:
                 strokes.append(rec)
                 continue
             if not main:
+                # The other hand's move (the moon's arc) is judged for its direction only
+                # (in the repetition it goes with): the hints say no more of it either.
                 self._side_records.append((lane.slot, rec))
-                if self._sun_lane() not in (None, lane.slot):
-                    strokes.append(rec)  # the other hand's move (the moon's arc)
                 continue
             if rec.coverage >= 0.9:
                 lane.full += 1

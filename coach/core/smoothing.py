@@ -368,4 +368,5 @@ class ContactSmoother:
             hands_uv=hands,
             bridged=bridged,
             hands_noise=np.array([s.noise for s in self._slots]),
+            hands_jitter_box=np.array([s.jitter.sigma for s in self._slots]),
         )

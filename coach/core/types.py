@@ -139,6 +139,7 @@ class TrackPoint:
     hands_uv: np.ndarray
     bridged: bool = False
     hands_noise: np.ndarray | None = None  # (n,) per hand: 0 clean landmarks .. 1 jittery
+    hands_jitter_box: np.ndarray | None = None  # (n,) per hand: landmark jitter (std, box)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "uv", _frozen_array(self.uv, np.float64, (2,), "uv"))
@@ -146,14 +147,16 @@ class TrackPoint:
         object.__setattr__(
             self, "hands_uv", _frozen_array(self.hands_uv, np.float64, (2,), "hands_uv")
         )
-        noise = np.zeros(len(self.hands_uv)) if self.hands_noise is None else self.hands_noise
-        noise = _frozen_array(noise, np.float64, (), "hands_noise")
-        if noise.shape != (len(self.hands_uv),):
-            raise ValueError(
-                f"TrackPoint.hands_noise: expected shape ({len(self.hands_uv)},), "
-                f"found {noise.shape}"
-            )
-        object.__setattr__(self, "hands_noise", noise)
+        for name in ("hands_noise", "hands_jitter_box"):
+            given = getattr(self, name)
+            per_hand = np.zeros(len(self.hands_uv)) if given is None else given
+            per_hand = _frozen_array(per_hand, np.float64, (), name)
+            if per_hand.shape != (len(self.hands_uv),):
+                raise ValueError(
+                    f"TrackPoint.{name}: expected shape ({len(self.hands_uv)},), "
+                    f"found {per_hand.shape}"
+                )
+            object.__setattr__(self, name, per_hand)
 
 
 @dataclass(frozen=True)
