@@ -45,6 +45,9 @@ class Field:
     # ``rest_hidden_s`` after they part (the trackers then swap the two hands).
     cross_box: float = 0.0
     rest_hidden_s: float = 0.6
+    # The stroking hand covers the resting one from the camera: outside the crossing,
+    # while their contact points are closer than this, the resting hand is not seen.
+    cover_box: float = 0.0
     seed: int = 0
 
 
@@ -101,7 +104,8 @@ def observations(sample: Sample, cond: Field) -> list[tuple[HandObservation | No
         t = sample.timestamp(i)
         hands = [lm for lm in sample.hand_landmarks(i) if lm is not None]
         crossing = None  # None, "coming" or "leaving"
-        if cond.cross_box and rest is not None and hands:
+        covered = False
+        if (cond.cross_box or cond.cover_box) and rest is not None and hands:
             tips = hands[0][[8, 12, 16, 20]].mean(axis=0)
             rest_tips = rest[[8, 12, 16, 20]].mean(axis=0)
             gap = float(np.linalg.norm((tips - rest_tips) / aspect)) / bw
@@ -109,6 +113,7 @@ def observations(sample: Sample, cond: Field) -> list[tuple[HandObservation | No
                 crossing = "coming" if gap < last_gap else "leaving"
             elif last_gap < cond.cross_box:
                 parted_at = t
+            covered = gap < cond.cover_box
             last_gap = gap
         if cond.hand_turn_deg and hands:
             ang = math.radians(cond.hand_turn_deg) * math.sin(2 * math.pi * 0.2 * t)
@@ -127,7 +132,7 @@ def observations(sample: Sample, cond: Field) -> list[tuple[HandObservation | No
             swapped = cond.swap_at_s is not None and t >= cond.swap_at_s
             if crossing == "coming":
                 hands = [r]
-            elif crossing == "leaving" or t - parted_at < cond.rest_hidden_s:
+            elif crossing == "leaving" or t - parted_at < cond.rest_hidden_s or covered:
                 hands = stroking
             elif swapped:
                 # the hands trade places: the resting one strokes, the other rests
