@@ -313,7 +313,6 @@ class Coach:
         self.tracker.reset()
         self._lanes = self._make_lanes()
         self._active = self._lanes[0]
-        self._known_idents: set[int] = set()  # live tracks the lanes have followed
         self._counted_until = -math.inf  # end of the last segment collected
         self._stuck_since: float | None = None
         self._main_role = self.stroke.segments[0].role
@@ -340,7 +339,6 @@ class Coach:
         self.tracker.set_body_frame(body_frame)
         self._lanes = self._make_lanes()
         self._active = self._lanes[0]
-        self._known_idents = set()
 
     # -- per frame ------------------------------------------------------------------------
 
@@ -463,12 +461,9 @@ class Coach:
             if free:
                 uv = hands[slot]
                 near = min(free, key=lambda lane: _distance(lane.last_uv, uv))
-                # A track the lanes have not had before is a hand coming into view: the
-                # lane's own hand found again (not one another lane gave up).
-                near.follow(ident, t, found_again=ident not in self._known_idents)
-        self._known_idents = {lane.ident for lane in self._lanes if lane.ident is not None} | (
-            self._known_idents & set(ids)
-        )
+                # Taken as its own hand found again (its rest spot is kept): a hand come
+                # into view, or the track the followed lane left where the hands crossed.
+                near.follow(ident, t, found_again=True)
         for lane in self._lanes:
             if lane.ident is not None and self.tracker.seen[ids.index(lane.ident)]:
                 lane.seen_s = t
