@@ -52,6 +52,9 @@ class Field:
     # ... and then misses the resting hand for this long (where two hands overlap the
     # detector sees one of them, now one, now the other).
     miss_rest_s: float = 0.0
+    # The stroking hand covers the resting one from the camera: outside the crossing,
+    # while their contact points are closer than this, the resting hand is not seen.
+    cover_box: float = 0.0
     seed: int = 0
 
 
@@ -108,7 +111,8 @@ def observations(sample: Sample, cond: Field) -> list[tuple[HandObservation | No
         t = sample.timestamp(i)
         hands = [lm for lm in sample.hand_landmarks(i) if lm is not None]
         crossing = None  # None, "coming" or "leaving"
-        if cond.cross_box and rest is not None and hands:
+        covered = False
+        if (cond.cross_box or cond.cover_box) and rest is not None and hands:
             tips = hands[0][[8, 12, 16, 20]].mean(axis=0)
             rest_tips = rest[[8, 12, 16, 20]].mean(axis=0)
             gap = float(np.linalg.norm((tips - rest_tips) / aspect)) / bw
@@ -116,6 +120,7 @@ def observations(sample: Sample, cond: Field) -> list[tuple[HandObservation | No
                 crossing = "coming" if gap < last_gap else "leaving"
             elif last_gap < cond.cross_box:
                 parted_at = t
+            covered = gap < cond.cover_box
             last_gap = gap
         phase = t % cond.miss_every_s
         if cond.miss_s and phase < cond.miss_s:
@@ -138,7 +143,7 @@ def observations(sample: Sample, cond: Field) -> list[tuple[HandObservation | No
             swapped = cond.swap_at_s is not None and t >= cond.swap_at_s
             if crossing == "coming":
                 hands = [r]
-            elif crossing == "leaving" or t - parted_at < cond.rest_hidden_s:
+            elif crossing == "leaving" or t - parted_at < cond.rest_hidden_s or covered:
                 hands = stroking
             elif swapped:
                 # the hands trade places: the resting one strokes, the other rests

@@ -55,6 +55,16 @@ CONDITIONS = {
         miss_every_s=2.1,
         jitter_box=0.03,
     ),
+    # The stroking hand passes over and covers the resting one (it is not seen) while they are
+    # closer than 0.3-0.45 box: the resting hand's track ends, and the stroking hand
+    # comes out from under as a new track, taken for the resting hand found again.
+    "crossing left, covered": Field(rest_uv=(0.15, 0.5), cross_box=0.15, cover_box=0.3),
+    "crossing far left, jittery": Field(
+        rest_uv=(0.1, 0.75), cross_box=0.15, jitter_box=0.15, seed=1
+    ),
+    "crossing far left, covered, jittery": Field(
+        rest_uv=(0.1, 0.75), cross_box=0.15, cover_box=0.45, jitter_box=0.15, seed=2
+    ),
 }
 
 CASES = [
@@ -145,6 +155,12 @@ CASES = [
     # trackers' first hand was the one missed).
     ("sun", "none", "one hand at a time", False),
     ("sun", "reversed", "one hand at a time", True),  # ... anticlockwise, human timing
+    # The resting hand lost under the stroking one: 2 of 3 repetitions (followed the
+    # resting hand), an incomplete or split circle. The track that leaves the rest spot
+    # is the stroking hand's.
+    ("sun", "reversed", "crossing left, covered", True),  # anticlockwise, human timing
+    ("sun", "reversed", "crossing far left, jittery", False),  # ... on a noisy picture
+    ("sun", "none", "crossing far left, covered, jittery", False),  # a good Sun
 ]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 from collections import deque
 
 import numpy as np
@@ -348,3 +349,86 @@ def test_rest_spot(points, since, want):
         assert spot is None
     else:
         assert spot.tolist() == pytest.approx(want, abs=1e-3)
+
+
+def test_a_lane_keeps_its_rest_spot_while_its_hand_is_lost_and_found_again():
+    """``_Lane.follow``: the spot where the lane's hand last rested is kept when the lane
+    loses its hand and when it takes a hand as its own found again; a lane given another
+    lane's hand starts without one."""
+    lane = Coach(SUN, BodyFrame.from_box(BOX))._lanes[0]
+    lane.follow(3, 0.0)
+    lane.rest_uv, lane.near_rest_s = np.array([0.2, 0.8]), 1.0
+    lane.follow(None, 2.0)  # its hand is lost
+    assert lane.ident is None and lane.rest_uv.tolist() == [0.2, 0.8]
+    lane.follow(4, 2.5, found_again=True)  # a hand comes into view: its own, found again
+    assert lane.ident == 4 and lane.rest_uv.tolist() == [0.2, 0.8] and lane.near_rest_s == 1.0
+    lane.follow(5, 3.0)  # it takes another lane's hand
+    assert lane.ident == 5 and lane.rest_uv is None and lane.near_rest_s == -math.inf
+
+
+def _two_hands(coach, bf, t, a, b):
+    hands = [bf.to_xy(np.asarray(p, float)) for p in (a, b) if p is not None]
+    coach.update(observation(hands, t) if hands else None, t)
+
+
+def test_the_stroking_hand_found_again_where_the_other_rested_is_followed():
+    """A strokes (followed), B rests on the tummy at R. B is lost as A comes near it (A
+    covers it), then A too; A comes out from under B's spot as a new track, which B's
+    lane takes (its own hand found again). When that track leaves R, it is A: the
+    followed lane takes it, and B's lane waits for B at R."""
+    bf = BodyFrame.from_box(BOX)
+    coach = Coach(SUN, bf)
+    rest = np.array([0.2, 0.8])
+    fps = 30.0
+    frames = [k / fps for k in range(int(4.0 * fps))]
+    a_path = {}
+    for t in frames:  # A: still at the top until 1.5 s, then straight down towards R
+        f = min(max((t - 1.5) / 1.0, 0.0), 1.0)
+        a_path[t] = np.array([0.5, 0.15]) + f * (rest + np.array([0.05, -0.05]) - [0.5, 0.15])
+    for t in frames:
+        a, b = a_path[t], rest
+        if t >= 2.0:
+            b = None  # A's hand covers B
+        if 2.5 <= t < 3.0:
+            a = None  # and then A is lost too
+        if t >= 3.0:  # A comes out from under, going on down the side
+            a = rest + np.array([0.0, 0.05]) + (t - 3.0) * np.array([-0.1, -0.6])
+        _two_hands(coach, bf, t, a, b)
+    followed = coach._active
+    assert followed is coach._lanes[0]
+    assert followed.ident is not None and followed.ident == coach.tracker.slot_ids[0]
+    assert coach._lanes[1].ident is None
+
+
+def test_a_hand_moving_off_before_the_followed_one_was_lost_is_not_taken():
+    """A (followed) rests; B rests, then moves off its spot on its own while A is still
+    seen. A is then lost: B is not the followed hand come out from under (it left its
+    spot before), so the followed lane does not take B's track."""
+    bf = BodyFrame.from_box(BOX)
+    coach = Coach(SUN, bf)
+    rest = np.array([0.5, 0.5])  # the navel: moving off it is no travel along the circle
+    for k in range(int(3.0 * 30)):
+        t = k / 30
+        b = rest + max(t - 1.5, 0.0) * np.array([0.3, 0.0])  # B leaves at 1.5 s
+        a = None if t >= 2.4 else np.array([0.7, 0.3])  # A is lost at 2.4 s
+        _two_hands(coach, bf, t, a, b)
+    assert coach._active is coach._lanes[0] and coach._lanes[0].ident is None
+    assert coach._lanes[1].ident is not None
+
+
+@pytest.mark.parametrize("miss_at", [1.5 + k / 30 for k in range(6, 20)])
+def test_a_followed_hand_missed_for_two_frames_keeps_its_lane(miss_at):
+    """A (followed) rests far from B (0.57 box); B rests, then moves briskly off its spot
+    (1.5 box/s, for 0.3 box). A is missed for two frames (1/15 s: its track goes on) at
+    any moment as B leaves: A did not pass over B and is not lost, its lane keeps it and
+    B keeps its own lane."""
+    bf = BodyFrame.from_box(BOX)
+    coach = Coach(SUN, bf)
+    rest = np.array([0.5, 0.5])
+    for k in range(int(3.0 * 30)):
+        t = k / 30
+        b = rest + min(max(t - 1.5, 0.0) * 1.5, 0.3) * np.array([1.0, 0.0])
+        a = None if miss_at - 1e-6 <= t < miss_at + 2 / 30 - 1e-6 else np.array([0.9, 0.1])
+        _two_hands(coach, bf, t, a, b)
+    a_ident, b_ident = coach.tracker.slot_ids
+    assert coach._lanes[0].ident == a_ident and coach._lanes[1].ident == b_ident

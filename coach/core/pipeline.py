@@ -65,8 +65,13 @@ REST_WINDOW_S = 1.0
 REST_DRIFT_BOX = 0.05
 REST_SPREAD_BOX = 0.08
 #: A hand that rested and moves this far from its rest spot while the followed hand is
-#: out of view is the stroking hand (the two crossed; the trackers swapped them).
+#: out of view is the stroking hand (the two crossed; the trackers swapped them, or the
+#: resting hand was lost under the stroking one and the stroking one found again as new).
 DEPART_BOX = 0.2
+#: The followed hand is out of view for good once its track has ended, or at once when it
+#: went unseen within PASS_OVER_BOX of the other hand's rest spot (about half a hand's
+#: width: it passed over the resting hand, and the detector saw one hand there).
+PASS_OVER_BOX = 0.4
 #: A lane not followed keeps its finished segments this long: when the coach turns to it,
 #: the ones after the last counted segment count (the stroke it followed before the turn).
 HELD_S = 2 * ACTIVITY_TAU_S
@@ -171,6 +176,8 @@ class _Lane:
         self.ident: int | None = None  # the tracked hand this lane follows (one-hand strokes)
         self.last_uv: np.ndarray | None = None
         self.rest_uv: np.ndarray | None = None  # where this lane's hand last rested
+        self.near_rest_s = -math.inf  # when its hand was last within DEPART_BOX of rest_uv
+        self.seen_s = -math.inf  # when its hand was last seen (not held by the tracker)
         self.ident_since = -math.inf  # when it began to follow that hand
         self.held: deque[SegmentRecord] = deque()  # finished while not followed (HELD_S)
         self.shift = np.zeros(2)  # the shift the matcher's state was built with
@@ -257,9 +264,16 @@ class _Lane:
             self.done_until = max(self.done_until, r.end_s)
         return records
 
-    def follow(self, ident: int | None, t: float) -> None:
-        """Follow the tracked hand ``ident`` (None: no hand) from ``t`` on."""
-        self.ident, self.rest_uv, self.ident_since = ident, None, t
+    def follow(self, ident: int | None, t: float, found_again: bool = False) -> None:
+        """Follow the tracked hand ``ident`` (None: no hand) from ``t`` on.
+
+        The spot where the lane's hand last rested is kept while the lane has no hand and
+        when it takes a hand as its own hand found again (``found_again``): a resting hand
+        the detector loses under the stroking one keeps its spot, so the track that leaves
+        that spot is told from it (:meth:`Coach._take_departing_hand`)."""
+        if not (ident is None or found_again):
+            self.rest_uv, self.near_rest_s = None, -math.inf
+        self.ident, self.ident_since = ident, t
 
     def finish(self, t: float) -> tuple[SegmentRecord, ...]:
         return self._shifted(self._numbered(self.matcher.finish(t)))
@@ -365,6 +379,8 @@ class Coach:
                 lane.path.append((t, float(uv[0]), float(uv[1])))
                 spot = None if lane.ident is None else _rest_spot(lane.path, t, lane.ident_since)
                 lane.rest_uv = spot if spot is not None else lane.rest_uv
+                if lane.rest_uv is not None and _distance(lane.rest_uv, uv) < DEPART_BOX:
+                    lane.near_rest_s = t
             while lane.path and t - lane.path[0][0] > PATH_MEMORY_S:
                 lane.path.popleft()
         self._follow_stroking_hand()
@@ -469,7 +485,12 @@ class Coach:
             if free:
                 uv = hands[slot]
                 near = min(free, key=lambda lane: _distance(lane.last_uv, uv))
-                near.follow(ident, t)
+                # Taken as its own hand found again (its rest spot is kept): a hand come
+                # into view, or the track the followed lane left where the hands crossed.
+                near.follow(ident, t, found_again=True)
+        for lane in self._lanes:
+            if lane.ident is not None and self.tracker.seen[ids.index(lane.ident)]:
+                lane.seen_s = t
         self._take_departing_hand(hands, t)
         return [ids.index(lane.ident) if lane.ident is not None else None for lane in self._lanes]
 
@@ -478,7 +499,15 @@ class Coach:
         carry on with the resting hand's track, which then moves off along the stroke.
         The followed lane, out of a hand of its own, takes that track once it leaves its
         rest spot by DEPART_BOX: the lane that follows the stroke keeps the stroke (and
-        the resting lane waits for its hand to be found again at its spot)."""
+        the resting lane waits for its hand to be found again at its spot). So too when
+        the resting hand was lost under the stroking one and the stroking one, found
+        again as a new track, was taken for it (the resting lane keeps its spot).
+
+        Only when the followed hand went unseen over the resting one (PASS_OVER_BOX) or
+        its track has ended (a hand missed for a frame elsewhere is not lost), and only a
+        track that was still at its rest spot when the followed hand was last seen: a
+        hand already away from its spot by then was moving on its own (it may be the
+        stroking hand the coach has not turned to yet)."""
         active = self._active
         ids = self.tracker.slot_ids
         seen = self.tracker.seen
@@ -488,7 +517,12 @@ class Coach:
             if lane is active or lane.ident is None or lane.rest_uv is None:
                 continue
             slot = ids.index(lane.ident)
-            if seen[slot] and _distance(lane.rest_uv, hands[slot]) >= DEPART_BOX:
+            departed = _distance(lane.rest_uv, hands[slot]) >= DEPART_BOX
+            over = active.last_uv is not None and (
+                _distance(lane.rest_uv, active.last_uv) < PASS_OVER_BOX
+            )
+            lost = active.ident is None or over
+            if seen[slot] and departed and lost and lane.near_rest_s >= active.seen_s:
                 active.follow(lane.ident, t)
                 lane.follow(None, t)
                 return
