@@ -1,0 +1,39 @@
+"""The landmark-level grid tool (tests/landmark_grid.py): its cases and its table."""
+
+from __future__ import annotations
+
+from tests.landmark_grid import cases, run_case, table
+
+
+def _result(stroke: str, right: bool, fault: str = "none", **over) -> dict:
+    r = {
+        "stroke": stroke, "fault": fault, "seed": 0, "human": False, "condition": "clean",
+        "right": right, "repetitions": 2, "expected": 2, "flags": [[], []],
+        "pace_direction_hints": 0,
+    }  # fmt: skip
+    r.update(over)
+    return r
+
+
+def test_cases_cover_every_stroke_and_skip_a_resting_hand_for_sun_and_moon():
+    all_cases = list(cases(1))
+    assert {c[0] for c in all_cases} == {"i-love-you", "sun", "sun-moon", "water-wheel"}
+    assert not [c for c in all_cases if c[0] == "sun-moon" and c[4] == "other hand resting"]
+    # human timing only for good sessions: 4 faults x 12 conditions + 12 human, per stroke
+    assert sum(c[0] == "sun" for c in all_cases) == 4 * 12 + 12
+
+
+def test_table_counts_by_stroke_and_sets_before_beside_now():
+    before = [_result("sun", False), _result("i-love-you", True)]
+    now = [_result("sun", True), _result("i-love-you", False, repetitions=3, flags=[[], [], []])]
+    md = table(now, before)
+    assert "| **all 2 cases** | 1/2 | 1/2 |" in md
+    assert "| stroke: sun | 0/1 | 1/1 |" in md  # wrong before, right now
+    assert "Right before and wrong now: 1; wrong before and right now: 1." in md
+    assert "Good sessions: 1 of 2 with a wrong repetition count" in md
+    assert "| i-love-you none seed 0 planned, clean | 3/2 | -; -; - | 0 |" in md  # still wrong
+
+
+def test_a_clean_good_sun_is_right():
+    r = run_case("sun", "none", 0, False, "clean")
+    assert r["right"] and r["repetitions"] == r["expected"] == 2
