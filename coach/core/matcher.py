@@ -371,7 +371,7 @@ class OnlineMatcher:
             old, pred, pen, cols, self._adv_base[k_now], slack, self._entry_col,
             self._shift_of_col, self._pos_u, self._pos_v, self._tangent, qx, qy, sx, sy,
             w, wx, wy, cfg.cap_box, self._inv_sigma2, self._chain_idx, self._len_open,
-            self._n_closed, _MILESTONES, t, dt, self._tokarr, arr, new_cost,
+            self._n_closed, _MILESTONES, t, self._tokarr, arr, new_cost,
         )  # fmt: skip
         self._complete_revolutions(arr, t)
         # Gap rows: stay, leave the previous segment, or skip it; then costs are shifted
@@ -700,7 +700,7 @@ def warm_up() -> None:
 def _advance_rows(
     old_cost, pred, pen, cols, adv_base, slack, entry_col, shift_of_col,
     pos_u, pos_v, tangent, qx, qy, sx, sy, w, wx, wy,
-    cap, inv_sigma2, chain_idx, len_open, n_closed, milestones, t, dt,
+    cap, inv_sigma2, chain_idx, len_open, n_closed, milestones, t,
     old_tok, new_tok, new_cost,
 ):  # fmt: skip
     """One alignment step for every state row (compiled: a loop over a few hundred rows
@@ -710,10 +710,9 @@ def _advance_rows(
     term), the best predecessor (stay, advance by j, or enter from the gap; the first
     of equal ones), and the token it passes on: entering starts a fresh one, otherwise
     the hand's step along the row's tangent, the reference points advanced and the
-    distance are added, and milestones passed get the time they were passed, between
-    this frame and the last (``dt`` before; see :func:`_crossing_time`). The first, 10%,
-    is unset again when the hand falls back below it before 30%: its time is the last
-    crossing.
+    distance are added, and milestones passed get the time ``t`` (the first, 10%, is
+    unset again when the hand falls back below it before 30%: its time is the last
+    crossing).
     Advancing j points costs ``max(0, adv_base[j] - slack)`` (the entry column's base is
     -inf). Gap rows are computed too (their predecessors are all the unreachable
     sentinel) and overwritten by :func:`_gap_rows_step`; the sentinel row is copied.
@@ -755,7 +754,6 @@ def _advance_rows(
             for i in range(n_mile):
                 new_tok[r, mile0 + i] = np.nan
             continue
-        before = new_tok[r, _TRAVEL] / len_open[r] + new_tok[r, _STEPS] / n_closed[r]
         # (A hand behind where it entered has made no progress: the smoothing settling or
         # jitter at the start does not bank travel that the stroke must make up first.)
         travel = max(new_tok[r, _TRAVEL] + (tangent[r, 0] * sx + tangent[r, 1] * sy), 0.0)
@@ -773,24 +771,12 @@ def _advance_rows(
             k = 0
             new_tok[r, mile0] = np.nan
         while k < n_mile and frac >= milestones[k]:
-            new_tok[r, mile0 + k] = _crossing_time(before, frac, milestones[k], t, dt)
+            new_tok[r, mile0 + k] = t
             k += 1
         new_tok[r, _NMILE] = k
     for c_ in range(width):
         new_tok[n, c_] = old_tok[n, c_]
     new_cost[n] = np.inf
-
-
-@numba.njit(cache=True, nogil=True)
-def _crossing_time(before, after, mark, t, dt):
-    """When the fraction travelled passed ``mark``, going from ``before`` (``dt`` seconds
-    ago) to ``after`` (at ``t``): linearly in between. A whole frame is a large part of a
-    fast stroke at 15 frames per second (a 0.8 s paddle is 12 frames), and whole-frame
-    times would read its pace and shape (see _duration_compiled) a frame off."""
-    if not after > before or not dt > 0:
-        return t
-    share = (after - mark) / (after - before)  # of the last step, past the mark
-    return t - dt * min(max(share, 0.0), 1.0)
 
 
 @numba.njit(cache=True, nogil=True)
