@@ -432,3 +432,24 @@ def test_a_followed_hand_missed_for_two_frames_keeps_its_lane(miss_at):
         _two_hands(coach, bf, t, a, b)
     a_ident, b_ident = coach.tracker.slot_ids
     assert coach._lanes[0].ident == a_ident and coach._lanes[1].ident == b_ident
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "want"),
+    [
+        ((0.0, 4.0), (2.0, 6.0), 0.5),  # 2 s shared of 4 s each
+        ((0.0, 4.0), (1.0, 2.0), 1.0),  # one inside the other: all of the shorter
+        ((0.0, 2.0), (3.0, 5.0), 0.0),  # apart
+        ((0.0, 2.0), (2.0, 2.0), 0.0),  # an empty span overlaps nothing
+    ],
+)
+def test_segment_records_overlap_over_the_shorter_span(a, b, want):
+    """SegmentRecord.overlap: one circle counted once (Sun and Moon), one performance per
+    hand in a demonstration (references)."""
+    from coach.core.types import SegmentRecord
+
+    def rec(span: tuple[float, float]) -> SegmentRecord:
+        return SegmentRecord(0, 0, False, span[0], span[1], 1.0, 1.0, 0.0)
+
+    assert rec(a).overlap(rec(b)) == pytest.approx(want)
+    assert rec(b).overlap(rec(a)) == pytest.approx(want)

@@ -326,7 +326,7 @@ class Coach:
         self._main_role = self.stroke.segments[0].role
         self._repetitions: list[RepetitionScore] = []
         self._side_records: list[tuple[int, SegmentRecord]] = []  # (hand slot, record)
-        self._main_spans: deque[tuple[int, float, float]] = deque()  # (lane, start, end)
+        self._main_counted: deque[tuple[int, SegmentRecord]] = deque()  # (lane, record)
         self._hints: list[Hint] = []
         self._hint_state = hint_policy.HintState()
         self._current_hint: Hint | None = None
@@ -371,8 +371,10 @@ class Coach:
 
         points, noise, jitter, seen = self._lane_points(track, t)
         progresses: list[Progress | None] = []
+        sun = self._sun_lane()
         for lane, uv, w, j, fresh in zip(self._lanes, points, noise, jitter, seen, strict=True):
-            progresses.append(lane.update(uv, t, place=self._places(lane), noise=w, jitter_box=j))
+            place = self._places(lane, sun)
+            progresses.append(lane.update(uv, t, place=place, noise=w, jitter_box=j))
             if uv is not None and fresh:
                 # (Only where the hand was seen: the point the trackers hold for a hand
                 # missed for a moment would read as the hand stopping, then jumping on.)
@@ -392,9 +394,9 @@ class Coach:
                 lane.held.extend(p.completed)
             while lane.held and t - lane.held[0].end_s > HELD_S:
                 lane.held.popleft()
-        sun = self._sun_lane()
+        sun = self._sun_lane()  # (this frame's circles are in)
         if sun is not None:  # the live hints follow the sun hand's circle
-            self._active = self._lanes[[lane.slot for lane in self._lanes].index(sun)]
+            self._active = sun
         active = self._lanes.index(self._active)
         progress = progresses[active]
         if sun is None and self._role_lanes():
@@ -564,19 +566,18 @@ class Coach:
             self._stuck_since = t
         return t - self._stuck_since >= CANT_FOLLOW_S
 
-    def _places(self, lane: _Lane) -> bool:
+    def _places(self, lane: _Lane, sun: _Lane | None) -> bool:
         """Whether this lane searches for a stroke done in the wrong place: a lane that
         counts, and for two hands with different roles, once it is known which hand is
-        the sun, only the sun hand's circle lane and the other hand's arc lane (the moon's
-        arc with its way back fits some shift of the circle: it would then be followed
-        as a circle of its own)."""
+        the sun (``sun``, :meth:`_sun_lane`), only the sun hand's circle lane and the
+        other hand's arc lane (the moon's arc with its way back fits some shift of the
+        circle: it would then be followed as a circle of its own)."""
         if not self._counts(lane):
             return False
-        sun = self._sun_lane()
         if sun is None:
             return True
         main = self.stroke.segments[lane.segments[0]].role == self._main_role
-        return (lane.slot == sun) == main
+        return (lane.slot == sun.slot) == main
 
     def _counts(self, lane: _Lane) -> bool:
         """Whether this lane's segments count: one-hand strokes count the followed hand's
@@ -608,10 +609,7 @@ class Coach:
         rivals = [
             other.full
             for other in self._lanes
-            if other is not lane
-            and other.segments == lane.segments
-            and not self.stroke.per_hand
-            and self.stroke.hands != 1
+            if other is not lane and other.segments == lane.segments and self._role_lanes()
         ]
         for rec in records:
             self._counted_until = max(self._counted_until, rec.end_s)
@@ -649,31 +647,29 @@ class Coach:
         """Whether the stroke gives its hands different roles (sun and moon)."""
         return self.stroke.hands != 1 and not self.stroke.per_hand
 
-    def _sun_lane(self) -> int | None:
-        """Two hands with different roles: the hand slot doing the stroke's first role
-        (the sun), the one whose lane has finished the most whole circles; None before
-        one hand has more than the other (or for other strokes)."""
+    def _sun_lane(self) -> _Lane | None:
+        """Two hands with different roles: the circle lane of the hand doing the stroke's
+        first role (the sun), the one that has finished the most whole circles; None
+        before one hand has more than the other (or for other strokes)."""
         if not self._role_lanes():
             return None
         mains = [lane for lane in self._lanes if lane.segments == self._lanes[0].segments]
         best = max(mains, key=lambda lane: lane.full)
         if sum(lane.full == best.full for lane in mains) > 1:
             return None
-        return best.slot
+        return best
 
     def _same_circle(self, lane: _Lane, rec: SegmentRecord) -> bool:
         """Two hands with different roles: whether another lane already counted a segment
         that overlaps ``rec`` by more than SAME_CIRCLE_OVERLAP of the shorter (one hand is
         the sun at a time). Otherwise ``rec`` is noted as counted."""
         me = self._lanes.index(lane)
-        while self._main_spans and rec.start_s - self._main_spans[0][2] > PATH_MEMORY_S:
-            self._main_spans.popleft()
-        for other, start, end in self._main_spans:
-            overlap = min(end, rec.end_s) - max(start, rec.start_s)
-            shorter = min(end - start, rec.end_s - rec.start_s)
-            if other != me and shorter > 0 and overlap > SAME_CIRCLE_OVERLAP * shorter:
-                return True
-        self._main_spans.append((me, rec.start_s, rec.end_s))
+        counted = self._main_counted
+        while counted and rec.start_s - counted[0][1].end_s > PATH_MEMORY_S:
+            counted.popleft()
+        if any(other != me and rec.overlap(r) > SAME_CIRCLE_OVERLAP for other, r in counted):
+            return True
+        counted.append((me, rec))
         return False
 
     def _score_ready(self, final: bool) -> tuple[RepetitionScore, ...]:

@@ -172,6 +172,12 @@ class SegmentRecord:
     coverage: float  # fraction of the reference path covered, 0..1
     mean_distance_box: float  # mean distance of the hand from the reference path, box widths
 
+    def overlap(self, other: SegmentRecord) -> float:
+        """How much the two records' time spans overlap, over the shorter span (0..1)."""
+        inter = min(self.end_s, other.end_s) - max(self.start_s, other.start_s)
+        shorter = min(self.end_s - self.start_s, other.end_s - other.start_s)
+        return max(0.0, inter) / shorter if shorter > 0 else 0.0
+
 
 @dataclass(frozen=True)
 class Progress:

@@ -124,13 +124,6 @@ class MatchedSegment:
     record: SegmentRecord
 
 
-def _overlap(a: SegmentRecord, b: SegmentRecord) -> float:
-    """Overlap of two records' time spans over the shorter span, 0..1."""
-    inter = min(a.end_s, b.end_s) - max(a.start_s, b.start_s)
-    shorter = min(a.end_s - a.start_s, b.end_s - b.start_s)
-    return max(0.0, inter) / shorter if shorter > 0 else 0.0
-
-
 def match_demonstration(track: DemoTrack, stroke: StrokeDefinition) -> list[MatchedSegment]:
     """Every segment performance the stroke's matchers find, in time order.
 
@@ -161,7 +154,7 @@ def match_demonstration(track: DemoTrack, stroke: StrokeDefinition) -> list[Matc
     kept: list[MatchedSegment] = []
     for m in sorted(found, key=rank):
         clash = any(
-            _overlap(m.record, k.record) > 0.5
+            m.record.overlap(k.record) > 0.5
             and (k.record.segment == m.record.segment or k.slot == m.slot)
             for k in kept
         )
