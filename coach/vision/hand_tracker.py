@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from types import TracebackType
 
 import numpy as np
 
 from coach.core.types import HANDS_LOOKED_FOR, Frame, HandObservation
+from coach.vision.closing import Closing
 from coach.vision.hand_roi import Roi, overlap, roi_from_landmarks
 from coach.vision.litert_landmarks import LandmarkModel
 from coach.vision.mediapipe_landmarker import HandLandmarker
@@ -78,7 +78,7 @@ def _same_hand_as_any(roi: Roi, others: list[Roi]) -> bool:
     return any(overlap(roi, other) > DUPLICATE_OVERLAP for other in others)
 
 
-class TrackingHandLandmarker:
+class TrackingHandLandmarker(Closing):
     """MediaPipe to find hands, the landmark network alone to follow them (see module doc)."""
 
     def __init__(
@@ -175,14 +175,3 @@ class TrackingHandLandmarker:
         self._closed = True
         self._rois = []
         self._finder.close()
-
-    def __enter__(self) -> TrackingHandLandmarker:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -22,7 +22,6 @@ import os
 import threading
 import weakref
 from pathlib import Path
-from types import TracebackType
 
 import mediapipe as mp
 import numpy as np
@@ -30,6 +29,7 @@ from mediapipe.tasks.python import vision
 from mediapipe.tasks.python.core.base_options import BaseOptions
 
 from coach.core.types import Frame, HandObservation
+from coach.vision.closing import Closing
 from coach.vision.models import ModelError, bundle_problem, check_variant, find_model
 from coach.vision.quiet import quiet_native_stderr
 
@@ -118,7 +118,7 @@ def _observation(
     )
 
 
-class HandLandmarker:
+class HandLandmarker(Closing):
     """MediaPipe hand landmarks for video frames (VIDEO mode) and still images (IMAGE mode).
 
     ``model_path`` defaults to the bundle of ``variant`` ("full", or "lite" for the
@@ -253,14 +253,3 @@ class HandLandmarker:
         self._closed = True
         _OPEN.discard(self)
         self._finalizer()
-
-    def __enter__(self) -> HandLandmarker:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -25,12 +25,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from types import TracebackType
 
 import av
 import numpy as np
 
 from coach.core.types import Frame, VideoInfo
+from coach.vision.closing import Closing
 
 #: Suffixes :class:`VideoWriter` knows how to write, and the ones the reader is tested on.
 SUPPORTED_SUFFIXES = (".mp4", ".mov", ".webm", ".avi", ".mkv", ".y4m")
@@ -201,7 +201,7 @@ def _probe(path: Path) -> tuple[VideoInfo, int]:
     return info, rotation
 
 
-class VideoReader:
+class VideoReader(Closing):
     """Frames of one video file; re-iterable, each iteration starts from the beginning.
 
     Use as a context manager or call :meth:`close`. ``info`` describes the file;
@@ -279,17 +279,6 @@ class VideoReader:
             self._container.close()
             self._container = None
 
-    def __enter__(self) -> VideoReader:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
 
 def open_video(path: str | os.PathLike) -> VideoReader:
     """Open a video file for reading; raises :class:`VideoError` if it is not readable video."""
@@ -360,7 +349,7 @@ def frame_rate(fps: float) -> Fraction:
     return Fraction(fps).limit_denominator(1001)
 
 
-class VideoWriter:
+class VideoWriter(Closing):
     """Write RGB uint8 frames to a video file, codec chosen by the suffix.
 
     ``size`` is ``(width, height)`` in pixels. Frame ``i`` gets timestamp ``i / fps``.
@@ -473,14 +462,3 @@ class VideoWriter:
                 self._container.mux(packet)
         finally:
             self._container.close()
-
-    def __enter__(self) -> VideoWriter:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
