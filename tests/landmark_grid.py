@@ -24,7 +24,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from coach.samples.synth import Sample
-from tests.landmark_sim import Field, human_sample, run
+from tests.landmark_sim import Field, human_sample, resting, run
 
 CONDITIONS = {
     "clean": Field(),
@@ -61,11 +61,11 @@ def cases(seeds: int):
 
 
 def run_case(stroke: str, fault: str, seed: int, human: bool, cond: str) -> dict:
-    field = dataclasses.replace(CONDITIONS[cond], seed=seed + 11)
+    options, field = resting(stroke, dataclasses.replace(CONDITIONS[cond], seed=seed + 11))
     if human:
-        sample = human_sample(stroke, fault=fault, repetitions=3, seed=5 + seed)
+        sample = human_sample(stroke, fault=fault, repetitions=3, seed=5 + seed, **options)
     else:
-        sample = Sample(stroke, fault=fault, repetitions=2, seed=seed)
+        sample = Sample(stroke, fault=fault, repetitions=2, seed=seed, **options)
     session = run(sample, field)
     want = len(sample.truth.repetitions)
     flags = [sorted(set(rep.flags) & JUDGED) for rep in session.repetitions]

@@ -12,7 +12,7 @@ costs a fraction of a second.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -20,7 +20,7 @@ from coach.core.bodyframe import BodyFrame
 from coach.core.pipeline import Coach, SessionResult
 from coach.core.strokes import load_stroke
 from coach.core.types import HandObservation
-from coach.samples.synth import Sample
+from coach.samples.synth import RestingHand, Sample
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,9 @@ class Field:
     bias_box: tuple[float, float] = (0.0, 0.0)  # constant offset of every landmark (image x, y)
     jitter_box: float = 0.0  # std of a per-frame offset of the whole hand
     jitter_hz: float = 8.0  # the jitter is low-pass noise up to about this frequency
-    rest_uv: tuple[float, float] | None = None  # a second hand resting here (true body frame)
+    # A second hand resting here (true body frame). One-hand strokes only: where the hands
+    # take turns (the water wheel) there is no third hand (see :func:`resting`).
+    rest_uv: tuple[float, float] | None = None
     rest_drift_box: float = 0.01  # the resting hand's small sway
     swap_at_s: float | None = None  # from here on, the resting hand and the stroking hand swap
     box_scale: float = 1.0  # the calibration box is this many times the true one
@@ -73,8 +75,26 @@ def _tilt(xy: np.ndarray, centre: np.ndarray, deg: float) -> np.ndarray:
     return centre + d * scale
 
 
+def resting(stroke_id: str, cond: Field) -> tuple[dict, Field]:
+    """The :class:`Sample` options and the field that play ``cond`` on ``stroke_id``.
+
+    Where both hands take turns at the stroke (the water wheel), a parent has no third
+    hand to rest on the doll, and a landmarker asked for two hands would never report
+    one: there ``rest_uv`` is where each hand rests between its turns (on its own side
+    of the body), part of the performance (:class:`RestingHand`), not a hand added to
+    the stream. Other strokes: ``cond`` as it is."""
+    if cond.rest_uv is None or not load_stroke(stroke_id).per_hand:
+        return {}, cond
+    return {"rest": RestingHand(uv=cond.rest_uv)}, replace(cond, rest_uv=None)
+
+
 def observations(sample: Sample, cond: Field) -> list[tuple[HandObservation | None, float]]:
     """The observation stream of ``sample`` under ``cond``."""
+    if cond.rest_uv is not None and len(sample.hand_landmarks(0)) > 1:
+        raise ValueError(
+            "rest_uv adds a hand to a performance that has two already (a landmarker asked "
+            "for two hands never reports three): give the Sample a RestingHand (resting())"
+        )
     rng = np.random.default_rng(cond.seed)
     w, h = sample.size
     bw = _box_norm(sample)

@@ -30,6 +30,25 @@ def test_hands_swap_roles():
     assert end == pytest.approx((0.8, 0.8), abs=0.02)  # the first hand rests mirrored
 
 
+def test_water_wheel_hands_rest_between_their_turns_on_their_own_side():
+    # No third hand: each paddling hand rests in contact between its turns (right hand,
+    # its arm at u > 1, on the right of the picture's body frame: the larger u).
+    s = Sample("water-wheel", size=(320, 240), fps=10, rest=RestingHand(uv=(0.1, 0.75)))
+    t = s.truth
+    assert t.hands == 2
+    assert [r.hand for r in t.repetitions] == [0, 1, 0, 1]
+    for hand, spot in ((0, (0.9, 0.75)), (1, (0.1, 0.75))):
+        at_rest = np.all(np.abs(t.contact_uv[:, hand] - spot) < 0.03, axis=1)
+        assert np.any(at_rest & t.touching[:, hand]), hand  # resting there, in contact
+        for r in t.repetitions:  # ... never while it paddles
+            during = (t.timestamps_s >= r.start_s) & (t.timestamps_s <= r.end_s)
+            if r.hand == hand:
+                assert not np.any(at_rest[during])
+    # Without a rest the hand between its turns waits lifted off the tummy, as before.
+    plain = Sample("water-wheel", size=(320, 240), fps=10).truth
+    assert not np.any(np.all(np.abs(plain.contact_uv[:, 1] - (0.1, 0.75)) < 0.03, axis=1))
+
+
 def test_timed_motion_is_followed_point_by_point():
     calls = []
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import pytest
 
 from coach.samples.synth import Sample
-from tests.landmark_sim import Field, human_sample, run
+from tests.landmark_sim import Field, human_sample, resting, run
 
 WANT = {
     "none": set(),
@@ -34,6 +34,7 @@ CONDITIONS = {
     "bias right": Field(bias_box=(0.25, 0), jitter_box=0.15),
     "bias left": Field(bias_box=(-0.25, 0), jitter_box=0.15),
     "resting hand": Field(rest_uv=(0.1, 0.75), jitter_box=0.1),
+    "resting hand, another draw": Field(rest_uv=(0.1, 0.75), jitter_box=0.1, seed=12),
     "tilted camera": Field(tilt_deg=35, jitter_box=0.05),
     "box off": Field(box_scale=1.2, box_shift_box=(0.15, -0.15), jitter_box=0.05),
     "hand turning": Field(hand_turn_deg=30, jitter_box=0.05),
@@ -161,6 +162,21 @@ CASES = [
     ("sun", "reversed", "crossing left, covered", True),  # anticlockwise, human timing
     ("sun", "reversed", "crossing far left, jittery", False),  # ... on a noisy picture
     ("sun", "none", "crossing far left, covered, jittery", False),  # a good Sun
+    # The stroking hand comes within a jitter of the resting one, both seen, and the
+    # trackers swap them: the followed lane kept the resting hand, the stroke went on
+    # under the other lane (a repetition split in two, or lost). The track that leaves
+    # the rest spot while the followed one sits on it is the stroking hand's.
+    ("i-love-you", "fast", "resting hand", False),  # the U starts beside the resting hand
+    ("i-love-you", "slow", "resting hand", False),  # ... three times too slow
+    ("i-love-you", "none", "resting hand, another draw", True),  # ... human timing
+    ("sun", "fast", "resting hand, another draw", False),  # the circle passes over it
+    # Hands in turn: each hand rests on its own side of the tummy between its turns (no
+    # third hand). Its resting points are not searched for a stroke in the wrong place:
+    # a shift put the rest spot on the paddle, and the move up from there to the start
+    # was read as a paddle backwards (wrong_direction, off_path; a repetition lost).
+    ("water-wheel", "none", "resting hand", False),
+    ("water-wheel", "none", "resting hand", 6),  # ... human timing
+    ("water-wheel", "slow", "resting hand, another draw", False),  # ... three times too slow
 ]
 
 
@@ -168,12 +184,13 @@ CASES = [
 def test_verdict_under_field_conditions(stroke, fault, condition, human):
     """``human``: False for the planned timing, True for human timing (seed 5), or the seed
     of the human timing."""
+    options, field = resting(stroke, CONDITIONS[condition])
     if human:
         seed = 5 if human is True else human
-        sample = human_sample(stroke, fault=fault, repetitions=3, seed=seed)
+        sample = human_sample(stroke, fault=fault, repetitions=3, seed=seed, **options)
     else:
-        sample = Sample(stroke, fault=fault, repetitions=2)
-    session = run(sample, CONDITIONS[condition])
+        sample = Sample(stroke, fault=fault, repetitions=2, **options)
+    session = run(sample, field)
     want = WANT[fault]
     assert len(session.repetitions) == len(sample.truth.repetitions)
     for rep in session.repetitions:

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from tests.landmark_grid import cases, run_case, table
+import dataclasses
+
+import pytest
+
+from coach.samples.choreography import RestingHand
+from coach.samples.synth import Sample
+from tests.landmark_grid import CONDITIONS, cases, run_case, table
+from tests.landmark_sim import observations, resting
 
 
 def _result(stroke: str, right: bool, fault: str = "none", **over) -> dict:
@@ -37,3 +44,20 @@ def test_table_counts_by_stroke_and_sets_before_beside_now():
 def test_a_clean_good_sun_is_right():
     r = run_case("sun", "none", 0, False, "clean")
     assert r["right"] and r["repetitions"] == r["expected"] == 2
+
+
+def test_hands_in_turn_rest_between_their_turns_not_a_third_hand():
+    field = CONDITIONS["other hand resting"]
+    options, water = resting("water-wheel", field)
+    assert options == {"rest": RestingHand(uv=field.rest_uv)}
+    assert water == dataclasses.replace(field, rest_uv=None)
+    assert resting("sun", field) == ({}, field)  # one hand strokes: a second hand rests
+    two_hands = Sample("water-wheel", size=(320, 240), fps=10, **options)
+    assert max(len(o.landmarks) for o, _ in observations(two_hands, water) if o) == 2
+    with pytest.raises(ValueError, match="two already"):
+        observations(two_hands, field)
+
+
+def test_a_water_wheel_with_its_hands_resting_in_turn_is_right():
+    r = run_case("water-wheel", "none", 0, False, "other hand resting")
+    assert r["right"] and r["repetitions"] == r["expected"] == 4

@@ -72,6 +72,11 @@ DEPART_BOX = 0.2
 #: went unseen within PASS_OVER_BOX of the other hand's rest spot (about half a hand's
 #: width: it passed over the resting hand, and the detector saw one hand there).
 PASS_OVER_BOX = 0.4
+#: Both hands in view, the trackers swapped them where the stroking hand came within a
+#: jitter of the resting one: the followed track now sits within DEPART_BOX of the other
+#: hand's rest spot, and the other track, at that spot at most SWAPPED_S ago, has left it
+#: by DEPART_BOX.
+SWAPPED_S = 0.5
 #: A lane not followed keeps its finished segments this long: when the coach turns to it,
 #: the ones after the last counted segment count (the stroke it followed before the turn).
 HELD_S = 2 * ACTIVITY_TAU_S
@@ -177,6 +182,8 @@ class _Lane:
         self.last_uv: np.ndarray | None = None
         self.rest_uv: np.ndarray | None = None  # where this lane's hand last rested
         self.near_rest_s = -math.inf  # when its hand was last within DEPART_BOX of rest_uv
+        # Where its hand rests now: found resting there, and not yet DEPART_BOX away.
+        self.still_uv: np.ndarray | None = None
         self.seen_s = -math.inf  # when its hand was last seen (not held by the tracker)
         self.ident_since = -math.inf  # when it began to follow that hand
         self.held: deque[SegmentRecord] = deque()  # finished while not followed (HELD_S)
@@ -214,7 +221,14 @@ class _Lane:
                 self.offset.reset()
             shift = self.offset.offset
         else:
-            shift = self.offset.update(uv, t)
+            # Hands taking turns (the water wheel): not the points of a hand that rests
+            # between its turns. It rests where it likes, beside the path; that spot sits
+            # on some shift of the path and its many points would outweigh the stroke's
+            # (a shift that puts it on the path, and the hand's move from there to the
+            # start read as a stroke backwards). Elsewhere the hand that strokes rests
+            # on the path (and a slow stroke looks still): its points tell a bias.
+            idle = self.stroke.per_hand and self.still_uv is not None
+            shift = self.offset.update(None if idle else uv, t)
         replayed: tuple[SegmentRecord, ...] = ()
         moved = float(np.linalg.norm(shift - self.shift)) >= REPLAY_SHIFT_BOX
         if moved and not self.pending and (self.stroke.hands == 1 or self.stroke.per_hand):
@@ -273,6 +287,8 @@ class _Lane:
         that spot is told from it (:meth:`Coach._take_departing_hand`)."""
         if not (ident is None or found_again):
             self.rest_uv, self.near_rest_s = None, -math.inf
+        if ident != self.ident:
+            self.still_uv = None
         self.ident, self.ident_since = ident, t
 
     def finish(self, t: float) -> tuple[SegmentRecord, ...]:
@@ -379,8 +395,15 @@ class Coach:
                 # (Only where the hand was seen: the point the trackers hold for a hand
                 # missed for a moment would read as the hand stopping, then jumping on.)
                 lane.path.append((t, float(uv[0]), float(uv[1])))
-                spot = None if lane.ident is None else _rest_spot(lane.path, t, lane.ident_since)
-                lane.rest_uv = spot if spot is not None else lane.rest_uv
+                spot = None
+                if lane.ident is not None or self.stroke.per_hand:
+                    spot = _rest_spot(lane.path, t, lane.ident_since)
+                if spot is not None:
+                    lane.still_uv = spot
+                elif lane.still_uv is not None and _distance(lane.still_uv, uv) >= DEPART_BOX:
+                    lane.still_uv = None  # it moves on
+                if spot is not None and lane.ident is not None:
+                    lane.rest_uv = spot
                 if lane.rest_uv is not None and _distance(lane.rest_uv, uv) < DEPART_BOX:
                     lane.near_rest_s = t
             while lane.path and t - lane.path[0][0] > PATH_MEMORY_S:
@@ -509,17 +532,39 @@ class Coach:
         its track has ended (a hand missed for a frame elsewhere is not lost), and only a
         track that was still at its rest spot when the followed hand was last seen: a
         hand already away from its spot by then was moving on its own (it may be the
-        stroking hand the coach has not turned to yet)."""
+        stroking hand the coach has not turned to yet).
+
+        Both hands seen, the trackers may still swap them where the stroking hand comes
+        within a jitter of the resting one (a Sun circle over it, the U's start beside
+        it): the followed track then stays on the rest spot and the other track carries
+        the stroke on. The lanes trade tracks when the followed track sits within
+        DEPART_BOX of the other lane's rest spot while that lane's track, there at most
+        SWAPPED_S ago, leaves it by DEPART_BOX (the resting lane keeps its spot)."""
         active = self._active
         ids = self.tracker.slot_ids
         seen = self.tracker.seen
-        if active.ident is not None and seen[ids.index(active.ident)]:
-            return
+        mine = None if active.ident is None else ids.index(active.ident)
         for lane in self._lanes:
             if lane is active or lane.ident is None or lane.rest_uv is None:
                 continue
             slot = ids.index(lane.ident)
             departed = _distance(lane.rest_uv, hands[slot]) >= DEPART_BOX
+            if mine is not None and seen[mine]:
+                # Both hands seen, but the trackers swapped them where they met: the
+                # followed track now sits on the other hand's rest spot, and the other
+                # track, at that spot a moment ago, moves off from it along the stroke.
+                swapped = (
+                    seen[slot]
+                    and departed
+                    and _distance(lane.rest_uv, hands[mine]) < DEPART_BOX
+                    and t - lane.near_rest_s <= SWAPPED_S
+                )
+                if swapped:
+                    mine_id = active.ident
+                    active.follow(lane.ident, t)
+                    lane.follow(mine_id, t, found_again=True)
+                    return
+                continue
             over = active.last_uv is not None and (
                 _distance(lane.rest_uv, active.last_uv) < PASS_OVER_BOX
             )

@@ -161,6 +161,10 @@ class RestingHand:
     its legs), ``angle_deg`` its finger direction (body frame, clockwise from the head).
     ``swap_after``: after that many repetitions the hands swap roles (the resting hand
     strokes, the first one rests at ``swap_uv``, default ``uv`` mirrored across the body).
+
+    Hands taking turns (the water wheel) have no third hand: there, each hand rests in
+    contact between its turns (when there is time), on its own side of the body (the one
+    of ``uv`` and ``swap_uv`` nearer its arm), instead of waiting lifted off the tummy.
     """
 
     uv: tuple[float, float] = (0.25, 0.75)
@@ -416,11 +420,24 @@ class _Choreographer:
             other.hold(track.t_s, True)
         return plan
 
-    def relocate(self, track: _Track, target: np.ndarray, land_s: float, park: np.ndarray) -> None:
+    def relocate(
+        self,
+        track: _Track,
+        target: np.ndarray,
+        land_s: float,
+        park: np.ndarray,
+        rest: np.ndarray | None = None,
+    ) -> None:
         """Lifted move of ``track`` to ``target`` arriving at ``land_s``: via ``park`` (resting
-        there lifted) when there is time, else straight through ``park`` in what time is left."""
+        there lifted) when there is time, else straight through ``park`` in what time is left.
+        With ``rest``, the hand waits resting in contact there instead of at ``park``."""
         avail = land_s - track.t_s
-        if avail >= 1.6:
+        if avail >= 1.6 and rest is not None:
+            if not np.allclose(track.pos, rest):
+                track.lift_to([rest], 0.7)
+            track.hold(land_s - 0.7, True)
+            track.lift_to([target], 0.7)
+        elif avail >= 1.6:
             track.lift_to([park], 0.7)
             track.hold(land_s - 0.7, False, lifted=True)
             track.lift_to([target], 0.7)
@@ -436,14 +453,23 @@ class _Choreographer:
         segs = self.stroke.segments
         # Right hand: fingers towards the baby's right (u = 0), arm at u > 1; left hand mirrored.
         parks = [np.array([1.85, 0.5]), np.array([-0.85, 0.5])]
+        rests: list[np.ndarray | None] = [None, None]
+        if self.rest is not None:  # each hand rests between its turns, on its own side
+            uv = np.asarray(self.rest.uv, dtype=np.float64)
+            other = self.rest.swap_uv if self.rest.swap_uv is not None else (1.0 - uv[0], uv[1])
+            spots = sorted([uv, np.asarray(other, dtype=np.float64)], key=lambda p: -p[0])
+            rests = [spots[0], spots[1]]  # the right hand's arm is at u > 1
         first = self.path(segs[0])
-        tracks = [_Track(first[0]), _Track(parks[1])]
+        tracks = [_Track(first[0]), _Track(parks[1] if rests[1] is None else rests[1])]
         plan = _Plan(tracks, ["right", "left"], [-80.0, 80.0])
         n = 2 * repetitions if duration_s is None else 10**6
         tempo = min(1.0, self.factor)
         start = LEAD_IN_S
         tracks[0].hold(LEAD_IN_S - LAND_S, True)  # the first hand already rests on the tummy
-        tracks[1].hold(LEAD_IN_S - LAND_S, False, lifted=True)
+        if rests[1] is None:
+            tracks[1].hold(LEAD_IN_S - LAND_S, False, lifted=True)
+        else:
+            tracks[1].hold(LEAD_IN_S - LAND_S, True)
         for rep in range(n):
             if duration_s is not None and start >= duration_s:
                 break
@@ -458,7 +484,7 @@ class _Choreographer:
             done: list[SegmentTruth] = []
             for k, seg in enumerate(segs):
                 path = self.path(seg)
-                self.relocate(tr, path[0], start - LAND_S * tempo, parks[h])
+                self.relocate(tr, path[0], start - LAND_S * tempo, parks[h], rests[h])
                 tr.hold(start, True)
                 t0 = tr.t_s
                 self.stroke_along(tr, path, self.duration(seg), seg)
