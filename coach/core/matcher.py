@@ -348,7 +348,8 @@ class OnlineMatcher:
         ramp = min(1.0, speed / cfg.moving_speed_box_per_s)
         # Jitter alone gives a still hand some speed: the direction of a velocity that does
         # not stand out of it is not the hand's, and is trusted that much less.
-        ramp *= _direction_trust(speed, cfg.jitter_speed_per_s * jitter)
+        trust = _direction_trust(speed, cfg.jitter_speed_per_s * jitter)
+        ramp *= trust
         # The direction term, direction_weight * ramp * (1 - cos(tangent, velocity)), is
         # w - tangent . (velocity * w / speed).
         w = cfg.direction_weight * ramp if speed > 0 else 0.0
@@ -362,7 +363,11 @@ class OnlineMatcher:
         cols, pred, pen = self._table_for_k[k_now]  # advance by 0..k_now, or enter
         # Progress along the path must come from the hand moving: advancing further than
         # the hand travelled (with some slack) costs, so the alignment cannot run ahead.
-        moved = math.hypot(sx, sy)
+        # Jittery landmarks make a still hand step to and fro every frame: only the part of
+        # the step that is motion (the speed beyond jitter's, as for the direction) counts,
+        # or the alignment runs ahead of a still hand for free (and reads the way back down
+        # the I after an I drawn backwards as the last leg of an L, its top bar skipped).
+        moved = math.hypot(sx, sy) * (math.sqrt(trust) if jitter > 0 else 1.0)
         slack = 2.0 * moved * cfg.advance_weight / self._spacing
         # Two cost and token buffers, swapped each frame (nothing else keeps them).
         new_cost, arr = self._spare
