@@ -86,6 +86,15 @@ CASES = [
     ("i-love-you", "slow", "clean", False),  # three times too slow
     ("i-love-you", "reversed", "clean", False),  # every letter backwards: the way down the
     # I to the L's end is not a new repetition
+    # ... on noisy pictures: the hand going back down the I (to the L drawn backwards) is
+    # not the L's last leg, its top bar skipped while jitter carried the alignment along
+    # (was: incomplete on every repetition, the L drawn backwards not seen)
+    ("i-love-you", "reversed", "jitter 0.10", False),  # small dim picture
+    ("i-love-you", "reversed", "jitter 0.15", False),  # ... the most jitter (was 3 repetitions)
+    ("i-love-you", "reversed", "bias up", False),  # fingertips a quarter of the box up
+    ("i-love-you", "reversed", "resting hand", False),  # the other hand on the tummy
+    ("i-love-you", "reversed", "tilted camera", False),  # tummy a trapezoid
+    ("i-love-you", "reversed", "box off", False),  # calibration 20% big and 0.15 box off
     ("i-love-you", "none", "clean", True),  # human timing: bell speed, 15% tempo drift
     ("i-love-you", "none", "resting hand", True),  # ... with the other hand resting
     ("i-love-you", "none", "bias up", True),  # ... with biased, jittery fingertips

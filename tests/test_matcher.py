@@ -372,6 +372,27 @@ def test_jitter_turns_the_direction_term_down():
     assert clean > jittery > 0
 
 
+def test_jitter_does_not_carry_the_alignment_ahead_of_a_still_hand():
+    """A hand held still at the L's corner for 0.3 s: reaching the corner along the L
+    (entered at its start, 0.6 box away) costs the same whether its landmarks are clean
+    or jitter (0.015 box per axis per frame, jitter_box 0.1): the to and fro of jitter is
+    no travel that lets the alignment advance for free (it took the top bar in 10 frames
+    at no cost, and read the way back down the I as the L's last leg)."""
+    rng = np.random.default_rng(0)
+    corner = []
+    for jitter_box in (0.0, 0.1):
+        m = OnlineMatcher(ILY, (1,))
+        _, base, n = m._chains[0]  # the L forwards
+        at = base + int(np.argmin(np.hypot(*(m._pos[base : base + n] - [0.8, 0.1]).T)))
+        for i in range(10):
+            wobble = rng.normal(0.0, 0.015, 2) if jitter_box else 0.0
+            m.update(np.array([0.8, 0.1]) + wobble, i / 30, noise=1.0, jitter_box=jitter_box)
+        corner.append(m._cost[at] - m._cost[m._gap_rows[0]])
+    clean, jittery = corner
+    assert clean > 5.0
+    assert jittery == pytest.approx(clean, abs=1.0)
+
+
 @pytest.mark.parametrize(
     ("duration_s", "start_s", "end_s", "coverage", "want"),
     [
