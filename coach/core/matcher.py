@@ -284,6 +284,7 @@ class OnlineMatcher:
         self._vel = (0.0, 0.0)  # the hand's smoothed velocity (box widths per second)
         self._last_t: float | None = None
         self._emitted: tuple[float, float] = (-1.0, -1.0)
+        self._emitted_rev = math.nan  # whether the last record reported was reversed (1/0)
         self._progress: Progress | None = None
 
     # -- per frame -------------------------------------------------------------------------
@@ -502,12 +503,19 @@ class OnlineMatcher:
 
     def _emit(self, b: int, t: float, first: bool = False) -> Progress:
         completed: tuple[SegmentRecord, ...] = ()
+        revised: tuple[SegmentRecord, ...] = ()
         lc = self._tokarr[b, _LC]
         if not np.isnan(lc[0]):
             key = (float(lc[0]), float(lc[1]))
             if key > self._emitted and self._confirmed(b, lc, t):
-                self._emitted = key
+                self._emitted, self._emitted_rev = key, float(lc[2])
                 completed = (self._record(lc),)
+            elif key == self._emitted and lc[2] != self._emitted_rev and self._confirmed(b, lc, t):
+                # The best path now has the segment just reported done the other way round
+                # (what followed told which: a hand going back down the I after an I drawn
+                # backwards fits the end of an L as well, until the L drawn backwards comes).
+                self._emitted_rev = float(lc[2])
+                revised = (self._record(lc),)
         slot = int(self._seg[b])
         seg = self.stroke.segments[self.segment_ids[slot]]
         if self._is_gap[b]:
@@ -525,6 +533,8 @@ class OnlineMatcher:
             )
         else:
             progress = self._segment_progress(b, slot, seg, t, completed)
+        if revised:
+            progress = replace(progress, revised=revised)
         self._progress = progress
         return progress
 
@@ -584,7 +594,9 @@ class OnlineMatcher:
         """Hand not seen: keep the alignment, report the last progress with no distance."""
         if self._progress is None:
             return None
-        return replace(self._progress, timestamp_s=t, distance_box=math.nan, completed=())
+        return replace(
+            self._progress, timestamp_s=t, distance_box=math.nan, completed=(), revised=()
+        )
 
 
 _TOKEN_COLUMNS = {
