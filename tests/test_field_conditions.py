@@ -38,6 +38,9 @@ CONDITIONS = {
     "tilted camera": Field(tilt_deg=35, jitter_box=0.05),
     "box off": Field(box_scale=1.2, box_shift_box=(0.15, -0.15), jitter_box=0.05),
     "hand turning": Field(hand_turn_deg=30, jitter_box=0.05),
+    "bias down, another draw": Field(bias_box=(0, 0.2), jitter_box=0.1, seed=1),
+    "bias right, another draw": Field(bias_box=(0.25, 0), jitter_box=0.15, seed=6),
+    "tilted camera, another draw": Field(tilt_deg=35, jitter_box=0.05, seed=7),
     # The stroking hand passes over the resting one (0.15 box): the detector sees one
     # hand there, and the trackers carry on with the wrong hand (they swap the two).
     "crossing low left": Field(rest_uv=(0.2, 0.78), cross_box=0.15, seed=3),
@@ -87,6 +90,20 @@ CASES = [
     ("i-love-you", "slow", "clean", False),  # three times too slow
     ("i-love-you", "reversed", "clean", False),  # every letter backwards: the way down the
     # I to the L's end is not a new repetition
+    # ... on noisy pictures: the hand going back down the I (to the L drawn backwards) is
+    # not the L's last leg, its top bar skipped while jitter carried the alignment along
+    # (was: incomplete on every repetition, the L drawn backwards not seen)
+    ("i-love-you", "reversed", "jitter 0.10", False),  # small dim picture
+    ("i-love-you", "reversed", "jitter 0.15", False),  # ... the most jitter (was 3 repetitions)
+    ("i-love-you", "reversed", "bias up", False),  # fingertips a quarter of the box up
+    ("i-love-you", "reversed", "resting hand", False),  # the other hand on the tummy
+    ("i-love-you", "reversed", "tilted camera", False),  # tummy a trapezoid
+    ("i-love-you", "reversed", "box off", False),  # calibration 20% big and 0.15 box off
+    # ... the way back down the I read as the L's last leg all the same, until the L drawn
+    # backwards came: the matcher revises the L it reported (was: incomplete)
+    ("i-love-you", "reversed", "bias down, another draw", False),  # fingertips 0.2 box low
+    ("i-love-you", "reversed", "bias right, another draw", False),  # ... a quarter right
+    ("i-love-you", "reversed", "tilted camera, another draw", False),  # tummy a trapezoid
     ("i-love-you", "none", "clean", True),  # human timing: bell speed, 15% tempo drift
     ("i-love-you", "none", "resting hand", True),  # ... with the other hand resting
     ("i-love-you", "none", "bias up", True),  # ... with biased, jittery fingertips

@@ -372,6 +372,51 @@ def test_jitter_turns_the_direction_term_down():
     assert clean > jittery > 0
 
 
+def test_jitter_does_not_carry_the_alignment_ahead_of_a_still_hand():
+    """A hand held still at the L's corner for 0.3 s: reaching the corner along the L
+    (entered at its start, 0.6 box away) costs the same whether its landmarks are clean
+    or jitter (0.015 box per axis per frame, jitter_box 0.1): the to and fro of jitter is
+    no travel that lets the alignment advance for free (it took the top bar in 10 frames
+    at no cost, and read the way back down the I as the L's last leg)."""
+    rng = np.random.default_rng(0)
+    corner = []
+    for jitter_box in (0.0, 0.1):
+        m = OnlineMatcher(ILY, (1,))
+        _, base, n = m._chains[0]  # the L forwards
+        at = base + int(np.argmin(np.hypot(*(m._pos[base : base + n] - [0.8, 0.1]).T)))
+        for i in range(10):
+            wobble = rng.normal(0.0, 0.015, 2) if jitter_box else 0.0
+            m.update(np.array([0.8, 0.1]) + wobble, i / 30, noise=1.0, jitter_box=jitter_box)
+        corner.append(m._cost[at] - m._cost[m._gap_rows[0]])
+    clean, jittery = corner
+    assert clean > 5.0
+    assert jittery == pytest.approx(clean, abs=1.0)
+
+
+def test_a_segment_read_the_other_way_round_later_is_reported_as_revised():
+    """The best path's last finished segment, once reported, is reported again (as
+    ``revised``) when the path now has it done the other way round (the L forwards read
+    from the way back down the I, then the L drawn backwards), once per change of mind;
+    the same segment the same way round (a later start) is not reported again."""
+    m = OnlineMatcher(ILY)
+    m.update(np.array([0.5, 0.5]), 0.0)
+    b = int(m._gap_rows[2])  # waiting in front of the U, after the L
+
+    def emit(rev: bool, start_s: float, t: float):
+        m._tokarr[b, matcher._LC] = [0, 1, float(rev), start_s, 4.5, 3.0, 0.9, 0.03]
+        p = m._emit(b, t)
+        return [(r.segment, r.reversed) for r in p.completed], [
+            (r.segment, r.reversed, r.start_s) for r in p.revised
+        ]
+
+    assert emit(False, 3.3, 6.0) == ([(1, False)], [])  # the L forwards, reported
+    assert emit(False, 3.3, 6.1) == ([], [])  # ... once
+    assert emit(False, 3.5, 6.2) == ([], [])  # the same way round: nothing new
+    assert emit(True, 4.5, 9.9) == ([], [(1, True, 4.5)])  # backwards after all
+    assert emit(True, 4.5, 10.0) == ([], [])  # ... once
+    assert emit(False, 3.3, 10.1) == ([], [(1, False, 3.3)])  # forwards again
+
+
 @pytest.mark.parametrize(
     ("duration_s", "start_s", "end_s", "coverage", "want"),
     [

@@ -453,3 +453,39 @@ def test_segment_records_overlap_over_the_shorter_span(a, b, want):
 
     assert rec(a).overlap(rec(b)) == pytest.approx(want)
     assert rec(b).overlap(rec(a)) == pytest.approx(want)
+
+
+@pytest.mark.parametrize(
+    "scored",
+    [
+        False,  # the repetition is still open: the L read backwards replaces the L forwards
+        True,  # already scored (its U came first): the revision comes too late, dropped
+    ],
+)
+def test_a_revised_segment_replaces_its_record_while_its_repetition_is_open(scored):
+    """The matcher reported an L forwards (the way back down the I read as its last leg),
+    then read the same L (repetition 0, segment 1) backwards: the record in the open
+    repetition is replaced, not added to; a repetition scored already is not reopened."""
+    from coach.core.types import SegmentRecord
+
+    coach = Coach(ILY, BodyFrame.from_box(BOX))
+    lane = coach._lanes[0]
+    i_rev = SegmentRecord(0, 0, True, 0.0, 3.2, 2.0, 1.0, 0.03)
+    l_fwd = SegmentRecord(0, 1, False, 3.3, 4.5, 1.2, 0.56, 0.07)
+    l_rev = SegmentRecord(0, 1, True, 4.5, 8.5, 3.2, 0.95, 0.03)
+    u_rev = SegmentRecord(0, 2, True, 9.4, 15.9, 5.8, 0.99, 0.03)
+    coach._collect(lane, (i_rev, l_fwd))
+    assert lane.pending[0] == [i_rev, l_fwd]
+    if scored:
+        coach._collect(lane, (u_rev,))
+        assert len(coach._score_ready(final=False)) == 1
+    coach._revise(lane, (l_rev,))
+    if not scored:
+        assert lane.pending[0] == [i_rev, l_rev]
+        assert lane.last_record == l_rev
+        coach._collect(lane, (u_rev,))
+        coach._score_ready(final=False)
+    assert lane.pending == {}
+    (rep,) = coach._repetitions
+    assert rep.segments == ((i_rev, l_fwd, u_rev) if scored else (i_rev, l_rev, u_rev))
+    assert rep.flags == (("wrong_direction", "incomplete") if scored else ("wrong_direction",))

@@ -284,6 +284,7 @@ class OnlineMatcher:
         self._vel = (0.0, 0.0)  # the hand's smoothed velocity (box widths per second)
         self._last_t: float | None = None
         self._emitted: tuple[float, float] = (-1.0, -1.0)
+        self._emitted_rev = math.nan  # whether the last record reported was reversed (1/0)
         self._progress: Progress | None = None
 
     # -- per frame -------------------------------------------------------------------------
@@ -348,7 +349,8 @@ class OnlineMatcher:
         ramp = min(1.0, speed / cfg.moving_speed_box_per_s)
         # Jitter alone gives a still hand some speed: the direction of a velocity that does
         # not stand out of it is not the hand's, and is trusted that much less.
-        ramp *= _direction_trust(speed, cfg.jitter_speed_per_s * jitter)
+        trust = _direction_trust(speed, cfg.jitter_speed_per_s * jitter)
+        ramp *= trust
         # The direction term, direction_weight * ramp * (1 - cos(tangent, velocity)), is
         # w - tangent . (velocity * w / speed).
         w = cfg.direction_weight * ramp if speed > 0 else 0.0
@@ -362,7 +364,11 @@ class OnlineMatcher:
         cols, pred, pen = self._table_for_k[k_now]  # advance by 0..k_now, or enter
         # Progress along the path must come from the hand moving: advancing further than
         # the hand travelled (with some slack) costs, so the alignment cannot run ahead.
-        moved = math.hypot(sx, sy)
+        # Jittery landmarks make a still hand step to and fro every frame: only the part of
+        # the step that is motion (the speed beyond jitter's, as for the direction) counts,
+        # or the alignment runs ahead of a still hand for free (and reads the way back down
+        # the I after an I drawn backwards as the last leg of an L, its top bar skipped).
+        moved = math.hypot(sx, sy) * (math.sqrt(trust) if jitter > 0 else 1.0)
         slack = 2.0 * moved * cfg.advance_weight / self._spacing
         # Two cost and token buffers, swapped each frame (nothing else keeps them).
         new_cost, arr = self._spare
@@ -497,12 +503,19 @@ class OnlineMatcher:
 
     def _emit(self, b: int, t: float, first: bool = False) -> Progress:
         completed: tuple[SegmentRecord, ...] = ()
+        revised: tuple[SegmentRecord, ...] = ()
         lc = self._tokarr[b, _LC]
         if not np.isnan(lc[0]):
             key = (float(lc[0]), float(lc[1]))
             if key > self._emitted and self._confirmed(b, lc, t):
-                self._emitted = key
+                self._emitted, self._emitted_rev = key, float(lc[2])
                 completed = (self._record(lc),)
+            elif key == self._emitted and lc[2] != self._emitted_rev and self._confirmed(b, lc, t):
+                # The best path now has the segment just reported done the other way round
+                # (what followed told which: a hand going back down the I after an I drawn
+                # backwards fits the end of an L as well, until the L drawn backwards comes).
+                self._emitted_rev = float(lc[2])
+                revised = (self._record(lc),)
         slot = int(self._seg[b])
         seg = self.stroke.segments[self.segment_ids[slot]]
         if self._is_gap[b]:
@@ -520,6 +533,8 @@ class OnlineMatcher:
             )
         else:
             progress = self._segment_progress(b, slot, seg, t, completed)
+        if revised:
+            progress = replace(progress, revised=revised)
         self._progress = progress
         return progress
 
@@ -579,7 +594,9 @@ class OnlineMatcher:
         """Hand not seen: keep the alignment, report the last progress with no distance."""
         if self._progress is None:
             return None
-        return replace(self._progress, timestamp_s=t, distance_box=math.nan, completed=())
+        return replace(
+            self._progress, timestamp_s=t, distance_box=math.nan, completed=(), revised=()
+        )
 
 
 _TOKEN_COLUMNS = {

@@ -192,6 +192,8 @@ class _Lane:
         self.done_until = -math.inf  # end of this lane's last finished segment
         self.last_record: SegmentRecord | None = None  # the last one collected
         self.rep_alias: dict[int, int] = {}  # repetition numbers a retrace started -> own
+        # The records in `pending` by the matcher's (repetition, segment), for its revisions.
+        self.reported: dict[tuple[int, int], SegmentRecord] = {}
         self._next_rep = 0  # one more than the highest repetition number given out
         self.activity = _Activity()
         self.following = _Activity(give_back=True)  # for "I can't follow your hand"
@@ -245,12 +247,20 @@ class _Lane:
         if p is None:
             return p
         completed = self._numbered(replayed + p.completed)
+        revised = self._numbered(p.revised)
         if self.rep_base:
             p = replace(p, repetition=p.repetition + self.rep_base)
         if not self.offset.engaged:
-            return replace(p, completed=completed) if completed != p.completed else p
+            if completed != p.completed or revised != p.revised:
+                p = replace(p, completed=completed, revised=revised)
+            return p
         extra = float(np.linalg.norm(shift))
-        return replace(p, distance_box=p.distance_box + extra, completed=self._shifted(completed))
+        return replace(
+            p,
+            distance_box=p.distance_box + extra,
+            completed=self._shifted(completed),
+            revised=self._shifted(revised),
+        )
 
     def _replay(
         self, shift: np.ndarray, t: float, noise: float, jitter_box: float
@@ -413,6 +423,7 @@ class Coach:
         for lane, p in zip(self._lanes, progresses, strict=True):
             if p is not None and self._counts(lane):
                 completed.extend(self._collect(lane, p.completed))
+                self._revise(lane, p.revised)
             elif p is not None:
                 lane.held.extend(p.completed)
             while lane.held and t - lane.held[0].end_s > HELD_S:
@@ -658,6 +669,7 @@ class Coach:
         ]
         for rec in records:
             self._counted_until = max(self._counted_until, rec.end_s)
+            key = (rec.repetition, rec.segment)
             if rec.repetition in lane.rep_alias:
                 rec = replace(rec, repetition=lane.rep_alias[rec.repetition])
             last, lane.last_record = lane.last_record, rec
@@ -686,7 +698,24 @@ class Coach:
                 continue  # another lane counted this circle already
             strokes.append(rec)
             lane.pending.setdefault(rec.repetition, []).append(rec)
+            lane.reported[key] = rec
         return tuple(strokes)
+
+    def _revise(self, lane: _Lane, records: tuple[SegmentRecord, ...]) -> None:
+        """A segment the matcher now reads the other way round replaces the record it
+        reported for it, while that record's repetition is not scored yet (the hints have
+        had their say: they are not told)."""
+        for rec in records:
+            old = lane.reported.get((rec.repetition, rec.segment))
+            recs = lane.pending.get(old.repetition, []) if old is not None else []
+            at = next((i for i, r in enumerate(recs) if r is old), None)
+            if old is None or at is None:
+                continue
+            new = replace(rec, repetition=old.repetition)
+            recs[at] = new
+            lane.reported[(rec.repetition, rec.segment)] = new
+            if lane.last_record is old:
+                lane.last_record = new
 
     def _role_lanes(self) -> bool:
         """Whether the stroke gives its hands different roles (sun and moon)."""
@@ -731,6 +760,7 @@ class Coach:
                 if not (ended or rep < newest or final):
                     continue
                 del lane.pending[rep]
+                lane.reported = {k: r for k, r in lane.reported.items() if r.repetition != rep}
                 if final and not ended and rep == newest and self._fragment(recs, lane):
                     continue  # the session ended while the hand went back or rested
                 out.append(self._score(recs, lane))

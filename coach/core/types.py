@@ -194,6 +194,10 @@ class Progress:
     distance_box: float  # distance of the hand from the reference path (nan when lifted)
     completed: tuple[SegmentRecord, ...] = ()  # segments that finished on this frame
     elapsed_s: float = float("nan")  # time since the hand passed 10% of this segment
+    # Segments reported before that the matcher now reads the other way round (same
+    # repetition and segment; later motion told it which way the hand went): they replace
+    # the records reported for them.
+    revised: tuple[SegmentRecord, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(
