@@ -71,6 +71,11 @@ class MatcherConfig:
     confirm_s: float = 1.0  # a finished segment is reported once the hand has left it this long
     confirm_fraction: float = 0.15  # ... or is this far into the next segment
     tangent_window_box: float = 0.08  # tangents are averaged over this arc length
+    # After the smoothing stage, landmarks that jitter by s box leave the hand's point
+    # about this times s off along the path (measured on simulated jitter of 0.1-0.15 box
+    # at 8-15 Hz: milestone times err by this over the hand's speed), which blurs how a
+    # stroke's speed rises and falls (see _duration_compiled).
+    milestone_noise_per_jitter: float = 0.25
 
 
 class OnlineMatcher:
@@ -282,6 +287,7 @@ class OnlineMatcher:
         self._spare = (np.full(s, _INF), np.zeros_like(arr))
         self._last_uv: np.ndarray | None = None
         self._vel = (0.0, 0.0)  # the hand's smoothed velocity (box widths per second)
+        self._jitter = 0.0  # the landmarks' jitter last measured (box widths)
         self._last_t: float | None = None
         self._emitted: tuple[float, float] = (-1.0, -1.0)
         self._emitted_rev = math.nan  # whether the last record reported was reversed (1/0)
@@ -315,6 +321,7 @@ class OnlineMatcher:
         step = q - self._last_uv
         self._last_uv, self._last_t = q, t
         jitter = float(jitter_box) if math.isfinite(jitter_box) and jitter_box > 0 else 0.0
+        self._jitter = jitter
         self._step(q, step, dt, t, min(max(float(noise), 0.0), 1.0), jitter)
         return self._emit(self._current_best(), t)
 
@@ -386,7 +393,7 @@ class OnlineMatcher:
             old, self._tokarr, new_cost, arr, self._gap_rows, np.array(local_gap),
             self._exit_mat, self._exit_pen_mat, cfg.skip_penalty, cfg.min_record_coverage,
             self._seg, self._rev, self._closed, self._n_of, self._length, self._nominal,
-            _MILESTONES, self._blank_token, t,
+            _MILESTONES, self._blank_token, t, self._noise_frac(),
         )  # fmt: skip
         self._cost = new_cost
         self._bind(arr)
@@ -420,6 +427,11 @@ class OnlineMatcher:
                 out[slot] = c
         return out
 
+    def _noise_frac(self) -> np.ndarray:
+        """Per segment slot: how far off along the path (a fraction of it) the jitter
+        leaves the hand's point, for the pace estimate."""
+        return self.config.milestone_noise_per_jitter * self._jitter / self._length
+
     def _bind(self, arr: np.ndarray) -> None:
         """Make ``arr`` the current tokens (one row per state, columns _TOKEN_COLUMNS):
         rep, start time, travel along the path (open segments), reference points advanced
@@ -452,10 +464,11 @@ class OnlineMatcher:
         out[:, 3] = src["start"][rows]
         out[:, 4] = t
         out[:, 5] = [
-            _within(_duration_from_milestones(m, n), float(start), t, float(c))
-            for m, n, start, c in zip(
+            _within(_duration_from_milestones(m, n, e), float(start), t, float(c))
+            for m, n, e, start, c in zip(
                 src["mile"][rows],
                 self._nominal[self._seg[rows]],
+                self._noise_frac()[self._seg[rows]],
                 src["start"][rows],
                 frac,
                 strict=True,
@@ -569,7 +582,7 @@ class OnlineMatcher:
         mile = self._tokarr[b, _MILE]
         speed = math.nan
         if frac >= 0.3 and not np.isnan(mile[0]):
-            dur = _duration_from_milestones(mile, float(seg.nominal_s))
+            dur = _duration_from_milestones(mile, float(seg.nominal_s), self._noise_frac()[slot])
             if dur > 0:
                 speed = float(seg.nominal_s) / dur
         return Progress(
@@ -637,6 +650,11 @@ _BELL_SCALE = 1.97345
 _STEADY_SHAPE = 1.15
 _BELL_SHAPE = 1.2995
 _MAX_SCALE = 2.2
+_MAX_K = (_MAX_SCALE - _STEADY_SCALE) / (_BELL_SCALE - _STEADY_SCALE)
+#: A shape blurred by jitter is taken towards the middle of steady (k = 0) and bell
+#: (k = 1): real strokes spread about that much (standard deviation 0.5 in k).
+_PRIOR_K = 0.5
+_PRIOR_K_VAR = 0.25
 
 
 def _direction_trust(speed: float, jitter_speed: float) -> float:
@@ -649,11 +667,13 @@ def _direction_trust(speed: float, jitter_speed: float) -> float:
     return 1.0 - (jitter_speed / speed) ** 2
 
 
-def _duration_from_milestones(mile: np.ndarray, nominal_s: float) -> float:
+def _duration_from_milestones(mile: np.ndarray, nominal_s: float, noise_frac: float = 0.0) -> float:
     """Pace estimate: the duration of the whole stroke, from the times at which the hand
-    passed 10%, 30%, ... of the path (see :func:`_duration_compiled`). NaN when the
+    passed 10%, 30%, ... of the path (see :func:`_duration_compiled`; ``noise_frac``: how
+    far off along the path the hand's point may be, a fraction of it). NaN when the
     hand did not get past 30%."""
-    return float(_duration_compiled(np.asarray(mile, np.float64), nominal_s, _MILESTONES))
+    mile = np.asarray(mile, np.float64)
+    return float(_duration_compiled(mile, nominal_s, _MILESTONES, float(noise_frac)))
 
 
 def _coarsen(points: np.ndarray, step_box: float, closed: bool) -> np.ndarray:
@@ -800,7 +820,7 @@ def _advance_rows(
 def _gap_rows_step(
     old_cost, old_tok, new_cost, new_tok, gap_rows, local_gap, exit_mat, exit_pen_mat,
     skip_penalty, min_coverage, seg, rev, closed, n_of, length, nominal, milestones,
-    blank, t,
+    blank, t, noise_frac,
 ):  # fmt: skip
     """The gap rows of one step: each gap stays, takes the best exit of the segment
     before it (closing that segment's record when enough of it was done), or skips that
@@ -834,7 +854,7 @@ def _gap_rows_step(
             new_tok[g, c_] = old_tok[src, c_]
         if choice == 1:
             _leave(old_tok, new_tok, g, src, slot == 0, min_coverage, seg, rev, closed,
-                   n_of, length, nominal, milestones, t)  # fmt: skip
+                   n_of, length, nominal, milestones, t, noise_frac)  # fmt: skip
         elif choice == 2 and slot == 0:
             new_tok[g, _REP] += 1  # skipped the last segment: the next repetition
     n = new_cost.shape[0] - 1
@@ -849,7 +869,7 @@ def _gap_rows_step(
 @numba.njit(cache=True, nogil=True)
 def _leave(
     old_tok, new_tok, g, row, wraps, min_coverage, seg, rev, closed, n_of, length,
-    nominal, milestones, t,
+    nominal, milestones, t, noise_frac,
 ):  # fmt: skip
     """Gap ``g`` takes the path that leaves the segment at ``row``: its record is closed
     if enough of the segment was done, and the repetition moves on after the last one."""
@@ -870,7 +890,10 @@ def _leave(
         mile = old_tok[row, _MILE0 : _MILE0 + milestones.shape[0]]
         coverage = min(max(frac, 0.0), 1.0)
         new_tok[g, _LC0 + 5] = _within(
-            _duration_compiled(mile, nominal[slot], milestones), old_tok[row, _START], t, coverage
+            _duration_compiled(mile, nominal[slot], milestones, noise_frac[slot]),
+            old_tok[row, _START],
+            t,
+            coverage,
         )
         new_tok[g, _LC0 + 6] = coverage
         new_tok[g, _LC0 + 7] = old_tok[row, _DSUM] / n if n > 0 else np.nan
@@ -889,7 +912,7 @@ def _within(duration_s, start_s, end_s, coverage):
 
 
 @numba.njit(cache=True, nogil=True)
-def _duration_compiled(mile, nominal_s, milestones):
+def _duration_compiled(mile, nominal_s, milestones, noise_frac=0.0):
     """The stroke's duration from its milestone times (10%, 30%, ..., 90% of the path).
 
     People speed up and slow down within a stroke (a bell-shaped speed), so the time
@@ -899,7 +922,14 @@ def _duration_compiled(mile, nominal_s, milestones):
     one, and the 10-90% time is scaled by 1.25 (index up to 1.15) to 1.97 (index 1.30)
     accordingly (a linear blend, capped at 2.2). A stroke that stopped short is scaled
     as a steady one over what it did. So pace is judged over the whole letter or
-    circle, never at its speed peak."""
+    circle, never at its speed peak.
+
+    Jitter blurs the shape: a hand point that may be ``noise_frac`` of the path off
+    along it passes each milestone that much of the path early or late, which is a long
+    time where the hand is slow (at 10% and 90%). The index read is then trusted only as
+    far as it stands out of that blur (its variance against the spread of real strokes'
+    shapes), and otherwise taken halfway between steady and bell: a jittery short
+    stroke whose index reads 0.8 is not taken for a steady one (nor for a slow one)."""
     count = 0
     last = -1
     for i in range(mile.shape[0]):
@@ -919,5 +949,17 @@ def _duration_compiled(mile, nominal_s, milestones):
         return span * _MAX_SCALE
     shape = (mile[1] - mile[0] + mile[4] - mile[3]) / inner
     k = (shape - _STEADY_SHAPE) / (_BELL_SHAPE - _STEADY_SHAPE)
+    k = min(max(k, 0.0), _MAX_K)
+    if noise_frac > 0:
+        # Time per fraction of the path at each milestone (from its neighbours), times
+        # the position noise: how early or late each milestone may be (seconds).
+        e0 = noise_frac * (mile[1] - mile[0]) / (milestones[1] - milestones[0])
+        e1 = noise_frac * (mile[2] - mile[0]) / (milestones[2] - milestones[0])
+        e3 = noise_frac * (mile[4] - mile[2]) / (milestones[4] - milestones[2])
+        e4 = noise_frac * (mile[4] - mile[3]) / (milestones[4] - milestones[3])
+        # The index's variance from them (first order), in units of k.
+        var = (e0 * e0 + e4 * e4 + (e1 * e1 + e3 * e3) * (1.0 + shape) ** 2) / (inner * inner)
+        var /= (_BELL_SHAPE - _STEADY_SHAPE) ** 2
+        k = _PRIOR_K + (k - _PRIOR_K) * _PRIOR_K_VAR / (_PRIOR_K_VAR + var)
     scale = _STEADY_SCALE + (_BELL_SCALE - _STEADY_SCALE) * k
     return span * min(max(scale, _STEADY_SCALE), _MAX_SCALE)
