@@ -287,7 +287,7 @@ class OnlineMatcher:
         self._spare = (np.full(s, _INF), np.zeros_like(arr))
         self._last_uv: np.ndarray | None = None
         self._vel = (0.0, 0.0)  # the hand's smoothed velocity (box widths per second)
-        self._jitter = 0.0  # the landmarks' jitter last measured (box widths)
+        self._jitter = 0.0  # the landmarks' jitter last measured (box widths), for pace
         self._last_t: float | None = None
         self._emitted: tuple[float, float] = (-1.0, -1.0)
         self._emitted_rev = math.nan  # whether the last record reported was reversed (1/0)
@@ -321,8 +321,11 @@ class OnlineMatcher:
         step = q - self._last_uv
         self._last_uv, self._last_t = q, t
         jitter = float(jitter_box) if math.isfinite(jitter_box) and jitter_box > 0 else 0.0
-        self._jitter = jitter
-        self._step(q, step, dt, t, min(max(float(noise), 0.0), 1.0), jitter)
+        noise = min(max(float(noise), 0.0), 1.0)
+        # (Landmarks the smoothing stage calls clean, noise 0, jitter below the matcher's
+        # resolution: their milestone times are as good as the frames make them.)
+        self._jitter = noise * jitter
+        self._step(q, step, dt, t, noise, jitter)
         return self._emit(self._current_best(), t)
 
     def finish(self, timestamp_s: float) -> tuple[SegmentRecord, ...]:
@@ -653,7 +656,7 @@ _MAX_SCALE = 2.2
 _MAX_K = (_MAX_SCALE - _STEADY_SCALE) / (_BELL_SCALE - _STEADY_SCALE)
 #: A shape blurred by jitter is taken towards the middle of steady (k = 0) and bell
 #: (k = 1): real strokes spread about that much (standard deviation 0.5 in k).
-_PRIOR_K = 0.5
+_PRIOR_K = 0.6
 _PRIOR_K_VAR = 0.25
 
 
