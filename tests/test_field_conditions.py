@@ -179,6 +179,25 @@ CASES = [
     ("sun", "reversed", "crossing left, covered", True),  # anticlockwise, human timing
     ("sun", "reversed", "crossing far left, jittery", False),  # ... on a noisy picture
     ("sun", "none", "crossing far left, covered, jittery", False),  # a good Sun
+    # Human timing on a jittery picture: jitter moves the times at which the hand passes
+    # 10% and 90% of the path (where it is slow) so much that a bell-shaped stroke read
+    # as a steady one (index 0.8 for 1.3) and its duration came out 0.6 of the real one:
+    # too_fast on good strokes, often the last. The index counts as far as it stands out
+    # of the blur the measured jitter gives it.
+    ("water-wheel", "none", "jitter 0.15", True),  # was: too_fast on the fifth paddle
+    ("water-wheel", "none", "jitter 0.15 fast", 6),  # ... at up to 15 Hz: on the last
+    ("water-wheel", "none", "bias down", True),  # ... pale doll: on the last two
+    ("water-wheel", "none", "bias up", True),  # ... a quarter up, jittery: the last two
+    ("i-love-you", "none", "jitter 0.15", 6),  # ... the last I Love You
+    ("sun-moon", "none", "jitter 0.15 fast", True),  # ... the last sun circle
+    ("water-wheel", "slow", "jitter 0.15", True),  # a slow bell stroke read as steady: ok
+    # ... and real pace faults under the same jitter stay flagged (three times too fast or
+    # too slow, steady or bell-shaped):
+    ("water-wheel", "slow", "jitter 0.15", False),
+    ("water-wheel", "fast", "bias up", False),
+    ("i-love-you", "fast", "jitter 0.15", True),
+    ("i-love-you", "slow", "jitter 0.15", True),
+    ("sun", "fast", "jitter 0.15", True),
     # The stroking hand comes within a jitter of the resting one, both seen, and the
     # trackers swap them: the followed lane kept the resting hand, the stroke went on
     # under the other lane (a repetition split in two, or lost). The track that leaves

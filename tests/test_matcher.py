@@ -324,6 +324,45 @@ def test_duration_scale_by_hand(mile, expected):
 
 
 @pytest.mark.parametrize(
+    ("mile", "noise_frac", "expected"),
+    [
+        ([0.1, 0.3, 0.5, 0.7, 0.9], 0.0, 1.0),  # steady, no jitter: as before
+        # steady, the hand's point 1% of the path off: every milestone 0.01 s early or
+        # late; index variance (2 + 2 x 2^2) x 0.01^2 / 0.4^2 = 0.00625, in k units
+        # / 0.1495^2 = 0.27965; k (0, steady) goes 0.25 / (0.25 + 0.27965) = 0.472 of
+        # the way to 0.6: 0.3168, 0.8 x (1.25 + 0.72345 x 0.3168) = 1.18334
+        ([0.1, 0.3, 0.5, 0.7, 0.9], 0.01, 1.18334),
+        # jitter as large as the path: the shape is unknown, k 0.6: 0.8 x 1.68407
+        ([0.1, 0.3, 0.5, 0.7, 0.9], 1.0, 1.34722),
+        # A good paddle of 2.32 s (water wheel, nominal 2.4 s, bell-shaped) under jitter
+        # 0.115 box (0.25 x 0.115 / 0.9 of the path): its index read 0.79, which took
+        # it for a steady stroke of 1.41 s (too fast); now 1.84 s.
+        ([13.67, 13.93, 14.3, 14.57, 14.8], 0.0, 1.4125),
+        ([13.67, 13.93, 14.3, 14.57, 14.8], 0.25 * 0.115 / 0.9, 1.84140),
+    ],
+)
+def test_jitter_blurs_the_speed_shape(mile, noise_frac, expected):
+    """The shape index counts as far as it stands out of the blur jitter gives the
+    milestone times; otherwise the stroke is taken between steady and bell."""
+    from coach.core.matcher import _MILESTONES, _duration_compiled, _duration_from_milestones
+
+    d = _duration_from_milestones(np.array(mile), 1.0, noise_frac)
+    assert d == pytest.approx(expected, rel=1e-4)
+    assert _duration_compiled(np.array(mile), 1.0, _MILESTONES, noise_frac) == pytest.approx(d)
+
+
+def test_pace_jitter_is_that_of_noisy_landmarks():
+    """Jitter of landmarks the smoothing stage calls clean (noise 0) does not blur the
+    pace estimate; that of noisy ones (noise 1) does, 0.25 of it along the path."""
+    m = OnlineMatcher(ILY)
+    m.update(np.array([0.8, 0.2]), 0.0)
+    m.update(np.array([0.8, 0.21]), 1 / 30, 0.0, 0.1)
+    assert np.all(m._noise_frac() == 0.0)
+    m.update(np.array([0.8, 0.22]), 2 / 30, 1.0, 0.1)
+    assert m._noise_frac() == pytest.approx(0.25 * 0.1 / m._length)
+
+
+@pytest.mark.parametrize(
     ("noise", "expected_tau_s"),
     [
         (0.0, 0.12),  # clean landmarks: the hand's direction over 0.12 s
