@@ -147,6 +147,24 @@ CASES = [
     # for a misplaced circle (a shift of the circle fits them: off_path on a good one).
     ("sun-moon", "none", "box off", False),  # calibration 20% big and 0.15 box off
     ("sun-moon", "none", "box off", True),  # ... with human timing
+    # A quarter-box bias: the shift is found about 4 s in, when the first circle is half
+    # drawn. Before that, the sun's circle read short (incomplete, too_fast) or the moon
+    # hand's arc and its way back read as a circle counted as repetitions; the circles
+    # now wait until it is known which hand is the sun, and the sun hand's lane reads
+    # them again with the shift.
+    ("sun-moon", "none", "bias up", False),  # was: the first circle incomplete
+    ("sun-moon", "none", "bias up", True),  # ... human timing (was: 2 repetitions of 3)
+    ("sun-moon", "none", "bias right", False),  # ... was: incomplete and too_fast
+    ("sun-moon", "none", "bias right", True),  # ... human timing
+    ("sun-moon", "none", "bias left", False),  # ... was: 1 repetition of 2
+    ("sun-moon", "none", "box off", 6),  # calibration off, human timing (was: too_fast)
+    ("sun-moon", "fast", "bias up", False),  # three times too fast: both circles end before
+    # the shift is known (was: the first incomplete)
+    ("sun-moon", "fast", "bias right", False),  # ... was: 3 repetitions of 2, incomplete
+    ("sun-moon", "fast", "bias left", False),  # ... was: 1 repetition of 2
+    # Three times too slow: at the end the matcher's best reading was one that had not
+    # finished the circle it counted; the circle read again is not a third repetition.
+    ("sun-moon", "slow", "bias up", False),
     ("water-wheel", "none", "clean", False),  # hands in turn: the reference case
     ("water-wheel", "none", "bias down", False),  # ... pale doll (was too slow)
     ("water-wheel", "none", "bias up", False),  # ... a quarter of the box up, jittery

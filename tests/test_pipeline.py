@@ -489,3 +489,54 @@ def test_a_revised_segment_replaces_its_record_while_its_repetition_is_open(scor
     (rep,) = coach._repetitions
     assert rep.segments == ((i_rev, l_fwd, u_rev) if scored else (i_rev, l_rev, u_rev))
     assert rep.flags == (("wrong_direction", "incomplete") if scored else ("wrong_direction",))
+
+
+def _circle(start_s: float, end_s: float, coverage: float = 1.0):
+    from coach.core.types import SegmentRecord
+
+    return SegmentRecord(0, 0, False, start_s, end_s, end_s - start_s, coverage, 0.05)
+
+
+@pytest.mark.parametrize(
+    ("full", "known", "t", "final", "counted", "left"),
+    [
+        # Neither hand has more whole circles: the circles wait ...
+        ((1, 1), None, 9.0, False, [], 2),
+        # ... at most a circle's nominal time (5.9 s): then the first finished counts
+        # (the other overlaps it), the later one still waits
+        ((1, 1), None, 12.5, False, [(0, 6.0)], 1),
+        # ... and at the end, all of them
+        ((1, 1), None, 9.0, True, [(0, 6.0)], 0),
+        # One hand has more whole circles: it is the sun, the other's circle is the moon's
+        # arc read as a circle
+        ((2, 1), None, 9.0, False, [(0, 6.0)], 0),
+        ((1, 2), None, 9.0, False, [(2.0, 8.0)], 0),
+        # A tie at the end: the hand that was the sun stays it
+        ((1, 1), 1, 9.0, True, [(2.0, 8.0)], 0),
+    ],
+)
+def test_sun_and_moon_circles_wait_until_the_sun_hand_is_known(
+    full, known, t, final, counted, left
+):
+    """Coach._settle: the circle lanes' finished circles wait while it is not known which
+    hand is the sun (the one that has finished more whole circles)."""
+    coach = Coach(load_stroke("sun-moon"), BodyFrame.from_box(BOX))
+    sun0, sun1 = coach._lanes[0], coach._lanes[1]  # each hand's circle lane
+    sun0.full, sun1.full = full
+    sun0.waiting.append(_circle(0.0, 6.0))
+    sun1.waiting.append(_circle(2.0, 8.0))
+    if known is not None:
+        coach._known_sun = coach._lanes[known]
+    got = coach._settle(t, final=final)
+    assert [(r.start_s, r.end_s) for r in got] == counted
+    assert len(sun0.waiting) + len(sun1.waiting) == left
+
+
+def test_a_circle_read_again_by_its_own_lane_counts_once():
+    """Coach._same_circle: a lane's circles follow one another; one that overlaps a circle
+    the same lane counted is that circle read again."""
+    coach = Coach(load_stroke("sun-moon"), BodyFrame.from_box(BOX))
+    lane = coach._lanes[0]
+    assert not coach._same_circle(lane, _circle(19.4, 35.6))
+    assert coach._same_circle(lane, _circle(19.4, 38.2, 0.99))
+    assert not coach._same_circle(lane, _circle(35.6, 52.0))

@@ -93,6 +93,11 @@ RETRACE_GAP_S = 0.3
 #: are one circle (the hands crossed and the trackers swapped them, or the moon hand's
 #: arc and return were read as a circle): the first one finished counts.
 SAME_CIRCLE_OVERLAP = 0.5
+#: A circle covered this far is a whole one (tells the sun hand from the moon hand).
+FULL_COVERAGE = 0.9
+#: ... and while it is not known which hand is the sun, a finished circle waits at most
+#: this part of a circle's nominal time before it counts.
+SUN_WAIT = 1.0
 
 
 @dataclass(frozen=True)
@@ -187,6 +192,10 @@ class _Lane:
         self.seen_s = -math.inf  # when its hand was last seen (not held by the tracker)
         self.ident_since = -math.inf  # when it began to follow that hand
         self.held: deque[SegmentRecord] = deque()  # finished while not followed (HELD_S)
+        # Two hands with different roles: whole circles finished while it is not known
+        # which hand is the sun (not counted yet), and the end of the last one that was.
+        self.waiting: list[SegmentRecord] = []
+        self.settled_until = -math.inf
         self.shift = np.zeros(2)  # the shift the matcher's state was built with
         self.rep_base = 0  # added to the matcher's repetition numbers (it may start over)
         self.done_until = -math.inf  # end of this lane's last finished segment
@@ -233,11 +242,14 @@ class _Lane:
             shift = self.offset.update(None if idle else uv, t)
         replayed: tuple[SegmentRecord, ...] = ()
         moved = float(np.linalg.norm(shift - self.shift)) >= REPLAY_SHIFT_BOX
-        if moved and not self.pending and (self.stroke.hands == 1 or self.stroke.per_hand):
+        roles = self.stroke.hands != 1 and not self.stroke.per_hand
+        main = self.stroke.segments[self.segments[0]].role == self.stroke.segments[0].role
+        if moved and not self.pending and (not roles or (main and place)):
             # (Not in the middle of a repetition: its first segments were followed, the
-            # shift changes little of it, and starting over would split it. Not for two
-            # hands with different roles: which hand is the sun is told from the whole
-            # circles each lane has finished, and reading a path twice would double them.)
+            # shift changes little of it, and starting over would split it. Two hands with
+            # different roles: the circle lanes only; their circles not yet counted are
+            # read again in place of the first reading (:meth:`_replay`). The moon's arc
+            # is judged for its direction only.)
             replayed = self._replay(shift, t, noise, jitter_box)
         if moved or not self.pending:
             self.shift = shift.copy()
@@ -267,8 +279,15 @@ class _Lane:
     ) -> tuple[SegmentRecord, ...]:
         """Start the matcher over and feed it this lane's recent path (after its last
         finished segment, at most REPLAY_S) less ``shift``: the stroke it could not follow
-        before the shift was known is followed now. Returns the segments that finishes."""
+        before the shift was known is followed now. Returns the segments that finishes.
+
+        Circles still waiting to be counted (two hands with different roles, the sun not
+        known yet) are read again too: they were read without the shift."""
         since = max(self.done_until, t - REPLAY_S)
+        if self.waiting:
+            since = max(self.settled_until, t - REPLAY_S)
+            self.full -= sum(r.coverage >= FULL_COVERAGE for r in self.waiting)
+            self.waiting.clear()
         self.rep_base = self._next_rep
         self.matcher.reset()
         out: list[SegmentRecord] = []
@@ -353,6 +372,7 @@ class Coach:
         self._repetitions: list[RepetitionScore] = []
         self._side_records: list[tuple[int, SegmentRecord]] = []  # (hand slot, record)
         self._main_counted: deque[tuple[int, SegmentRecord]] = deque()  # (lane, record)
+        self._known_sun: _Lane | None = None  # the sun hand's circle lane, last known
         self._hints: list[Hint] = []
         self._hint_state = hint_policy.HintState()
         self._current_hint: Hint | None = None
@@ -373,6 +393,7 @@ class Coach:
         self.tracker.set_body_frame(body_frame)
         self._lanes = self._make_lanes()
         self._active = self._lanes[0]
+        self._known_sun = None
 
     # -- per frame ------------------------------------------------------------------------
 
@@ -428,14 +449,16 @@ class Coach:
                 lane.held.extend(p.completed)
             while lane.held and t - lane.held[0].end_s > HELD_S:
                 lane.held.popleft()
+        completed.extend(self._settle(t))
         sun = self._sun_lane()  # (this frame's circles are in)
         if sun is not None:  # the live hints follow the sun hand's circle
             self._active = sun
         active = self._lanes.index(self._active)
         progress = progresses[active]
-        if sun is None and self._role_lanes():
+        if sun is None and self._known_sun is None and self._role_lanes():
             # Which hand is the sun is not known yet: the other hand's arc read along the
             # circle, or the sun hand's circle along the arc, says nothing about either.
+            # (The other hand catching up, the hand that was the sun stays it.)
             progress = None
         if track is not None and self.stroke.hands == 1 and points[active] is not None:
             uv = points[active]
@@ -662,11 +685,7 @@ class Coach:
         strokes (not the hand going back over a segment), for the hints."""
         strokes: list[SegmentRecord] = []
         main = self.stroke.segments[lane.segments[0]].role == self._main_role
-        rivals = [
-            other.full
-            for other in self._lanes
-            if other is not lane and other.segments == lane.segments and self._role_lanes()
-        ]
+        roles = self._role_lanes()
         for rec in records:
             self._counted_until = max(self._counted_until, rec.end_s)
             key = (rec.repetition, rec.segment)
@@ -688,17 +707,54 @@ class Coach:
                 # (in the repetition it goes with): the hints say no more of it either.
                 self._side_records.append((lane.slot, rec))
                 continue
-            if rec.coverage >= 0.9:
+            if rec.coverage >= FULL_COVERAGE:
                 lane.full += 1
-            # Two hands with different roles: only the sun hand's circles count (and are
-            # talked about); the moon hand's arc read as part of a circle is not one.
-            if rivals and lane.full < max(rivals):
-                continue  # the other hand does more whole circles: this one is the moon's
-            if rivals and self._same_circle(lane, rec):
-                continue  # another lane counted this circle already
+            if roles:  # which hand's circle this is is told in _settle
+                lane.waiting.append(rec)
+                continue
             strokes.append(rec)
             lane.pending.setdefault(rec.repetition, []).append(rec)
             lane.reported[key] = rec
+        return tuple(strokes)
+
+    def _settle(self, t: float, final: bool = False) -> tuple[SegmentRecord, ...]:
+        """Two hands with different roles: the circles the lanes finish wait while it is
+        not known which hand is the sun (the moon hand's arc and its way back, or the
+        sun's circle read before a tracking bias was known, may finish circles too).
+        Once it is, the waiting circles count in the order they finished: the sun hand's
+        only, and a circle another lane counted already once. A circle waits at most
+        SUN_WAIT of a circle's nominal time (by then the sun hand drawing whole circles
+        would have finished one), and no longer than the session: then a hand that was
+        the sun stays it (the other caught up: a tie says no more), and when neither
+        ever was, the first finished of overlapping circles counts."""
+        if not self._role_lanes():
+            return ()
+        sun = self._sun_lane()
+        until = math.inf
+        if sun is not None:
+            self._known_sun = sun
+        else:
+            sun = self._known_sun
+            if not final:
+                circle = self.stroke.segments[self._lanes[0].segments[0]]
+                until = t - SUN_WAIT * circle.nominal_s
+        waiting = sorted(
+            ((rec.end_s, i, rec) for i, lane in enumerate(self._lanes) for rec in lane.waiting),
+            key=lambda x: (x[0], x[1]),
+        )
+        strokes: list[SegmentRecord] = []
+        for end_s, i, rec in waiting:
+            if end_s > until:
+                break
+            lane = self._lanes[i]
+            lane.waiting.remove(rec)
+            lane.settled_until = max(lane.settled_until, end_s)
+            if sun is not None and lane is not sun:
+                continue  # the other hand is the sun: this is the moon's arc read as a circle
+            if self._same_circle(lane, rec):
+                continue  # another lane counted this circle already
+            strokes.append(rec)
+            lane.pending.setdefault(rec.repetition, []).append(rec)
         return tuple(strokes)
 
     def _revise(self, lane: _Lane, records: tuple[SegmentRecord, ...]) -> None:
@@ -734,14 +790,17 @@ class Coach:
         return best
 
     def _same_circle(self, lane: _Lane, rec: SegmentRecord) -> bool:
-        """Two hands with different roles: whether another lane already counted a segment
-        that overlaps ``rec`` by more than SAME_CIRCLE_OVERLAP of the shorter (one hand is
-        the sun at a time). Otherwise ``rec`` is noted as counted."""
+        """Two hands with different roles: whether a lane already counted a segment that
+        overlaps ``rec`` by more than SAME_CIRCLE_OVERLAP of the shorter (one hand is the
+        sun at a time; and a lane's own circles follow one another, so one of its own that
+        overlaps is the same circle read again: the matcher's best reading at the end of
+        a session may be one that had not finished the turn it counted). Otherwise
+        ``rec`` is noted as counted."""
         me = self._lanes.index(lane)
         counted = self._main_counted
         while counted and rec.start_s - counted[0][1].end_s > PATH_MEMORY_S:
             counted.popleft()
-        if any(other != me and rec.overlap(r) > SAME_CIRCLE_OVERLAP for other, r in counted):
+        if any(rec.overlap(r) > SAME_CIRCLE_OVERLAP for _, r in counted):
             return True
         counted.append((me, rec))
         return False
@@ -815,6 +874,7 @@ class Coach:
                 self._collect(lane, lane.finish(t))
             else:  # the other hand's unfinished move at the very end says nothing
                 self._collect(lane, lane._shifted(lane._numbered(lane.matcher.pending())))
+        self._settle(t, final=True)
         self._score_ready(final=True)
         if self._lost_since is not None and t - self._lost_since >= NO_HAND_MIN_S:
             self._no_hand.append((self._lost_since, t))
