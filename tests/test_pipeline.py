@@ -536,7 +536,6 @@ def test_a_circle_read_again_by_its_own_lane_counts_once():
     """Coach._same_circle: a lane's circles follow one another; one that overlaps a circle
     the same lane counted is that circle read again."""
     coach = Coach(load_stroke("sun-moon"), BodyFrame.from_box(BOX))
-    lane = coach._lanes[0]
-    assert not coach._same_circle(lane, _circle(19.4, 35.6))
-    assert coach._same_circle(lane, _circle(19.4, 38.2, 0.99))
-    assert not coach._same_circle(lane, _circle(35.6, 52.0))
+    assert not coach._same_circle(_circle(19.4, 35.6))
+    assert coach._same_circle(_circle(19.4, 38.2, 0.99))
+    assert not coach._same_circle(_circle(35.6, 52.0))

@@ -179,6 +179,9 @@ class _Lane:
         self.slot = slot
         self.stroke = stroke
         self.segments = segments
+        # Whether it follows the stroke's first role (the sun's circle; every lane of a
+        # stroke whose hands do the same).
+        self.main = stroke.segments[segments[0]].role == stroke.segments[0].role
         self.matcher = OnlineMatcher(stroke, segments, cfg)
         self.offset = OffsetEstimator(stroke, segments)
         self.pending: dict[int, list[SegmentRecord]] = {}
@@ -242,9 +245,7 @@ class _Lane:
             shift = self.offset.update(None if idle else uv, t)
         replayed: tuple[SegmentRecord, ...] = ()
         moved = float(np.linalg.norm(shift - self.shift)) >= REPLAY_SHIFT_BOX
-        roles = self.stroke.hands != 1 and not self.stroke.per_hand
-        main = self.stroke.segments[self.segments[0]].role == self.stroke.segments[0].role
-        if moved and not self.pending and (not roles or (main and place)):
+        if moved and not self.pending and (not _gives_roles(self.stroke) or (self.main and place)):
             # (Not in the middle of a repetition: its first segments were followed, the
             # shift changes little of it, and starting over would split it. Two hands with
             # different roles: the circle lanes only; their circles not yet counted are
@@ -368,10 +369,9 @@ class Coach:
         self._active = self._lanes[0]
         self._counted_until = -math.inf  # end of the last segment collected
         self._stuck_since: float | None = None
-        self._main_role = self.stroke.segments[0].role
         self._repetitions: list[RepetitionScore] = []
         self._side_records: list[tuple[int, SegmentRecord]] = []  # (hand slot, record)
-        self._main_counted: deque[tuple[int, SegmentRecord]] = deque()  # (lane, record)
+        self._main_counted: deque[SegmentRecord] = deque()  # circles counted (_same_circle)
         self._known_sun: _Lane | None = None  # the sun hand's circle lane, last known
         self._hints: list[Hint] = []
         self._hint_state = hint_policy.HintState()
@@ -655,8 +655,7 @@ class Coach:
             return False
         if sun is None:
             return True
-        main = self.stroke.segments[lane.segments[0]].role == self._main_role
-        return (lane.slot == sun.slot) == main
+        return (lane.slot == sun.slot) == lane.main
 
     def _counts(self, lane: _Lane) -> bool:
         """Whether this lane's segments count: one-hand strokes count the followed hand's
@@ -684,7 +683,6 @@ class Coach:
         """Take a lane's finished segments into its repetitions; returns those that are
         strokes (not the hand going back over a segment), for the hints."""
         strokes: list[SegmentRecord] = []
-        main = self.stroke.segments[lane.segments[0]].role == self._main_role
         roles = self._role_lanes()
         for rec in records:
             self._counted_until = max(self._counted_until, rec.end_s)
@@ -702,7 +700,7 @@ class Coach:
             if _carried_back(rec, self.stroke):
                 strokes.append(rec)
                 continue
-            if not main:
+            if not lane.main:
                 # The other hand's move (the moon's arc) is judged for its direction only
                 # (in the repetition it goes with): the hints say no more of it either.
                 self._side_records.append((lane.slot, rec))
@@ -751,7 +749,7 @@ class Coach:
             lane.settled_until = max(lane.settled_until, end_s)
             if sun is not None and lane is not sun:
                 continue  # the other hand is the sun: this is the moon's arc read as a circle
-            if self._same_circle(lane, rec):
+            if self._same_circle(rec):
                 continue  # another lane counted this circle already
             strokes.append(rec)
             lane.pending.setdefault(rec.repetition, []).append(rec)
@@ -775,7 +773,7 @@ class Coach:
 
     def _role_lanes(self) -> bool:
         """Whether the stroke gives its hands different roles (sun and moon)."""
-        return self.stroke.hands != 1 and not self.stroke.per_hand
+        return _gives_roles(self.stroke)
 
     def _sun_lane(self) -> _Lane | None:
         """Two hands with different roles: the circle lane of the hand doing the stroke's
@@ -789,20 +787,19 @@ class Coach:
             return None
         return best
 
-    def _same_circle(self, lane: _Lane, rec: SegmentRecord) -> bool:
+    def _same_circle(self, rec: SegmentRecord) -> bool:
         """Two hands with different roles: whether a lane already counted a segment that
         overlaps ``rec`` by more than SAME_CIRCLE_OVERLAP of the shorter (one hand is the
         sun at a time; and a lane's own circles follow one another, so one of its own that
         overlaps is the same circle read again: the matcher's best reading at the end of
         a session may be one that had not finished the turn it counted). Otherwise
         ``rec`` is noted as counted."""
-        me = self._lanes.index(lane)
         counted = self._main_counted
-        while counted and rec.start_s - counted[0][1].end_s > PATH_MEMORY_S:
+        while counted and rec.start_s - counted[0].end_s > PATH_MEMORY_S:
             counted.popleft()
-        if any(rec.overlap(r) > SAME_CIRCLE_OVERLAP for _, r in counted):
+        if any(rec.overlap(r) > SAME_CIRCLE_OVERLAP for r in counted):
             return True
-        counted.append((me, rec))
+        counted.append(rec)
         return False
 
     def _score_ready(self, final: bool) -> tuple[RepetitionScore, ...]:
@@ -870,7 +867,7 @@ class Coach:
         for lane in self._lanes:
             if not self._counts(lane):
                 continue
-            if self.stroke.segments[lane.segments[0]].role == self._main_role:
+            if lane.main:
                 self._collect(lane, lane.finish(t))
             else:  # the other hand's unfinished move at the very end says nothing
                 self._collect(lane, lane._shifted(lane._numbered(lane.matcher.pending())))
@@ -900,6 +897,11 @@ class Coach:
             score=session_score(self._repetitions),
             flags=flags,
         )
+
+
+def _gives_roles(stroke: StrokeDefinition) -> bool:
+    """Whether the stroke gives its two hands different roles (sun and moon)."""
+    return stroke.hands != 1 and not stroke.per_hand
 
 
 def _retrace(last: SegmentRecord, rec: SegmentRecord, stroke: StrokeDefinition) -> bool:
