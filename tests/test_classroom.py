@@ -40,14 +40,17 @@ def relay():
     r.stop()
 
 
-def wait_for(what, timeout_s: float = 10.0, label: str = ""):
+def wait_for(what, timeout_s: float = 10.0, label: str = "", state=None):
+    """``what()`` once it is truthy; after ``timeout_s`` an AssertionError naming ``label``
+    and, if given, ``state()`` (what the clients saw: a lost point or a reconnect)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         value = what()
         if value:
             return value
         time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {label or what}")
+    seen = "" if state is None else f"; {state()}"
+    raise AssertionError(f"timed out waiting for {label or what}{seen}")
 
 
 # -- codes and names ------------------------------------------------------------------------------
@@ -306,6 +309,19 @@ def test_a_failing_link_never_breaks_the_video(sample) -> None:
     assert link.errors == 1 and "boom" in link.last_error
 
 
+def _links_state(teacher_link, parent_links) -> str:
+    """Published and relayed counts and each client's connects and last error (for a
+    failure message: a point lost on a reconnect reads differently from a slow relay)."""
+    out = [f"published {teacher_link.published}"]
+    for who, link in [("instructor", teacher_link)] + [
+        (f"parent {i}", lk) for i, lk in enumerate(parent_links)
+    ]:
+        snap = link.client.snapshot()
+        out.append(f"{who}: relayed {snap.relayed}, connects {snap.connects}, "
+                   f"state {link.client.state}, last error {snap.last_error!r}")  # fmt: skip
+    return "; ".join(out)
+
+
 def test_instructor_and_two_parents_through_a_relay(sample, relay) -> None:
     session, tclient = cr.open_class(relay.url, "Maya", sample.stroke.id)
     bf = sample.truth.body_frame()
@@ -325,7 +341,10 @@ def test_instructor_and_two_parents_through_a_relay(sample, relay) -> None:
             teacher.process(img, t)
             published = teacher_link.published
             # (generous: a loaded 2-core machine has delayed the relay by seconds)
-            wait_for(lambda p=published: all(lk.relayed >= p for _, lk in parents), 20, "points")
+            wait_for(
+                lambda p=published: all(lk.relayed >= p for _, lk in parents), 20, "points",
+                state=lambda: _links_state(teacher_link, [lk for _, lk in parents]),
+            )  # fmt: skip
             for coach, _link in parents:
                 greens.append(green_mask(coach.process(img, t)).sum())
         assert teacher_link.published > 0.5 * sample.n_frames and teacher_link.errors == 0
