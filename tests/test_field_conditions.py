@@ -17,6 +17,7 @@ from tests.landmark_sim import Field, human_sample, resting, run
 
 WANT = {
     "none": set(),
+    "incomplete": {"incomplete"},
     "reversed": {"wrong_direction"},
     "fast": {"too_fast"},
     "slow": {"too_slow"},
@@ -41,6 +42,11 @@ CONDITIONS = {
     "bias down, another draw": Field(bias_box=(0, 0.2), jitter_box=0.1, seed=1),
     "bias right, another draw": Field(bias_box=(0.25, 0), jitter_box=0.15, seed=6),
     "tilted camera, another draw": Field(tilt_deg=35, jitter_box=0.05, seed=7),
+    # The landmark grid's draws (tests/landmark_grid.py: seed 11 and 12)
+    "bias down, draw 11": Field(bias_box=(0, 0.2), jitter_box=0.1, seed=11),
+    "bias down, draw 12": Field(bias_box=(0, 0.2), jitter_box=0.1, seed=12),
+    "bias left, draw 11": Field(bias_box=(-0.25, 0), jitter_box=0.15, seed=11),
+    "bias right, draw 11": Field(bias_box=(0.25, 0), jitter_box=0.15, seed=11),
     # The stroking hand passes over the resting one (0.15 box): the detector sees one
     # hand there, and the trackers carry on with the wrong hand (they swap the two).
     "crossing low left": Field(rest_uv=(0.2, 0.78), cross_box=0.15, seed=3),
@@ -231,6 +237,21 @@ CASES = [
     ("water-wheel", "none", "resting hand", False),
     ("water-wheel", "none", "resting hand", 6),  # ... human timing
     ("water-wheel", "slow", "resting hand, another draw", False),  # ... three times too slow
+    # The I drawn 0.2 box low fits the U's other column 0.6 box away as well as its own
+    # (and jitter made the far shift fit a little better): it was taken for a stroke in
+    # the wrong place until the next search, and the L read meanwhile came out short. A
+    # shift is a misplaced stroke only where it fits clearly better than any bias.
+    ("i-love-you", "none", "bias down, draw 12", 6),  # human timing (was: incomplete)
+    # A quarter-box bias is found about 4 s in; a letter or circle read before that (too
+    # fast: a whole repetition) came out short or split, and was scored at once. The
+    # repetitions read before the first search wait, and are read again with its shift.
+    ("i-love-you", "fast", "bias left, draw 11", False),  # was: 3 repetitions, incomplete
+    ("i-love-you", "fast", "bias down, draw 11", False),  # was: the first incomplete
+    ("sun", "fast", "bias right, draw 11", False),  # ... the first circle incomplete
+    # ... and a stroke that is short, or in the wrong place, stays flagged under the bias
+    ("i-love-you", "incomplete", "bias left, draw 11", False),  # half of every letter
+    ("i-love-you", "incomplete", "bias down, draw 12", False),  # ... pale doll
+    ("i-love-you", "slow", "bias left, draw 11", False),  # three times too slow, biased
 ]
 
 
@@ -298,3 +319,20 @@ def test_sun_and_moon_hints_come_from_each_hands_own_role(condition):
     session = run(Sample("sun-moon", repetitions=2), CONDITIONS[condition])
     assert len(session.repetitions) == 2
     assert [h.code for h in session.hints if h.code != "good"] == []
+
+
+@pytest.mark.parametrize(
+    ("stroke", "condition"),
+    [
+        ("i-love-you", "bias down, draw 12"),  # letters off the tummy, fingertips 0.2 low
+        ("i-love-you", "bias left, draw 11"),  # ... a quarter of the box left, jittery
+        ("sun", "bias right, draw 11"),  # circles up and left, fingertips a quarter right
+    ],
+)
+def test_stroke_in_the_wrong_place_under_bias_stays_off_path(stroke, condition):
+    """A stroke in the wrong place is told from a tracking bias under that bias too (a
+    shift off the path must fit clearly better than any bias shift: it does)."""
+    sample = Sample(stroke, fault="off_path", repetitions=2)
+    session = run(sample, CONDITIONS[condition])
+    assert len(session.repetitions) == 2
+    assert all("off_path" in rep.flags for rep in session.repetitions)

@@ -131,3 +131,25 @@ def test_work_is_spread_one_slice_per_frame():
         est.update(uv, t)
         assert len(calls) - before <= 2  # one slice (the last frame adds the no-shift check)
     assert max(calls) <= 32
+
+
+def test_a_far_shift_that_fits_little_better_than_a_bias_is_the_bias():
+    """The I drawn 0.2 box low (a pale doll's fingertips), after a rest 0.08 box right of
+    its top. The U's other column 0.6 box away and the U's top bar take every point
+    (shift (0.6, 0.2): 0); the bias (0, 0.2) takes the 14 points of the I, and of the 8
+    rest points 0.08 box beyond the L's top bar, the trimmed mean keeps one (the best 15
+    of 22): 0.08 / 15 = 0.0053 box. The far shift is not clearly better (gain 2 over the
+    floor 0.01 = 0.02): the path is the I with a bias, not a stroke in the wrong place.
+    (Was: engaged at (0.6, 0.2), and a good I Love You flagged off_path.)"""
+    est = OffsetEstimator(ILY)
+    pts = [np.array([0.88, 0.3])] * 8 + [np.array([0.8, v]) for v in np.linspace(0.3, 1.05, 14)]
+    cells = est._flat(_cells(np.array(pts) - _MAP_LO))
+    far, bias = est._cost(cells, _cells(np.array([[0.6, 0.2], [0.0, 0.2]])))
+    assert far == pytest.approx(0.0, abs=_MAP_STEP)
+    assert bias == pytest.approx(0.08 / 15, abs=_MAP_STEP)
+    samples = [(uv, i / 4.0) for i, uv in enumerate(pts)]
+    samples += [(None, len(pts) / 4.0 + i / 30.0) for i in range(150)]  # the last search
+    shifts = run(est, samples)
+    assert not est.engaged
+    assert all(np.hypot(*s) <= est.config.bias_box for s in shifts)
+    assert shifts[-1][1] == pytest.approx(0.2, abs=0.03)  # the bias is taken off

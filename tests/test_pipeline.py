@@ -45,6 +45,9 @@ def run(stroke, body_frame, samples, drop=lambda t: False):
         ({"factor": 3.0}, {"too_slow"}),  # three times too slow
         ({"reverse": True}, {"wrong_direction"}),  # every letter backwards
         ({"offset": (0.0, -0.2)}, set()),  # tracked point a fifth of the box off: no change
+        # three times too fast, a quarter of the box left: the first I Love You is done
+        # before the bias is found (4 s in); it is read again with it (was: incomplete)
+        ({"factor": 1 / 3, "offset": (-0.25, 0.0)}, {"too_fast"}),
     ],
 )
 def test_verdicts_per_repetition(kw, flags):

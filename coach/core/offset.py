@@ -97,6 +97,9 @@ class OffsetEstimator:
             )
         )
         self._coarse = np.array([(a, b) for a in g for b in g], dtype=np.int64)
+        # The coarse shifts that are surely tracking bias (below release_box, where an
+        # engaged shift is dropped): a stroke in the wrong place must fit clearly better.
+        self._coarse_small = np.hypot(*self._coarse.T) * _MAP_STEP < self.config.release_box
         f = np.arange(-2, 3)
         self._fine = [
             np.array([(a, b) for a in f * c for b in f * c], dtype=np.int64)
@@ -121,6 +124,7 @@ class OffsetEstimator:
         self.offset = np.zeros(2)  # the shift taken off the hand (bias or misplaced stroke)
         self.engaged = False  # the shift is a stroke done in the wrong place (off_path)
         self.fit_box = np.nan
+        self.fitted = False  # a search has been done: the shift is known (none, bias, misplaced)
         self._fitting: Iterator[None] | None = None
 
     def update(self, uv: np.ndarray | None, timestamp_s: float) -> np.ndarray:
@@ -182,24 +186,52 @@ class OffsetEstimator:
             near_shift, near = shifts[i], float(cost[i])
         yield  # the set-up and the search near no shift are one frame's work, each slice
         # of shifts another's
-        best, shift = np.inf, np.zeros(2, dtype=np.int64)
+        # The best shift of all, and the best of those that are surely tracking bias
+        # (below release_box): a stroke is in the wrong place only where no bias explains
+        # it. Coarse fits within floor_box of each other are equal: of those, the one
+        # nearest the shift in use is refined (none at first: a line fits any shift along
+        # itself, and a partial I read 0.24 box up or down alike).
+        coarse = np.empty(len(self._coarse))
         for start in range(0, len(self._coarse), _CHUNK):
-            shifts = self._coarse[start : start + _CHUNK]
-            cost = self._cost(cells, shifts)
-            i = int(np.argmin(cost))
-            if cost[i] < best:
-                best, shift = float(cost[i]), shifts[i]
+            coarse[start : start + _CHUNK] = self._cost(cells, self._coarse[start : start + _CHUNK])
             yield
+        held = _cells(self.offset)
+        shift = self._coarse[_smallest_of_best(coarse, self._coarse - held, cfg.floor_box)]
+        small_cost = np.where(self._coarse_small, coarse, np.inf)
+        small = self._coarse[_smallest_of_best(small_cost, self._coarse - held, cfg.floor_box)]
+        small_fit = bias_fit = float(small_cost.min())  # (bias_fit: the best a bias gives)
+        refine_small = _size_box(shift) > cfg.bias_box  # (else the best may be a bias itself)
         for grid in self._fine:  # refine around the best: steps of 0.03, then 0.01
             shifts = shift + grid
             cost = self._cost(cells, shifts)
-            i = int(np.argmin(cost))
+            i = _smallest_of_best(cost, shifts, 0.0)  # (the fit decides here: exact ties)
             shift, fit = shifts[i], float(cost[i])
+            if refine_small:  # ... and around the best bias shift, staying below
+                shifts = small + grid
+                cost = self._cost(cells, shifts)
+                cost[np.hypot(*shifts.T) * _MAP_STEP >= cfg.release_box] = np.inf
+                i = _smallest_of_best(cost, shifts, 0.0)
+                small, small_fit = shifts[i], float(cost[i])
             yield
         if near <= max(fit, cfg.floor_box):
             shift, fit = near_shift, near
         here = float(self._cost(cells, np.zeros((1, 2), dtype=np.int64))[0])
+        # The best fit a tracking bias gives (no shift, the search near it, the best shift
+        # below release_box): a shift further off must fit clearly better than that to
+        # become a stroke in the wrong place. A line fits many shifts (the I fits the U's
+        # other column 0.6 box away, and any shift along itself): with a fifth of the box
+        # of bias, the far one may fit a little better by the jitter, and a good I Love You
+        # was flagged off_path (and its L read short) until the next search.
+        if near <= small_fit:
+            small, small_fit = near_shift, near
+        if here <= small_fit:
+            small, small_fit = np.zeros(2, dtype=np.int64), here
+        bias_fit = min(bias_fit, small_fit)
+        clear = fit <= cfg.fit_box and bias_fit >= cfg.gain * max(fit, cfg.floor_box)
+        if not self.engaged and _size_box(shift) > cfg.bias_box and not clear:
+            shift, fit = small, small_fit  # not clearly a misplaced stroke: the bias
         self.fit_box = fit
+        self.fitted = True
         shift_box = shift * _MAP_STEP
         size = float(np.linalg.norm(shift_box))
         floor = max(fit, cfg.floor_box)
@@ -215,11 +247,25 @@ class OffsetEstimator:
                 self.offset = shift_box if bias else np.zeros(2)
             else:
                 self.offset = shift_box
-        elif good and size >= cfg.engage_box:
+        elif clear and size >= cfg.engage_box:
             self.engaged = True
             self.offset = shift_box
         else:
             self.offset = shift_box if bias else np.zeros(2)
+
+
+def _smallest_of_best(cost: np.ndarray, shifts: np.ndarray, tie_box: float) -> int:
+    """Index of the smallest of ``shifts`` (cells; measured from the shift in use) among
+    those whose cost is within ``tie_box`` of the lowest (the lower cost first among
+    equally small ones)."""
+    tied = np.flatnonzero(cost <= cost.min() + tie_box)
+    size = np.hypot(*shifts[tied].T)
+    return int(tied[np.lexsort((cost[tied], size))[0]])
+
+
+def _size_box(shift_cells: np.ndarray) -> float:
+    """The length of a shift of whole map cells, in box widths."""
+    return float(np.hypot(*shift_cells)) * _MAP_STEP
 
 
 def _cells(x: np.ndarray) -> np.ndarray:

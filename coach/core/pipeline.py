@@ -207,6 +207,8 @@ class _Lane:
         # The records in `pending` by the matcher's (repetition, segment), for its revisions.
         self.reported: dict[tuple[int, int], SegmentRecord] = {}
         self._next_rep = 0  # one more than the highest repetition number given out
+        self.searched = False  # its offset search had found the shift by the last frame
+        self.scored_until = -math.inf  # end of its last repetition scored
         self.activity = _Activity()
         self.following = _Activity(give_back=True)  # for "I can't follow your hand"
         self.path: deque[tuple[float, float, float]] = deque()  # (t, u, v), for smoothness
@@ -245,13 +247,32 @@ class _Lane:
             shift = self.offset.update(None if idle else uv, t)
         replayed: tuple[SegmentRecord, ...] = ()
         moved = float(np.linalg.norm(shift - self.shift)) >= REPLAY_SHIFT_BOX
-        if moved and not self.pending and (not _gives_roles(self.stroke) or (self.main and place)):
-            # (Not in the middle of a repetition: its first segments were followed, the
-            # shift changes little of it, and starting over would split it. Two hands with
-            # different roles: the circle lanes only; their circles not yet counted are
-            # read again in place of the first reading (:meth:`_replay`). The moon's arc
-            # is judged for its direction only.)
-            replayed = self._replay(shift, t, noise, jitter_box)
+        # Repetitions not scored yet are read again from their start when the shift
+        # moves: those read before the first search (they wait for it, not scored:
+        # :meth:`Coach._provisional`), and any begun less than REPLAY_S ago (a line fits
+        # any shift along itself: the bias across a partial I is found once the hand has
+        # turned the corner). Two hands with different roles: their circles wait anyway
+        # (:meth:`Coach._settle`).
+        first = self.offset.fitted and not self.searched
+        self.searched = self.offset.fitted
+        again = (
+            bool(self.pending)
+            and not _gives_roles(self.stroke)
+            and (first or self._pending_since() >= t - REPLAY_S)
+        )
+        if (
+            moved
+            and (again or not self.pending)
+            and (not _gives_roles(self.stroke) or (self.main and place))
+        ):
+            # (Otherwise not in the middle of a repetition: starting over after its first
+            # segments would split it. Two hands with different roles: the circle lanes
+            # only; their circles not yet counted are read again in place of the first
+            # reading (:meth:`_replay`). The moon's arc is judged for its direction only.)
+            if again:
+                self._forget_pending()
+            since = self.scored_until if again else None
+            replayed = self._replay(shift, t, noise, jitter_box, since=since)
         if moved or not self.pending:
             self.shift = shift.copy()
         p = self.matcher.update(uv - shift, t, noise, jitter_box)
@@ -275,16 +296,33 @@ class _Lane:
             revised=self._shifted(revised),
         )
 
+    def _pending_since(self) -> float:
+        """The start of the earliest segment of the repetitions not scored yet."""
+        return min((r.start_s for recs in self.pending.values() for r in recs), default=math.inf)
+
+    def _forget_pending(self) -> None:
+        """Drop the repetitions not scored yet: they are read again with a new shift."""
+        self.pending.clear()
+        self.reported.clear()
+        self.rep_alias.clear()
+        self.last_record = None
+
     def _replay(
-        self, shift: np.ndarray, t: float, noise: float, jitter_box: float
+        self,
+        shift: np.ndarray,
+        t: float,
+        noise: float,
+        jitter_box: float,
+        since: float | None = None,
     ) -> tuple[SegmentRecord, ...]:
-        """Start the matcher over and feed it this lane's recent path (after its last
-        finished segment, at most REPLAY_S) less ``shift``: the stroke it could not follow
-        before the shift was known is followed now. Returns the segments that finishes.
+        """Start the matcher over and feed it this lane's recent path (after ``since``,
+        by default its last finished segment; at most REPLAY_S) less ``shift``: the
+        stroke it could not follow before the shift was known is followed now. Returns
+        the segments that finishes.
 
         Circles still waiting to be counted (two hands with different roles, the sun not
         known yet) are read again too: they were read without the shift."""
-        since = max(self.done_until, t - REPLAY_S)
+        since = max(self.done_until if since is None else since, t - REPLAY_S)
         if self.waiting:
             since = max(self.settled_until, t - REPLAY_S)
             self.full -= sum(r.coverage >= FULL_COVERAGE for r in self.waiting)
@@ -806,7 +844,7 @@ class Coach:
         """Score every repetition whose last segment is in, or that a later one overtook."""
         out: list[RepetitionScore] = []
         for lane in self._lanes:
-            if not lane.pending:
+            if not lane.pending or (self._provisional(lane) and not final):
                 continue
             last_seg = lane.segments[-1]
             newest = max(lane.pending)
@@ -817,11 +855,23 @@ class Coach:
                     continue
                 del lane.pending[rep]
                 lane.reported = {k: r for k, r in lane.reported.items() if r.repetition != rep}
+                lane.scored_until = max([lane.scored_until, *(r.end_s for r in recs)])
                 if final and not ended and rep == newest and self._fragment(recs, lane):
                     continue  # the session ended while the hand went back or rested
                 out.append(self._score(recs, lane))
         out.sort(key=lambda s: s.start_s)
         return tuple(out)
+
+    def _provisional(self, lane: _Lane) -> bool:
+        """Whether the lane's repetitions wait to be scored: its offset search has not
+        found the shift yet (a tracking bias of a quarter of the box: a letter read
+        without it may be read short, or split), and its hand has been followed less than
+        REPLAY_S (the most that is read again). Two hands with different roles: no, their
+        circles wait until it is known which hand is the sun, and are read again then."""
+        if self._role_lanes():
+            return False  # its circles wait until the sun hand is known (_settle)
+        now = self._last_t if self._last_t is not None else -math.inf
+        return not lane.searched and bool(lane.path) and now - lane.path[0][0] < REPLAY_S
 
     def _fragment(self, records: list[SegmentRecord], lane: _Lane) -> bool:
         """Whether an unfinished last repetition is too little to judge: its segments
