@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from coach.core.bodyframe import BodyFrame
+from coach.core.contact import contact_point
 from coach.core.pipeline import Coach, SessionResult
 from coach.core.strokes import load_stroke
 from coach.core.types import HandObservation
@@ -150,8 +151,12 @@ def observations(sample: Sample, cond: Field) -> list[tuple[HandObservation | No
             ang = math.radians(cond.hand_turn_deg) * math.sin(2 * math.pi * 0.2 * t)
             c, s = math.cos(ang), math.sin(ang)
             rot = np.array([[c, -s], [s, c]])
-            # the fingertips stay on the tummy: the hand turns about its contact point
-            pivots = [lm[[8, 12, 16, 20]].mean(axis=0) for lm in hands]
+            # the part of the hand on the tummy stays there: the hand turns about the
+            # stroke's contact point (the fingertips, or the palm for a palm stroke)
+            pivots = [
+                np.append(contact_point(lm, sample.stroke.contact), 0.0)[: lm.shape[1]]
+                for lm in hands
+            ]
             hands = [
                 ((lm - p) * aspect) @ rot.T / aspect + p
                 for lm, p in zip(hands, pivots, strict=True)

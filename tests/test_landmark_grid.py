@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import pytest
 
+from coach.core.contact import contact_point
 from coach.samples.choreography import RestingHand
 from coach.samples.synth import Sample
 from tests.landmark_grid import CONDITIONS, cases, run_case, table
@@ -61,3 +63,25 @@ def test_hands_in_turn_rest_between_their_turns_not_a_third_hand():
 def test_a_water_wheel_with_its_hands_resting_in_turn_is_right():
     r = run_case("water-wheel", "none", 0, False, "other hand resting")
     assert r["right"] and r["repetitions"] == r["expected"] == 4
+
+
+@pytest.mark.parametrize(
+    "stroke",
+    [
+        "sun",  # fingertip stroke: the fingertips stay put while the hand turns
+        "water-wheel",  # palm stroke: the palm stays put (it used to turn about the fingertips)
+    ],
+)
+def test_a_turning_hand_turns_about_the_strokes_contact_point(stroke):
+    sample = Sample(stroke, size=(320, 240), fps=10)
+    turning = dataclasses.replace(CONDITIONS["clean"], hand_turn_deg=30.0)
+    plain = observations(sample, CONDITIONS["clean"])
+    turned = observations(sample, turning)
+    moved = []
+    for (a, _), (b, _) in zip(plain, turned, strict=True):
+        if a is None or b is None:
+            continue
+        same = contact_point(a.landmarks, sample.stroke.contact)
+        assert np.allclose(contact_point(b.landmarks, sample.stroke.contact), same, atol=1e-9)
+        moved.append(np.abs(b.landmarks - a.landmarks).max())
+    assert max(moved) > 0.01  # the hand did turn (by up to 30 degrees)
