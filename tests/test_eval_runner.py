@@ -48,7 +48,7 @@ def test_observations_round_trip(tmp_path):
         {"model_sha256": "other"},  # another model file
         {"mediapipe": "9.9"},  # another MediaPipe
         {"mode": "live"},  # the live page's landmarker
-        {"tracker": 4},  # landmarks the changed TrackingHandLandmarker makes
+        {"tracker": 5},  # landmarks the changed TrackingHandLandmarker makes
     ],
 )
 def test_cache_key_follows_every_setting(change):

@@ -66,9 +66,9 @@ COAST_S = 0.3
 #: Version of the tracking behaviour: landmarks made by this class are cached under it
 #: (coach.evaluation.runner.LandmarkerSettings), so changed tracking never reads
 #: landmarks the old one made. 1: boxes overlapping by half were one hand, a search
-#: replaced the followed hands. 4: same hand by landmarks, searches add, lost hands coast
-#: (2 and 3: trials of this work whose landmarks are in the eval cache).
-TRACKER_VERSION = 4
+#: replaced the followed hands. 5: same hand by landmarks, searches add, lost hands coast
+#: (2 to 4: trials of this work whose landmarks are in the eval cache).
+TRACKER_VERSION = 5
 
 
 #: Threads of the landmark network when scoring a recorded video (no browser to share
@@ -120,6 +120,29 @@ def same_hand(a_px: np.ndarray, a_roi: Roi, b_px: np.ndarray, b_roi: Roi) -> boo
     SAME_HAND_DISTANCE; the size is the two hands' mean)."""
     size = (hand_size_px(a_roi) + hand_size_px(b_roi)) / 2.0
     return hand_distance(a_px, b_px) < SAME_HAND_DISTANCE * size
+
+
+def _match_found(
+    tracks: list[_Track], found: list[_Candidate], timestamp_s: float
+) -> tuple[list[_Candidate], list[_Candidate]]:
+    """Which hands a search found are followed hands: each found hand goes to the track
+    whose landmarks, moved on to now, are the same hand (nearest pairs first). Returns
+    the found landmarks as those tracks' candidates, and the found hands left over."""
+    pairs = []
+    for i, f in enumerate(found):
+        for j, k in enumerate(tracks):
+            points = k.predicted_points(timestamp_s)
+            if same_hand(f.points_px, f.roi, points, k.roi):
+                pairs.append((hand_distance(f.points_px, points), i, j))
+    candidates, used_f, used_k = [], set(), set()
+    for d, i, j in sorted(pairs):
+        if i in used_f or j in used_k:
+            continue
+        used_f.add(i)
+        used_k.add(j)
+        f, k = found[i], tracks[j]
+        candidates.append(_Candidate(f.points_px, f.roi, f.score, k, d / hand_size_px(k.roi)))
+    return candidates, [f for i, f in enumerate(found) if i not in used_f]
 
 
 def _take_found_landmarks(kept: list[_Candidate], found: list[_Candidate]) -> None:
@@ -242,25 +265,38 @@ class TrackingHandLandmarker(Closing):
             k for k in self._tracks
             if not k.lost or (followed < self.num_hands and t - k.seen_s < COAST_S + 1e-9)
         ]  # fmt: skip
-        candidates = [c for k in self._tracks if (c := self._follow(frame, k)) is not None]
-        kept = self._keep(candidates)
-        search = not kept or (
-            len(kept) < self.num_hands and not t - self._searched_s < self.search_every_s - 1e-9
-        )
-        if search:
-            self.frames_found += 1
-            self._searched_s = t
-            observation = self._finder.detect_image(frame.image, t)
-            if observation is not None:
-                found = [
-                    _Candidate(points * size, roi_from_landmarks(points * size), float(s), None)
-                    for points, s in zip(observation.landmarks, observation.scores, strict=True)
-                ]
-                kept = self._keep(candidates + found)
-                _take_found_landmarks(kept, found)
-        else:
+        due = not t - self._searched_s < self.search_every_s - 1e-9
+        found: list[_Candidate] | None = None
+        candidates: list[_Candidate] = []
+        tracks = self._tracks
+        if followed < self.num_hands and due:
+            # Search first: a followed hand the search finds needs no network run.
+            found = self._search(frame, size)
+            candidates, found = _match_found(tracks, found, t)
+            matched = {id(c.track) for c in candidates}
+            tracks = [k for k in tracks if id(k) not in matched]
+        candidates += [c for k in tracks if (c := self._follow(frame, k)) is not None]
+        kept = self._keep(candidates + (found or []))
+        if found is None and (not kept or (len(kept) < self.num_hands and due)):
+            found = self._search(frame, size)  # a hand lost in this very frame
+            kept = self._keep(candidates + found)
+        if found is None:
             self.frames_followed += 1
+        else:
+            _take_found_landmarks(kept, found)
         return self._update(kept, frame, size)
+
+    def _search(self, frame: Frame, size: np.ndarray) -> list[_Candidate]:
+        """The hands MediaPipe finds in the frame (palm detector, then landmark network)."""
+        self.frames_found += 1
+        self._searched_s = frame.timestamp_s
+        observation = self._finder.detect_image(frame.image, frame.timestamp_s)
+        if observation is None:
+            return []
+        return [
+            _Candidate(points * size, roi_from_landmarks(points * size), float(s), None)
+            for points, s in zip(observation.landmarks, observation.scores, strict=True)
+        ]
 
     def _follow(self, frame: Frame, track: _Track) -> _Candidate | None:
         """The network on ``track``'s box in this frame: its hand, or None if absent."""
