@@ -3,6 +3,7 @@ observations gives exactly the session ``coach score`` gave."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import numpy as np
@@ -17,6 +18,7 @@ from coach.evaluation.runner import (
     load_observations,
     run_coach,
     save_observations,
+    settings_for,
 )
 
 
@@ -46,6 +48,7 @@ def test_observations_round_trip(tmp_path):
         {"model_sha256": "other"},  # another model file
         {"mediapipe": "9.9"},  # another MediaPipe
         {"mode": "live"},  # the live page's landmarker
+        {"tracker": 5},  # landmarks the changed TrackingHandLandmarker makes
     ],
 )
 def test_cache_key_follows_every_setting(change):
@@ -53,6 +56,41 @@ def test_cache_key_follows_every_setting(change):
     other = LandmarkerSettings(**{**base.__dict__, **change})
     assert base.key("clip") != other.key("clip")
     assert base.key("clip") != base.key("another clip")
+
+
+@pytest.mark.parametrize(
+    ("settings", "old_fields"),
+    [
+        # MediaPipe's VIDEO mode (two-hand strokes): the key made before live mode and
+        # the tracker version existed.
+        ({}, {"v": 1}),
+        ({"tracker": 1}, {"v": 1}),  # the first tracker had no version: tracker 1 is it
+        ({"followed": True, "tracker": 1}, {"v": 2}),  # a one-hand stroke's, first tracker
+        ({"mode": "live", "tracker": 1}, {"mode": "live", "v": 1}),  # the live page's
+    ],
+)
+def test_cache_keys_made_before_the_tracker_version_stay_valid(settings, old_fields):
+    s = LandmarkerSettings(num_hands=2, model_sha256="m", mediapipe="1.2.2", **settings)
+    old = {"num_hands": 2, "model_sha256": "m", "mediapipe": "1.2.2", "min_confidence": 0.5}
+    text = json.dumps({**old, **old_fields, "clip": "c"}, sort_keys=True)
+    assert s.key("c") == hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def test_tracked_landmarks_carry_the_tracker_version():
+    """Landmarks TrackingHandLandmarker makes (live; a one-hand stroke offline) are keyed
+    by its version; MediaPipe's VIDEO mode's (a two-hand stroke offline) are not."""
+    from coach.core.strokes import load_stroke
+    from coach.vision.hand_tracker import TRACKER_VERSION
+    from coach.vision.models import ModelError
+
+    try:
+        one, two = settings_for(load_stroke("sun")), settings_for(load_stroke("water-wheel"))
+        live = settings_for(load_stroke("water-wheel"), mode="live")
+    except ModelError as exc:
+        pytest.skip(str(exc))
+    assert (one.followed, one.tracker) == (True, TRACKER_VERSION)
+    assert (two.followed, two.tracker) == (False, 0)
+    assert live.tracker == TRACKER_VERSION
 
 
 @pytest.mark.model

@@ -46,11 +46,18 @@ class LandmarkerSettings:
     min_confidence: float = 0.5
     mode: str = "video"  # "video": coach score's landmarker; "live": the live page's
     followed: bool = False  # coach score's one-hand landmarker (the network follows)
+    #: hand_tracker.TRACKER_VERSION when TrackingHandLandmarker made the landmarks (live
+    #: mode, and video mode when ``followed``), else 0 (MediaPipe's VIDEO mode alone).
+    tracker: int = 0
 
     def key(self, clip_sha256: str) -> str:
         d = dict(self.__dict__)
         if d["mode"] == "video":  # keys made before live mode existed stay valid
             d.pop("mode")
+        # Keys made before the tracker had a version (0: not tracked; 1: the first
+        # tracker) stay valid: only a later version enters the key.
+        if d["tracker"] <= 1:
+            d.pop("tracker")
         followed = d.pop("followed", False)
         version = OBS_VERSION_FOLLOWED if followed else OBS_VERSION
         text = json.dumps({**d, "clip": clip_sha256, "v": version}, sort_keys=True)
@@ -68,7 +75,10 @@ def file_sha256(path: str | os.PathLike) -> str:
 def settings_for(
     stroke: StrokeDefinition, num_hands: int | None = None, mode: str = "video"
 ) -> LandmarkerSettings:
-    from coach.vision.hand_tracker import offline_follows  # defers the vision SDKs' import
+    from coach.vision.hand_tracker import (  # defers the vision SDKs' import
+        TRACKER_VERSION,
+        offline_follows,
+    )
 
     try:
         mp_version = metadata.version("mediapipe")
@@ -81,12 +91,14 @@ def settings_for(
             model = find_model(variant="full")
     else:
         model = find_model(variant="full")
+    followed = mode == "video" and offline_follows(stroke.hands)
     return LandmarkerSettings(
         num_hands=num_hands or landmarker_hands(stroke),
         model_sha256=_model_sha(str(model)),
         mediapipe=mp_version,
         mode=mode,
-        followed=mode == "video" and offline_follows(stroke.hands),
+        followed=followed,
+        tracker=TRACKER_VERSION if mode == "live" or followed else 0,
     )
 
 
