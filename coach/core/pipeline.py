@@ -207,7 +207,6 @@ class _Lane:
         # The records in `pending` by the matcher's (repetition, segment), for its revisions.
         self.reported: dict[tuple[int, int], SegmentRecord] = {}
         self._next_rep = 0  # one more than the highest repetition number given out
-        self.searched = False  # its offset search had found the shift by the last frame
         self.scored_until = -math.inf  # end of its last repetition scored
         self.activity = _Activity()
         self.following = _Activity(give_back=True)  # for "I can't follow your hand"
@@ -229,6 +228,7 @@ class _Lane:
         if uv is None:
             return self.matcher.update(None, t)
         self.last_uv = uv
+        fitted_before = self.offset.fitted
         if not place:
             # A hand the coach does not follow (it rests) is not searched for a misplaced
             # stroke: its still point would fit some shift of the path, and that shift
@@ -253,18 +253,12 @@ class _Lane:
         # any shift along itself: the bias across a partial I is found once the hand has
         # turned the corner). Two hands with different roles: their circles wait anyway
         # (:meth:`Coach._settle`).
-        first = self.offset.fitted and not self.searched
-        self.searched = self.offset.fitted
+        first = self.offset.fitted and not fitted_before
+        roles = _gives_roles(self.stroke)
         again = (
-            bool(self.pending)
-            and not _gives_roles(self.stroke)
-            and (first or self._pending_since() >= t - REPLAY_S)
+            bool(self.pending) and not roles and (first or self._pending_since() >= t - REPLAY_S)
         )
-        if (
-            moved
-            and (again or not self.pending)
-            and (not _gives_roles(self.stroke) or (self.main and place))
-        ):
+        if moved and (again or not self.pending) and (not roles or (self.main and place)):
             # (Otherwise not in the middle of a repetition: starting over after its first
             # segments would split it. Two hands with different roles: the circle lanes
             # only; their circles not yet counted are read again in place of the first
@@ -871,7 +865,7 @@ class Coach:
         if self._role_lanes():
             return False  # its circles wait until the sun hand is known (_settle)
         now = self._last_t if self._last_t is not None else -math.inf
-        return not lane.searched and bool(lane.path) and now - lane.path[0][0] < REPLAY_S
+        return not lane.offset.fitted and bool(lane.path) and now - lane.path[0][0] < REPLAY_S
 
     def _fragment(self, records: list[SegmentRecord], lane: _Lane) -> bool:
         """Whether an unfinished last repetition is too little to judge: its segments
