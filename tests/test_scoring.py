@@ -141,6 +141,53 @@ def test_speed_stops(profile, stops):
     assert moving > 0.8
 
 
+def _bent(t, speed, turn_deg, radius_box=None):
+    """A path whose speed follows ``speed``: straight, bent by ``turn_deg`` half way
+    along (a corner), or on a circle of ``radius_box`` when given."""
+    s = np.concatenate([[0.0], np.cumsum(speed[1:] * np.diff(t))])
+    if radius_box is not None:
+        a = s / radius_box
+        return np.column_stack([radius_box * np.sin(a), radius_box * (1 - np.cos(a))])
+    half = s[-1] / 2
+    a = math.radians(turn_deg)
+    before = np.column_stack([s, np.zeros_like(s)])
+    after = np.column_stack([half + (s - half) * math.cos(a), (s - half) * math.sin(a)])
+    return np.where((s <= half)[:, None], before, after)
+
+
+# Two pushes of one second each, speed to zero between them (at t = 1 s, half way).
+_T = np.linspace(0.0, 2.0, 61)
+_TWO_PUSHES = 0.375 * (1 - np.cos(2 * np.pi * _T))
+
+
+@pytest.mark.parametrize(
+    ("turn_deg", "radius_box", "stops"),
+    [
+        (0, None, 1),  # straight line: the hand stopped and went on, a stop
+        (30, None, 1),  # a slight bend is no corner: still a stop
+        (90, None, 0),  # the L's corner: slowing to draw it is no stop
+        (135, None, 0),  # a sharp corner (the U's top corners, cut)
+        (0, 0.35, 1),  # a stop on a Sun circle (radius 0.35 box) is still a stop
+    ],
+)
+def test_slowing_at_a_corner_is_not_a_stop(turn_deg, radius_box, stops):
+    path = _bent(_T, _TWO_PUSHES, turn_deg, radius_box)
+    n, _ = speed_stops(_T, path)
+    assert n == stops
+
+
+def test_stop_and_go_on_an_l_is_still_jerky():
+    # Four pushes in two seconds on an L: the stop at the corner does not count,
+    # the two along the legs do.
+    speed = 0.375 * (1 - np.cos(2 * np.pi * 2 * _T))
+    path = _bent(_T, speed, 90)
+    n, _ = speed_stops(_T, path)
+    assert n == 2
+    recs = [SegmentRecord(0, 0, False, 0.0, 2.0, 2.0, 1.0, 0.02)]
+    s = score_repetition(ILY, 0, recs, (0,), path_t_s=_T, path_uv=path)
+    assert "jerky" in s.flags
+
+
 def test_jerky_flag_from_the_path():
     t = np.linspace(0.0, 2.0, 61)
     path = _line(t, (t, 0.375 * (1 - np.cos(2 * np.pi * 2 * t))))

@@ -90,6 +90,13 @@ def speed_stops(t_s: np.ndarray, uv: np.ndarray) -> tuple[int, float]:
     stroke's typical speed (its 80th percentile) and rise again above 60% of it; the
     pauses before the first and after the last movement do not count. ``moving_s`` is
     the time from the first to the last moment above 60%.
+
+    A slow-down where the path turns a corner is not a stop: people slow almost to a
+    standstill at a sharp corner (the L's and the U's corners), which is how a hand
+    draws a corner, not stop-and-go. A corner is a turn of at least ``CORNER_DEG``
+    between the last ``CORNER_ARC_BOX`` of path before the slow-down and the first
+    after it; a circle turns far less over that little path (a Sun circle, radius
+    0.35 box, about 20 degrees plus what the hand drifts while slow).
     """
     t = np.asarray(t_s, dtype=float)
     p = np.asarray(uv, dtype=float)
@@ -109,15 +116,48 @@ def speed_stops(t_s: np.ndarray, uv: np.ndarray) -> tuple[int, float]:
     high = np.flatnonzero(speed >= 0.6 * typical)
     if high.size == 0:
         return 0, 0.0
-    inner = speed[high[0] : high[-1] + 1]
-    stops, low = 0, False
-    for v in inner:
+    stops, low, slow_from = 0, False, 0
+    for i in range(high[0], high[-1] + 1):
+        v = speed[i]
         if not low and v < 0.25 * typical:
-            low = True
+            low, slow_from = True, i
         elif low and v >= 0.6 * typical:
             low = False
-            stops += 1
+            # speed[i] averages the steps from x[i] to x[i + k]: its middle is x[i + k/2].
+            if _turn_deg(x, slow_from + k // 2, i + k // 2) < CORNER_DEG:
+                stops += 1
     return stops, float((high[-1] - high[0]) * dt)
+
+
+#: A slow-down is at a corner when the path turns at least this much across it.
+CORNER_DEG = 45.0
+#: How much path on each side of a slow-down gives its headings in and out (box).
+CORNER_ARC_BOX = 0.06
+
+
+def _turn_deg(x: np.ndarray, before: int, after: int) -> float:
+    """Turn of the path ``x`` between its heading into ``x[before]`` and out of ``x[after]``.
+
+    Each heading is the chord over ``CORNER_ARC_BOX`` of path (less at the path's ends).
+    Returns 0 when either chord is under half of that: too little path to tell a
+    corner, so the slow-down counts as a stop.
+    """
+    before, after = min(before, len(x) - 1), min(after, len(x) - 1)
+    step = np.linalg.norm(np.diff(x, axis=0), axis=1)
+    i, travelled = before, 0.0
+    while i > 0 and travelled < CORNER_ARC_BOX:
+        i -= 1
+        travelled += step[i]
+    j, ahead = after, 0.0
+    while j < len(x) - 1 and ahead < CORNER_ARC_BOX:
+        ahead += step[j]
+        j += 1
+    h_in, h_out = x[before] - x[i], x[j] - x[after]
+    n_in, n_out = float(np.linalg.norm(h_in)), float(np.linalg.norm(h_out))
+    if min(n_in, n_out) < CORNER_ARC_BOX / 2:
+        return 0.0
+    cos = float(np.dot(h_in, h_out)) / (n_in * n_out)
+    return math.degrees(math.acos(min(1.0, max(-1.0, cos))))
 
 
 def score_repetition(
