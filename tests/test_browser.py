@@ -77,14 +77,22 @@ def test_minimal_webrtc_echo(browser_ready, tmp_path: Path) -> None:
         tmp_path, "minimal", BROWSER_DIR / "minimal_app.py", video, duration=5, screenshot=shot
     )
     if result["server"].get("frames", 0) <= 30:
-        # The very first WebRTC call of a run (fresh server, cold imports) was seen to connect
-        # only at the end of the 5 s (1 frame, twice in 4 full runs; always fine alone): a
-        # user would reload, and so does the test, once.
+        # The first WebRTC call of a run (fresh server, cold imports) was seen to bring back
+        # one frame and no server callback within the 65 s the scenario waits (a few times
+        # in full runs, never alone): a user would reload, and so does the test, once.
+        log = tmp_path / "minimal.server.log"
+        if log.exists():
+            log.rename(tmp_path / "minimal.first-try.server.log")
         result = drive(
             tmp_path, "minimal", BROWSER_DIR / "minimal_app.py", video, duration=5,
             screenshot=shot,
         )  # fmt: skip
-    assert result["server"].get("frames", 0) > 30, result
+    # On failure, say what the server did: its log holds streamlit-webrtc's own errors.
+    why = str(result)
+    for name in ("minimal.first-try.server.log", "minimal.server.log"):
+        log = tmp_path / name
+        why += f"\n--- {name} ---\n{log.read_text()[-3000:] if log.exists() else '-'}"
+    assert result["server"].get("frames", 0) > 30, why
     assert result["server"]["shape"] == [480, 640, 3]
     assert result["browser"]["remote_frames"] > 30, result["browser"]
     assert shot.exists()
