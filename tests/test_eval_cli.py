@@ -14,6 +14,7 @@ from coach.cli import main
         (["eval", "--jobs", "0"], "--jobs: expected at least 1, found 0"),  # no workers
         (["eval", "--num-hands", "3"], "invalid choice"),  # MediaPipe: one or two hands
         (["eval", "--only", "no-such-clip"], "--only: expected part of a clip name"),  # no clip
+        (["eval", "--variant", "-1"], "--variant: expected 0 or more, found -1"),  # no seeds < 0
     ],
 )
 def test_eval_usage_errors_exit_2_with_one_line(capsys, args, says):

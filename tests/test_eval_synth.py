@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -161,6 +163,25 @@ def test_clip_set_covers_the_conditions():
         "off_path",
     }
     assert 15 <= len(clips.fast_subset()) <= 22
+
+
+def test_a_variant_draws_every_clip_again_with_other_seeds():
+    specs = clips.clip_set()
+    assert clips.variant(specs, 0) == specs  # variant 0 is the set itself
+    again = clips.variant(specs, 2)
+    assert [s.seed for s in again] == [s.seed + 2000 for s in specs]
+    # Same conditions and truths, but every clip (and so every cached file) is new.
+    assert [s.conditions for s in again] == [s.conditions for s in specs]
+    assert not {s.name for s in again} & {s.name for s in specs}
+    assert len({s.name for s in again}) == len(specs)
+    # The baseline I Love You, seed 0 -> 2000 (drawn hand: no cache needed): the same
+    # stroke and repetitions, another timing wobble.
+    ta, tb = (clips.make_sample(s, Path("unused")).truth for s in (specs[0], again[0]))
+    assert (ta.stroke, len(ta.repetitions)) == (tb.stroke, len(tb.repetitions))
+    same_path = ta.contact_uv.shape == tb.contact_uv.shape and np.allclose(
+        ta.contact_uv, tb.contact_uv, equal_nan=True
+    )
+    assert not same_path
 
 
 def test_perturbations_move_whole_hands_in_box_units():

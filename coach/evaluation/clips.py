@@ -523,6 +523,22 @@ def clip_set() -> list[ClipSpec]:
     return specs
 
 
+#: Seeds of variant ``k`` are the set's own plus ``k * VARIANT_SEED_STEP``.
+VARIANT_SEED_STEP = 1000
+
+
+def variant(specs: list[ClipSpec], k: int) -> list[ClipSpec]:
+    """The same clips drawn again: every seed moved by ``k * VARIANT_SEED_STEP``.
+
+    Seeds choose the stroke's timing wobble, which real person's motion is used, the
+    landmark noise and the frame effects, so variant ``k >= 1`` is a set of clips the
+    coach was never tuned on, with the same conditions and truths. ``k = 0`` is the set.
+    """
+    if k < 0:
+        raise ValueError(f"variant: expected 0 or more, found {k}")
+    return [replace(s, seed=s.seed + k * VARIANT_SEED_STEP).with_tags() for s in specs]
+
+
 #: The fast subset run by ``make test``: short clips covering the main conditions.
 FAST_NAMES_WANTED: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("sun", "none", ("baseline",)),

@@ -161,10 +161,12 @@ def run_eval(
     title: str | None = None,
     live: bool = False,
     only: str | None = None,
+    variant: int = 0,
 ) -> dict:
     """The whole evaluation; writes ``eval.json`` and ``eval.md`` into ``out_dir`` (and
     ``eval-live.json``, ``eval-live.md`` for the live-style run when ``live``)."""
     specs = clipmod.fast_subset() if subset == "fast" else clipmod.clip_set()
+    specs = clipmod.variant(specs, variant)
     if only:  # e.g. "rest_doll" or "i-love-you-none": clips whose name holds it
         specs = [s for s in specs if only in s.name]
         if not specs:
@@ -178,18 +180,23 @@ def run_eval(
     t2 = time.perf_counter()
     rep = aggregate(verdicts)
     rep["subset"] = subset
+    rep["variant"] = variant
     rep["num_hands"] = num_hands or "as coach score"
     rep["timing_s"] = {"prepare": round(t1 - t0, 1), "coach_and_judge": round(t2 - t1, 1)}
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "eval.json").write_text(json.dumps(rep, indent=1) + "\n")
-    md = to_markdown(rep, title or f"Evaluation ({subset} set, {len(specs)} clips)")
+    drawn = f", variant {variant}" if variant else ""
+    md = to_markdown(rep, title or f"Evaluation ({subset} set{drawn}, {len(specs)} clips)")
     (out / "eval.md").write_text(md)
     if live:
         live_rep = aggregate(evaluate_all([(v, lo, s) for s, v, _o, lo in prepared], jobs))
         live_rep["subset"] = subset
+        live_rep["variant"] = variant
         (out / "eval-live.json").write_text(json.dumps(live_rep, indent=1) + "\n")
-        live_title = f"Evaluation, live-style ({subset} set: LiveCoach's landmarker, lite model)"
+        live_title = (
+            f"Evaluation, live-style ({subset} set{drawn}: LiveCoach's landmarker, lite model)"
+        )
         (out / "eval-live.md").write_text(to_markdown(live_rep, live_title))
         rep["live_overall"] = live_rep["overall"]
     return rep
@@ -215,6 +222,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--only", metavar="TEXT", help="only the clips whose name contains TEXT")
     p.add_argument(
+        "--variant",
+        type=int,
+        default=0,
+        metavar="K",
+        help="draw every clip again with other seeds (K >= 1): clips the coach was never "
+        "tuned on, same conditions; 0 (default) is the set itself",
+    )
+    p.add_argument(
         "--compare",
         metavar="JSON",
         help="an earlier eval.json (e.g. docs/eval-baseline.json): writes compare.md beside",
@@ -230,6 +245,9 @@ def run_from_args(args: argparse.Namespace) -> int:
     if args.jobs < 1:
         print(f"coach: --jobs: expected at least 1, found {args.jobs}", file=sys.stderr)
         return 2
+    if args.variant < 0:
+        print(f"coach: --variant: expected 0 or more, found {args.variant}", file=sys.stderr)
+        return 2
     try:
         rep = run_eval(
             args.subset,
@@ -240,6 +258,7 @@ def run_from_args(args: argparse.Namespace) -> int:
             progress=not args.no_progress,
             live=args.live,
             only=args.only,
+            variant=args.variant,
         )
     except ValueError as exc:
         print(f"coach: {exc}", file=sys.stderr)
