@@ -47,6 +47,8 @@ CONDITIONS = {
     "bias down, draw 12": Field(bias_box=(0, 0.2), jitter_box=0.1, seed=12),
     "bias left, draw 11": Field(bias_box=(-0.25, 0), jitter_box=0.15, seed=11),
     "bias right, draw 11": Field(bias_box=(0.25, 0), jitter_box=0.15, seed=11),
+    "box off, draw 11": Field(box_scale=1.2, box_shift_box=(0.15, -0.15), jitter_box=0.05, seed=11),
+    "bias up, draw 11": Field(bias_box=(0, -0.25), jitter_box=0.15, seed=11),
     # The stroking hand passes over the resting one (0.15 box): the detector sees one
     # hand there, and the trackers carry on with the wrong hand (they swap the two).
     "crossing low left": Field(rest_uv=(0.2, 0.78), cross_box=0.15, seed=3),
@@ -252,6 +254,21 @@ CASES = [
     ("i-love-you", "incomplete", "bias left, draw 11", False),  # half of every letter
     ("i-love-you", "incomplete", "bias down, draw 12", False),  # ... pale doll
     ("i-love-you", "slow", "bias left, draw 11", False),  # three times too slow, biased
+    # A box 20% too big and 0.15 box off: the letters read 0.83 of their size, and each
+    # covered just under 0.7 of its path (incomplete beside the right verdict) until the
+    # scale was found with the shift
+    ("i-love-you", "fast", "box off, draw 11", False),  # three times too fast
+    ("i-love-you", "slow", "box off, draw 11", False),  # three times too slow
+    ("i-love-you", "reversed", "box off, draw 11", False),  # every letter backwards
+    # ... a very slow circle (18 s): the shift moved while the first circle was under way,
+    # and reading the last 10 s again lost its start (one circle counted for two)
+    ("sun", "slow", "box off, draw 11", False),
+    # ... and a short stroke stays incomplete at that scale (was: one repetition for two)
+    ("i-love-you", "incomplete", "box off, draw 11", False),  # half of every letter
+    # A fast Sun and Moon, fingertips a quarter of the box up: the sun hand was known 0.1 s
+    # before its first offset search, and its first circle, read without the bias, counted
+    # (one circle for two); circles now wait for the search
+    ("sun-moon", "fast", "bias up, draw 11", False),
 ]
 
 

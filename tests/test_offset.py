@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from coach.core.offset import _MAP_LO, _MAP_STEP, OffsetEstimator, _cells
+from coach.core.offset import _MAP_LO, _MAP_STEP, OffsetEstimator, _cells, corrected
 from coach.core.strokes import load_stroke
 from tests.uvpaths import perform
 
@@ -153,3 +153,89 @@ def test_a_far_shift_that_fits_little_better_than_a_bias_is_the_bias():
     assert not est.engaged
     assert all(np.hypot(*s) <= est.config.bias_box for s in shifts)
     assert shifts[-1][1] == pytest.approx(0.2, abs=0.03)  # the bias is taken off
+
+
+WW = load_stroke("water-wheel")
+CENTRE = np.array([0.5, 0.5])
+
+
+def _calibrated(samples, box_scale: float, shift=(0.0, 0.0)):
+    """``samples`` as a tummy box ``box_scale`` times too big reads them (about the box
+    centre), moved by ``shift``."""
+    return [(CENTRE + (uv - CENTRE) / box_scale + np.asarray(shift), t) for uv, t in samples]
+
+
+@pytest.mark.parametrize(
+    ("uv", "shift", "scale", "expected"),
+    [
+        ((0.75, 0.5), (0.0, 0.0), 1.0, (0.75, 0.5)),  # no correction
+        ((0.75, 0.5), (0.1, -0.1), 1.0, (0.65, 0.6)),  # a bias taken off
+        ((0.75, 0.5), (0.0, 0.0), 1.2, (0.8, 0.5)),  # 0.25 right of the centre reads 0.3
+        ((0.75, 0.25), (0.1, 0.0), 1.2, (0.7, 0.2)),  # scaled first, then the shift
+    ],
+)
+def test_corrected_scales_about_the_box_centre_then_shifts(uv, shift, scale, expected):
+    np.testing.assert_allclose(corrected(np.array(uv), np.array(shift), scale), expected)
+
+
+def test_a_change_of_scale_moves_the_reference_by_its_reach():
+    """The I Love You's corners are 0.5 box from the centre ((0.2, 0.1): 0.3 and 0.4):
+    a scale 0.2 bigger moves them 0.1 box, a shift of 0.05 on top 0.15."""
+    est = OffsetEstimator(ILY)
+    assert est.change_box(np.zeros(2), 1.2, np.zeros(2), 1.0) == pytest.approx(0.1)
+    assert est.change_box(np.array([0.05, 0.0]), 1.2, np.zeros(2), 1.0) == pytest.approx(0.15)
+
+
+@pytest.mark.parametrize(
+    ("box_scale", "shift"),
+    [
+        (1.2, (0.0, 0.0)),  # a box 20% too big: the letters read 0.83 of their size
+        (1.2, (0.1, -0.1)),  # ... and 0.1 box off: the bias comes with the scale
+        (1.25, (-0.08, 0.05)),  # a quarter too big
+    ],
+)
+def test_a_box_drawn_too_big_is_found_as_a_scale(box_scale, shift):
+    """The path spans 1 / box_scale of the letters' extent (0.6 x 0.75) both ways: read
+    back at that scale (rounded down to 0.05) about the box centre, and the shift with it
+    (box_scale times the shift), it lies on the reference."""
+    est = OffsetEstimator(ILY)
+    samples = _calibrated(perform(ILY, repetitions=3), box_scale, shift)
+    run(est, samples)
+    assert est.scale == pytest.approx(box_scale)
+    assert not est.engaged
+    np.testing.assert_allclose(est.offset, box_scale * np.asarray(shift), atol=0.015)
+    assert est.fit_box < 0.02
+
+
+@pytest.mark.parametrize(
+    ("stroke", "box_scale", "coverage"),
+    [
+        (ILY, 1.0, 1.0),  # letters of the right size
+        (ILY, 1.0, 0.5),  # half of every letter: they still span the box, no scale (the
+        # incomplete stays incomplete)
+        (ILY, 0.8, 1.0),  # a box too small: the letters read bigger, never scaled down
+        (ILY, 1.6, 1.0),  # 0.63 of the size: more than a box drawn too big (1.3 at most)
+        (WW, 1.2, 1.0),  # a paddle, a line: a short one may be an incomplete one
+    ],
+)
+def test_no_scale_without_clear_evidence(stroke, box_scale, coverage):
+    est = OffsetEstimator(stroke)
+    run(est, _calibrated(perform(stroke, repetitions=3, coverage=coverage), box_scale))
+    assert est.fitted
+    assert est.scale == 1.0
+
+
+def test_a_slow_circles_arc_keeps_the_scale_while_it_fits():
+    """A box 20% too big: whole Sun circles read at 1.2. Then an arc of a quarter circle
+    alone says nothing of the scale (it spans less of the box one way than the other),
+    and the scale found is kept: it still fits."""
+    est = OffsetEstimator(SUN)
+    whole = _calibrated(perform(SUN, repetitions=2), 1.2)
+    run(est, whole)
+    assert est.scale == pytest.approx(1.2)
+    t0 = whole[-1][1]
+    arc = _calibrated(perform(SUN, repetitions=1, coverage=0.25), 1.2)
+    arc = [(uv, t0 + 0.1 + t) for uv, t in arc]
+    arc += [(arc[-1][0], arc[-1][1] + 0.1 * i) for i in range(1, 100)]  # resting at its end
+    run(est, arc)
+    assert est.scale == pytest.approx(1.2)

@@ -265,6 +265,26 @@ def test_activity_can_give_back_abandoned_progress(steps, give_back, expected_bo
     assert act.level_box == pytest.approx(expected_box)
 
 
+@pytest.mark.parametrize(
+    ("restart", "expected_box"),
+    [
+        (True, 0.675),  # 0.9 of the I (0.75 box), then the matcher read it again from 0.2
+        # on: the 0.675 stays (was -0.525 less: the empty lane looked more active)
+        (False, 0.15),  # the same progress without a start-over is the hand going back
+    ],
+)
+def test_activity_after_the_matcher_starts_over(restart, expected_box):
+    from coach.core.pipeline import _Activity
+    from coach.core.types import Progress
+
+    act = _Activity()
+    for i, f in enumerate((0.0, 0.9, 0.2)):
+        if i == 2 and restart:
+            act.restart()
+        act.update(Progress(0.0, 0, 0, "I", f, False, np.zeros(2), np.nan, 0.0), ILY, 0.0)
+    assert act.level_box == pytest.approx(expected_box)
+
+
 def test_activity_is_forgotten_with_its_time_constant():
     """0.375 box gained, then tau_s of a lifted hand later: 0.375 / e left."""
     from coach.core.pipeline import ACTIVITY_TAU_S, _Activity

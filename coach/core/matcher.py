@@ -328,6 +328,12 @@ class OnlineMatcher:
         self._step(q, step, dt, t, noise, jitter)
         return self._emit(self._current_best(), t)
 
+    @property
+    def segment_start_s(self) -> float:
+        """When the hand entered the segment it is in now (NaN between segments)."""
+        b = self._current_best()
+        return math.nan if self._is_gap[b] else float(self._tokarr[b, _START])
+
     def finish(self, timestamp_s: float) -> tuple[SegmentRecord, ...]:
         """Close the segment in progress (end of session) and return any record it gives."""
         out = self.pending()

@@ -10,6 +10,15 @@ shift, the matcher is fed the hand minus that shift, and the shift is reported s
 the repetitions are flagged ``off_path``. Small shifts (tracking bias of fingertip
 landmarks) are left to the matcher, which tolerates them.
 
+A tummy box drawn too big makes every stroke read smaller in box units (a box 20% too
+big: 0.83 of its size), and a letter then covers less of its path than the hand drew
+(under 0.7 on a fast one: ``incomplete``). When the hand's recent path spans clearly
+less of the box than the reference both ways, and the path scaled up by that much
+about the box centre fits the reference about as well as unscaled, the scale is taken
+off too (:func:`corrected`). Never below 1 (a path jitter spreads out is not a big
+stroke), at most ``max_scale``, and never for a line (a paddle): a short line may be
+an incomplete one.
+
 Work per frame is constant: a bounded buffer, and one search per second over a
 fixed grid of shifts, spread over a few frames.
 """
@@ -29,6 +38,16 @@ _CHUNK = 32  # shifts tried per frame
 _MAP_QUANTUM = 1e-4  # the distance map holds whole multiples of this (box widths), as uint16
 _MAX_SHIFT_CELLS = 80  # the largest shift searched, coarse and fine steps together (cells)
 _DONE = object()
+#: The calibration box's centre (body frame): a box drawn too big is scaled about it.
+CENTRE = np.array([0.5, 0.5])
+
+
+def corrected(uv: np.ndarray, shift: np.ndarray, scale: float) -> np.ndarray:
+    """The hand's point with a tracking bias and a calibration scale taken off: scaled by
+    ``scale`` about the box centre, then moved back by ``shift`` (box widths)."""
+    if scale == 1.0:
+        return uv - shift  # (the usual case, every frame: one operation)
+    return CENTRE + scale * (uv - CENTRE) - shift
 
 
 @dataclass(frozen=True)
@@ -62,6 +81,18 @@ class OffsetConfig:
     # good as perfect (a ratio of two such fits says nothing). "Better than no shift" is
     # measured against at least this.
     floor_box: float = 0.01
+    # A box drawn too big (up to 30%): the path's extent (second smallest to second
+    # largest sample, each way) against the reference's. A scale is taken only when both
+    # ways read at least ``min_scale`` and at most ``max_scale`` (more is a path that does
+    # not span the stroke yet: part of a letter, an arc of a slow circle), the smaller of
+    # the two, rounded down to ``scale_step``; and only where the reference spans at least
+    # ``scale_extent_box`` both ways (a line, a paddle, says nothing of its own scale: a
+    # short one may be an incomplete one). The scaled path must fit the reference to
+    # within ``floor_box`` of the unscaled fit (a circle's arc read too small does not).
+    min_scale: float = 1.1
+    max_scale: float = 1.3
+    scale_step: float = 0.05
+    scale_extent_box: float = 0.3
 
 
 class OffsetEstimator:
@@ -80,6 +111,10 @@ class OffsetEstimator:
         ids = range(len(stroke.segments)) if segment_ids is None else segment_ids
         dist = _distance_map([stroke.segments[i] for i in ids])
         self._last_cell = dist.shape[0] - 1
+        ref = np.vstack([np.asarray(stroke.segments[i].points, float) for i in ids])
+        self._ref_extent = np.ptp(ref, axis=0)
+        # (How far a change of scale moves a point of the reference, per unit of scale.)
+        self._reach_box = float(np.max(np.hypot(*(ref - CENTRE).T)))
         # Row v, column u, 16-bit (a quarter of float64: after the hand landmarker has run
         # a frame, few of the scattered lookups are still in the cache). The map is padded
         # with its edge values by twice the largest shift, so that a shifted path needs no
@@ -122,6 +157,7 @@ class OffsetEstimator:
         self._last_sample_t = -np.inf
         self._last_fit_t = -np.inf
         self.offset = np.zeros(2)  # the shift taken off the hand (bias or misplaced stroke)
+        self.scale = 1.0  # the hand's path is read this many times bigger (box drawn too big)
         self.engaged = False  # the shift is a stroke done in the wrong place (off_path)
         self.fit_box = np.nan
         self.fitted = False  # a search has been done: the shift is known (none, bias, misplaced)
@@ -147,6 +183,14 @@ class OffsetEstimator:
         if self._fitting is not None and next(self._fitting, _DONE) is _DONE:
             self._fitting = None
         return self.offset
+
+    def change_box(
+        self, shift: np.ndarray, scale: float, other_shift: np.ndarray, other_scale: float
+    ) -> float:
+        """How far (box widths, at most) a point on the reference moves between two
+        corrections (:func:`corrected`)."""
+        moved = float(np.linalg.norm(np.asarray(shift) - np.asarray(other_shift)))
+        return moved + abs(scale - other_scale) * self._reach_box
 
     @property
     def empty(self) -> bool:
@@ -230,8 +274,6 @@ class OffsetEstimator:
         clear = fit <= cfg.fit_box and bias_fit >= cfg.gain * max(fit, cfg.floor_box)
         if not self.engaged and _size_box(shift) > cfg.bias_box and not clear:
             shift, fit = small, small_fit  # not clearly a misplaced stroke: the bias
-        self.fit_box = fit
-        self.fitted = True
         shift_box = shift * _MAP_STEP
         size = float(np.linalg.norm(shift_box))
         floor = max(fit, cfg.floor_box)
@@ -241,17 +283,68 @@ class OffsetEstimator:
             and fit <= cfg.bias_fit_box
             and here >= cfg.bias_gain * floor
         )
-        if self.engaged:
+        engaged = self.engaged
+        if engaged:
             if not good or size < cfg.release_box:
-                self.engaged = False
-                self.offset = shift_box if bias else np.zeros(2)
+                engaged = False
+                offset = shift_box if bias else np.zeros(2)
             else:
-                self.offset = shift_box
+                offset = shift_box
         elif clear and size >= cfg.engage_box:
-            self.engaged = True
-            self.offset = shift_box
+            engaged = True
+            offset = shift_box
         else:
-            self.offset = shift_box if bias else np.zeros(2)
+            offset = shift_box if bias else np.zeros(2)
+        fit_now = fit if offset.any() else here
+        scale = None if engaged else self._scale_of(pts)
+        if scale is None and not engaged and self.scale != 1.0:
+            # Not clear from this path (a slow circle's arc, a letter begun): the scale
+            # found before is kept while the path fits it about as well as unscaled.
+            scale = self.scale
+        if scale is not None:
+            # A box drawn too big: the path scaled up about the box centre, the shift
+            # found above moved with it (so that the path's mean stays put) and refined;
+            # taken when it fits about as well as unscaled (a circle's arc read too small
+            # fits clearly worse).
+            yield
+            at = _cells(offset + (scale - 1.0) * (pts.mean(axis=0) - CENTRE))
+            scaled = self._flat(_cells(CENTRE + scale * (pts - CENTRE) - _MAP_LO))
+            scaled_fit = np.inf
+            for grid in self._fine:
+                shifts = at + grid
+                cost = self._cost(scaled, shifts)
+                cost[np.hypot(*shifts.T) * _MAP_STEP > cfg.bias_box] = np.inf
+                i = _smallest_of_best(cost, shifts - at, 0.0)
+                at, scaled_fit = shifts[i], float(cost[i])
+            if scaled_fit <= fit_now + cfg.floor_box:
+                offset, fit = at * _MAP_STEP, scaled_fit
+            else:
+                scale = None
+        # (All at once: the pipeline reads them between the slices of a search.)
+        self.engaged = engaged
+        self.offset = offset
+        self.scale = 1.0 if scale is None else scale
+        self.fit_box = fit
+        self.fitted = True
+
+    def _scale_of(self, pts: np.ndarray) -> float | None:
+        """The scale a path that spans clearly less of the box than the reference (both
+        ways alike) reads at: the reference's extent over the path's (second smallest to
+        second largest sample each way: one stray sample does not count), the smaller of
+        the two ways, rounded down to ``scale_step``. None when not clearly (see
+        :class:`OffsetConfig`)."""
+        cfg = self.config
+        if len(pts) < 4 or (self._ref_extent < cfg.scale_extent_box).any():
+            return None
+        ordered = np.sort(pts, axis=0)
+        extent = ordered[-2] - ordered[1]
+        if (extent <= 0).any():
+            return None
+        ratio = self._ref_extent / extent
+        if ratio.min() < cfg.min_scale or ratio.max() > cfg.max_scale + cfg.scale_step:
+            return None
+        steps = np.floor((min(float(ratio.min()), cfg.max_scale) - 1.0) / cfg.scale_step + 1e-9)
+        return 1.0 + float(steps) * cfg.scale_step
 
 
 def _smallest_of_best(cost: np.ndarray, shifts: np.ndarray, tie_box: float) -> int:

@@ -18,7 +18,7 @@ import numpy as np
 from coach.core import hints as hint_policy
 from coach.core.bodyframe import BodyFrame
 from coach.core.matcher import MatcherConfig, OnlineMatcher
-from coach.core.offset import OffsetEstimator
+from coach.core.offset import OffsetEstimator, corrected
 from coach.core.scoring import PENALTY, score_repetition, session_score
 from coach.core.smoothing import ContactSmoother
 from coach.core.strokes import StrokeDefinition, lane_layout
@@ -166,6 +166,13 @@ class _Activity:
         self._t = t
         self.level_box = self.level_box * decay + gain
 
+    def restart(self) -> None:
+        """The matcher started over (its recent path read again with a new shift): its
+        next progress is not travel from the last (a fraction back at the start of the
+        same segment counted as the hand going back, below zero, and a lane with no hand
+        then looked more active than the one that strokes: the coach turned to it)."""
+        self._key = self._seen = None
+
 
 class _Lane:
     """One matcher following one hand through some of the stroke's segments.
@@ -200,6 +207,7 @@ class _Lane:
         self.waiting: list[SegmentRecord] = []
         self.settled_until = -math.inf
         self.shift = np.zeros(2)  # the shift the matcher's state was built with
+        self.scale = 1.0  # ... and the scale (a box drawn too big: offset.py)
         self.rep_base = 0  # added to the matcher's repetition numbers (it may start over)
         self.done_until = -math.inf  # end of this lane's last finished segment
         self.last_record: SegmentRecord | None = None  # the last one collected
@@ -245,8 +253,9 @@ class _Lane:
             # on the path (and a slow stroke looks still): its points tell a bias.
             idle = self.stroke.per_hand and self.still_uv is not None
             shift = self.offset.update(None if idle else uv, t)
+        scale = self.offset.scale
         replayed: tuple[SegmentRecord, ...] = ()
-        moved = float(np.linalg.norm(shift - self.shift)) >= REPLAY_SHIFT_BOX
+        moved = self.offset.change_box(shift, scale, self.shift, self.scale) >= REPLAY_SHIFT_BOX
         # Repetitions not scored yet are read again from their start when the shift
         # moves: those read before the first search (they wait for it, not scored:
         # :meth:`Coach._provisional`), and any begun less than REPLAY_S ago (a line fits
@@ -258,7 +267,15 @@ class _Lane:
         again = (
             bool(self.pending) and not roles and (first or self._pending_since() >= t - REPLAY_S)
         )
-        if moved and (again or not self.pending) and (not roles or (self.main and place)):
+        # (A replay reads back REPLAY_S at most: not in the middle of a segment begun before
+        # that, a slow circle, whose start it would lose: the circle was then counted from
+        # its middle on, and the last one cut short by the end of the session.)
+        if (
+            moved
+            and (again or not self.pending)
+            and (not roles or (self.main and place))
+            and not self.matcher.segment_start_s < t - REPLAY_S
+        ):
             # (Otherwise not in the middle of a repetition: starting over after its first
             # segments would split it. Two hands with different roles: the circle lanes
             # only; their circles not yet counted are read again in place of the first
@@ -266,10 +283,10 @@ class _Lane:
             if again:
                 self._forget_pending()
             since = self.scored_until if again else None
-            replayed = self._replay(shift, t, noise, jitter_box, since=since)
+            replayed = self._replay(shift, scale, t, noise, jitter_box, since=since)
         if moved or not self.pending:
-            self.shift = shift.copy()
-        p = self.matcher.update(uv - shift, t, noise, jitter_box)
+            self.shift, self.scale = shift.copy(), scale
+        p = self.matcher.update(corrected(uv, shift, scale), t, noise, jitter_box)
         self.activity.update(p, self.stroke, t)
         self.following.update(p, self.stroke, t)
         if p is None:
@@ -304,15 +321,16 @@ class _Lane:
     def _replay(
         self,
         shift: np.ndarray,
+        scale: float,
         t: float,
         noise: float,
         jitter_box: float,
         since: float | None = None,
     ) -> tuple[SegmentRecord, ...]:
         """Start the matcher over and feed it this lane's recent path (after ``since``,
-        by default its last finished segment; at most REPLAY_S) less ``shift``: the
-        stroke it could not follow before the shift was known is followed now. Returns
-        the segments that finishes.
+        by default its last finished segment; at most REPLAY_S) corrected by ``shift``
+        and ``scale`` (:func:`corrected`): the stroke it could not follow before the
+        shift was known is followed now. Returns the segments that finishes.
 
         Circles still waiting to be counted (two hands with different roles, the sun not
         known yet) are read again too: they were read without the shift."""
@@ -323,10 +341,14 @@ class _Lane:
             self.waiting.clear()
         self.rep_base = self._next_rep
         self.matcher.reset()
+        # (Not ``following``: the stroke the lane follows now that it could not before the
+        # shift was known is progress it gains, and says the coach follows the hand.)
+        self.activity.restart()
         out: list[SegmentRecord] = []
         for ts, u, v in self.path:
             if ts > since:
-                q = self.matcher.update(np.array([u, v]) - shift, ts, noise, jitter_box)
+                uv = corrected(np.array([u, v]), shift, scale)
+                q = self.matcher.update(uv, ts, noise, jitter_box)
                 if q is not None:
                     out.extend(q.completed)
         return tuple(out)
@@ -768,6 +790,16 @@ class Coach:
             if not final:
                 circle = self.stroke.segments[self._lanes[0].segments[0]]
                 until = t - SUN_WAIT * circle.nominal_s
+        searched = any(lane.offset.fitted for lane in self._lanes)
+        if not (final or searched) and any(
+            lane.waiting and self._searching(lane) for lane in self._lanes
+        ):
+            # No lane's offset search is done yet: the circles, read without a bias it may
+            # find (a quarter of the box), are read again then (a fast sun's first circle
+            # counted 0.1 s before the search, read short and a circle late: it stood for
+            # both circles of the session). (Only the first: a lane that starts searching
+            # again when the roles are in doubt does not hold the others' circles.)
+            return ()
         waiting = sorted(
             ((rec.end_s, i, rec) for i, lane in enumerate(self._lanes) for rec in lane.waiting),
             key=lambda x: (x[0], x[1]),
@@ -864,6 +896,11 @@ class Coach:
         circles wait until it is known which hand is the sun, and are read again then."""
         if self._role_lanes():
             return False  # its circles wait until the sun hand is known (_settle)
+        return self._searching(lane)
+
+    def _searching(self, lane: _Lane) -> bool:
+        """Whether the lane's first offset search is still to come, and its hand has been
+        followed less than REPLAY_S (the most that is read again)."""
         now = self._last_t if self._last_t is not None else -math.inf
         return not lane.offset.fitted and bool(lane.path) and now - lane.path[0][0] < REPLAY_S
 
