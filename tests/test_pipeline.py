@@ -14,7 +14,7 @@ from coach.core.bodyframe import BodyFrame
 from coach.core.pipeline import Coach
 from coach.core.strokes import load_stroke
 from coach.core.types import FOLLOWING, HandObservation
-from tests.uvpaths import perform
+from tests.uvpaths import along, perform
 
 ILY = load_stroke("i-love-you")
 BOX = (0.3, 0.25, 0.7, 0.75)
@@ -586,3 +586,39 @@ def test_the_sun_hand_keeps_its_lanes_when_the_moon_hands_track_ends(lost_at):
     session = coach.finish()
     assert len(session.repetitions) == 2
     assert all(r.flags == () for r in session.repetitions)
+
+
+@pytest.mark.parametrize(
+    ("b_starts_s", "turned_by_s"),
+    [
+        # A draws a circle (0.3-6.2 s) and rests at the top; B, resting on the circle at
+        # half past seven, starts round it: the coach turns to B once B has gone 0.3 box
+        # round (SWITCH_MARGIN_BOX, less some fading: about 1 s), though A's circle is
+        # still fresh (its travel fades over 3 s: more than B's, B would need 1.5 times it)
+        (7.0, 8.3),
+        (8.0, 9.3),
+        # ... and when B starts long after A rested, as before (A's travel faded away)
+        (14.0, 15.3),
+    ],
+)
+def test_the_coach_turns_to_the_other_hand_once_the_followed_one_rests(b_starts_s, turned_by_s):
+    bf = BodyFrame.from_box(BOX)
+    coach = Coach(SUN, bf)
+    circle = SUN.segments[0]
+    first = perform(SUN, repetitions=1)
+    a_end = first[-1][0]
+    b_rest = along(circle.points, 0.625, closed=True)  # half past seven
+    fps = 30.0
+    turned = None
+    for k in range(int((turned_by_s + 1.0) * fps)):
+        t = k / fps
+        a = first[k][0] if k < len(first) else a_end
+        x = 0.625 + max(t - b_starts_s, 0.0) / circle.nominal_s
+        b = along(circle.points, x % 1.0, closed=True) if t >= b_starts_s else b_rest
+        _two_hands(coach, bf, t, a, b)
+        followed = coach._active.ident == coach.tracker.slot_ids[1]  # B's track
+        if t < b_starts_s:
+            assert not followed  # A strokes, then rests: the coach stays with A
+        elif followed and turned is None:
+            turned = t
+    assert turned is not None and turned <= turned_by_s

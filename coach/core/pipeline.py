@@ -356,6 +356,11 @@ class _Lane:
     def finish(self, t: float) -> tuple[SegmentRecord, ...]:
         return self._shifted(self._numbered(self.matcher.finish(t)))
 
+    def report_pending(self) -> tuple[SegmentRecord, ...]:
+        """The segment its hand finished that the matcher has not reported yet (it waits
+        to see the hand clearly move on), reported now."""
+        return self._shifted(self._numbered(self.matcher.report_pending()))
+
     def _shifted(self, records: tuple[SegmentRecord, ...]) -> tuple[SegmentRecord, ...]:
         extra = float(np.linalg.norm(self.offset.offset))
         if extra == 0 or not self.offset.engaged:  # tracking bias is not a mistake
@@ -679,7 +684,22 @@ class Coach:
         level = self._active.activity.level_box
         for lane in self._lanes:
             other = lane.activity.level_box
-            if other > max(level * SWITCH_FACTOR, level + SWITCH_MARGIN_BOX):
+            # The followed hand has come to rest (its lane found it still, and it has not
+            # moved off) while the other hand, not resting, strokes now: the hands have
+            # swapped roles. What the resting hand stroked before says nothing of now:
+            # its travel fades over ACTIVITY_TAU_S, and the coach would follow a hand at
+            # rest (hints on its stalled stroke) while the other strokes.
+            swapped = (
+                lane is not self._active
+                and self._active.still_uv is not None
+                and lane.still_uv is None
+                and other > SWITCH_MARGIN_BOX
+            )
+            if swapped or other > max(level * SWITCH_FACTOR, level + SWITCH_MARGIN_BOX):
+                # A segment the hand it turns from finished counts, though not reported
+                # yet (the trackers may have swapped the hands as the stroke passed over
+                # the resting one: the followed track left the circle for the rest spot).
+                self._collect(self._active, self._active.report_pending())
                 self._active, level = lane, other
                 # What it stroked before the coach turned to it, after what already counted.
                 held = [r for r in lane.held if r.start_s >= self._counted_until]
