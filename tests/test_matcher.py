@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from coach.core import matcher
 from coach.core.matcher import OnlineMatcher
 from coach.core.strokes import load_stroke
-from tests.uvpaths import perform, run_matcher
+from tests.uvpaths import along, perform, run_matcher
 
 ILY = load_stroke("i-love-you")
 SUN = load_stroke("sun")
@@ -472,3 +472,99 @@ def test_a_segment_read_the_other_way_round_later_is_reported_as_revised():
 def test_duration_within_time_spent(duration_s, start_s, end_s, coverage, want):
     got = matcher._within(duration_s, start_s, end_s, coverage)
     assert (math.isnan(got) and math.isnan(want)) or got == pytest.approx(want)
+
+
+def _circle_with_a_blind_stretch(unseen, ghost_s=0.0, fps=30.0):
+    """Samples (uv or None, t) of one clockwise Sun circle at its nominal pace (5.9 s)
+    from the top, then 0.5 s still there. The hand is not seen (None) while the part of
+    the circle done is within ``unseen`` (from, to); first, for ``ghost_s``, it is seen
+    0.4 box outside the circle (a wrong detection: the other hand's fingertips)."""
+    circle = SUN.segments[0]
+    out = []
+    n = int(round(circle.nominal_s * fps))
+    for i in range(n + int(0.5 * fps)):
+        t = i / fps
+        x = min(i / n, 1.0)
+        uv = along(circle.points, x, closed=True)
+        if unseen[0] <= x < unseen[1]:
+            gone = (x - unseen[0]) * circle.nominal_s
+            uv = uv + np.array([0.0, 0.4]) if gone < ghost_s else None
+        out.append((uv, t))
+    return out
+
+
+def _records(samples):
+    m = OnlineMatcher(SUN)
+    records = []
+    for uv, t in samples:
+        p = m.update(uv, t)
+        if p is not None:
+            records.extend(p.completed)
+    return records + list(m.finish(samples[-1][1]))
+
+
+@pytest.mark.parametrize(
+    ("unseen", "t", "want"),
+    [
+        (None, 11.0, True),  # seen all along: away from the segment 1 s (confirm_s)
+        ((10.0, 10.9), 11.0, False),  # unseen 0.9 s of it: seen away 0.1 s
+        ((10.0, 10.9), 11.95, True),  # ... and later, seen away 1.05 s
+        ((9.5, 10.5), 11.0, False),  # unseen from before it ended: seen away 0.5 s
+        ((9.0, 9.5), 11.0, True),  # unseen before it ended: no matter
+    ],
+)
+def test_time_the_hand_is_not_seen_does_not_confirm_a_segment_done(unseen, t, want):
+    """OnlineMatcher._confirmed: a segment that ended at 10 s, the best path in the gap
+    after it, is reported once the hand has been *seen* away from it for confirm_s (1 s).
+    A hand unseen for a while (passing over the other hand, the detector sees one) may be
+    found again on the path: the best path then goes back to the segment it seemed to
+    leave, and the segment, reported done, would be read again as another one."""
+    m = OnlineMatcher(SUN)
+    top = np.array([0.5, 0.15])
+    for k in range(int(round((t - 9.0) / 0.05))):  # a frame every 0.05 s from 9 s
+        now = 9.0 + k * 0.05
+        blind = unseen is not None and unseen[0] < now < unseen[1] - 1e-9
+        m.update(None if blind else top, now)
+    lc = np.zeros(8)
+    lc[4] = 10.0  # the end of the finished segment
+    assert m._confirmed(int(m._gap_rows[0]), lc, t) == want
+
+
+@pytest.mark.parametrize(
+    "unseen",
+    [
+        (0.3, 0.5),  # unseen for 1.2 s while it goes on 0.2 of the circle (0.44 box)
+        (0.3, 0.6),  # ... 1.8 s, 0.3 of the circle (0.66 box)
+        (0.2, 0.6),  # ... 2.4 s, 0.4 of the circle (0.88 box)
+    ],
+)
+def test_a_hand_found_again_further_round_the_circle_goes_on_with_it(unseen):
+    """The hand passes unseen under the other hand and is found again further round: the
+    alignment follows it there (as far as the fastest pace followed allows over the time
+    it was unseen), one whole circle, not two halves."""
+    records = _records(_circle_with_a_blind_stretch(unseen))
+    assert [(r.repetition, r.segment) for r in records] == [(0, 0)]
+    assert records[0].coverage > 0.95
+
+
+def test_a_finished_segment_not_yet_reported_can_be_reported_at_once():
+    """OnlineMatcher.report_pending: the hand finishes a Sun circle and goes straight to
+    the navel (off the circle); 0.3 s on, the circle is finished but not reported yet (it
+    waits to see the hand clearly move on: 1 s). Reported now (the coach turns from this
+    hand), it is not reported again."""
+    circle = SUN.segments[0]
+    m = OnlineMatcher(SUN)
+    fps = 30.0
+    n = int(round(circle.nominal_s * fps))
+    samples = [(along(circle.points, i / n, closed=True), i / fps) for i in range(n + 1)]
+    top, navel = samples[-1][0], np.array([0.5, 0.5])
+    samples += [(top + (navel - top) * min(k / 6, 1.0), (n + 1 + k) / fps) for k in range(9)]
+    reported = []
+    for uv, t in samples:
+        reported.extend(m.update(uv, t).completed)
+    assert reported == []
+    now = m.report_pending()
+    assert [(r.repetition, r.segment) for r in now] == [(0, 0)] and now[0].coverage > 0.95
+    for k in range(60):  # 2 s more at the navel
+        assert m.update(navel, samples[-1][1] + (k + 1) / fps).completed == ()
+    assert m.pending() == () and m.finish(samples[-1][1] + 3.0) == ()

@@ -14,7 +14,7 @@ from coach.core.bodyframe import BodyFrame
 from coach.core.pipeline import Coach
 from coach.core.strokes import load_stroke
 from coach.core.types import FOLLOWING, HandObservation
-from tests.uvpaths import perform
+from tests.uvpaths import along, perform
 
 ILY = load_stroke("i-love-you")
 BOX = (0.3, 0.25, 0.7, 0.75)
@@ -521,33 +521,42 @@ def _circle(start_s: float, end_s: float, coverage: float = 1.0):
 
 
 @pytest.mark.parametrize(
-    ("full", "known", "t", "final", "counted", "left"),
+    ("full", "known", "t", "final", "counted", "left", "covers"),
     [
         # Neither hand has more whole circles: the circles wait ...
-        ((1, 1), None, 9.0, False, [], 2),
+        ((1, 1), None, 9.0, False, [], 2, (1.0, 1.0)),
         # ... at most a circle's nominal time (5.9 s): then the first finished counts
         # (the other overlaps it), the later one still waits
-        ((1, 1), None, 12.5, False, [(0, 6.0)], 1),
+        ((1, 1), None, 12.5, False, [(0, 6.0)], 1, (1.0, 1.0)),
         # ... and at the end, all of them
-        ((1, 1), None, 9.0, True, [(0, 6.0)], 0),
+        ((1, 1), None, 9.0, True, [(0, 6.0)], 0, (1.0, 1.0)),
+        # ... but not the first finished when the other hand's circle, overlapping it,
+        # covers more: that one is the sun's (the first, the moon's arc and its way back)
+        ((1, 1), None, 12.5, False, [], 1, (0.93, 1.0)),
+        ((1, 1), None, 14.0, False, [(2.0, 8.0)], 0, (0.93, 1.0)),
+        ((1, 1), None, 9.0, True, [(2.0, 8.0)], 0, (0.93, 1.0)),
+        # ... the first finished covering more counts, as before
+        ((1, 1), None, 12.5, False, [(0, 6.0)], 1, (1.0, 0.93)),
         # One hand has more whole circles: it is the sun, the other's circle is the moon's
         # arc read as a circle
-        ((2, 1), None, 9.0, False, [(0, 6.0)], 0),
-        ((1, 2), None, 9.0, False, [(2.0, 8.0)], 0),
+        ((2, 1), None, 9.0, False, [(0, 6.0)], 0, (1.0, 1.0)),
+        ((1, 2), None, 9.0, False, [(2.0, 8.0)], 0, (1.0, 1.0)),
+        # ... whatever the circles cover
+        ((2, 1), None, 9.0, False, [(0, 6.0)], 0, (0.93, 1.0)),
         # A tie at the end: the hand that was the sun stays it
-        ((1, 1), 1, 9.0, True, [(2.0, 8.0)], 0),
+        ((1, 1), 1, 9.0, True, [(2.0, 8.0)], 0, (1.0, 1.0)),
     ],
 )
 def test_sun_and_moon_circles_wait_until_the_sun_hand_is_known(
-    full, known, t, final, counted, left
+    full, known, t, final, counted, left, covers
 ):
     """Coach._settle: the circle lanes' finished circles wait while it is not known which
     hand is the sun (the one that has finished more whole circles)."""
     coach = Coach(load_stroke("sun-moon"), BodyFrame.from_box(BOX))
     sun0, sun1 = coach._lanes[0], coach._lanes[1]  # each hand's circle lane
     sun0.full, sun1.full = full
-    sun0.waiting.append(_circle(0.0, 6.0))
-    sun1.waiting.append(_circle(2.0, 8.0))
+    sun0.waiting.append(_circle(0.0, 6.0, covers[0]))
+    sun1.waiting.append(_circle(2.0, 8.0, covers[1]))
     if known is not None:
         coach._known_sun = coach._lanes[known]
     got = coach._settle(t, final=final)
@@ -562,3 +571,74 @@ def test_a_circle_read_again_by_its_own_lane_counts_once():
     assert not coach._same_circle(_circle(19.4, 35.6))
     assert coach._same_circle(_circle(19.4, 38.2, 0.99))
     assert not coach._same_circle(_circle(35.6, 52.0))
+
+
+SUN_MOON = load_stroke("sun-moon")
+MOON_REST = np.array([0.0, 1.0])  # the moon hand waits off the tummy, lower left
+
+
+def test_a_two_hand_lane_keeps_its_hand_when_the_other_track_ends():
+    """Coach._held_hands: A (first seen: the trackers' slot 0) and B; A is unseen for
+    0.5 s, longer than its track is held (0.35 s), so B moves up to the trackers' slot 0.
+    B keeps the coach's hand 1 (its lanes go on following it); A, found again as a new
+    track, takes the free hand 0."""
+    bf = BodyFrame.from_box(BOX)
+    coach = Coach(SUN_MOON, bf)
+    a, b = np.array([0.2, 0.8]), np.array([0.5, 0.15])
+    for k in range(60):  # 2 s at 30 fps; A unseen from 0.5 s to 1.0 s
+        t = k / 30
+        _two_hands(coach, bf, t, None if 0.5 <= t < 1.0 else a, b)
+    assert coach.tracker.slot_ids == (1, 2)  # B (id 1) first now, then A (new id 2)
+    assert coach._hand_ids == [2, 1]
+
+
+@pytest.mark.parametrize("lost_at", [1.0, 2.5, 4.0])
+def test_the_sun_hand_keeps_its_lanes_when_the_moon_hands_track_ends(lost_at):
+    """Sun and moon: the moon hand waits off the tummy (first seen: the trackers' slot 0)
+    while the sun hand draws two circles; the moon hand is unseen for 1 s (its track
+    ends) from ``lost_at`` in the first circle, and found again. Two circles, both the
+    sun hand's: its circle is not handed to the other hand's lane half way round."""
+    bf = BodyFrame.from_box(BOX)
+    coach = Coach(SUN_MOON, bf)
+    for uv, t in perform(SUN_MOON, segments=(0,), repetitions=2):
+        moon = None if lost_at <= t < lost_at + 1.0 else MOON_REST
+        _two_hands(coach, bf, t, moon, uv)
+    session = coach.finish()
+    assert len(session.repetitions) == 2
+    assert all(r.flags == () for r in session.repetitions)
+
+
+@pytest.mark.parametrize(
+    ("b_starts_s", "turned_by_s"),
+    [
+        # A draws a circle (0.3-6.2 s) and rests at the top; B, resting on the circle at
+        # half past seven, starts round it: the coach turns to B once B has gone 0.3 box
+        # round (SWITCH_MARGIN_BOX, less some fading: about 1 s), though A's circle is
+        # still fresh (its travel fades over 3 s: more than B's, B would need 1.5 times it)
+        (7.0, 8.3),
+        (8.0, 9.3),
+        # ... and when B starts long after A rested, as before (A's travel faded away)
+        (14.0, 15.3),
+    ],
+)
+def test_the_coach_turns_to_the_other_hand_once_the_followed_one_rests(b_starts_s, turned_by_s):
+    bf = BodyFrame.from_box(BOX)
+    coach = Coach(SUN, bf)
+    circle = SUN.segments[0]
+    first = perform(SUN, repetitions=1)
+    a_end = first[-1][0]
+    b_rest = along(circle.points, 0.625, closed=True)  # half past seven
+    fps = 30.0
+    turned = None
+    for k in range(int((turned_by_s + 1.0) * fps)):
+        t = k / fps
+        a = first[k][0] if k < len(first) else a_end
+        x = 0.625 + max(t - b_starts_s, 0.0) / circle.nominal_s
+        b = along(circle.points, x % 1.0, closed=True) if t >= b_starts_s else b_rest
+        _two_hands(coach, bf, t, a, b)
+        followed = coach._active.ident == coach.tracker.slot_ids[1]  # B's track
+        if t < b_starts_s:
+            assert not followed  # A strokes, then rests: the coach stays with A
+        elif followed and turned is None:
+            turned = t
+    assert turned is not None and turned <= turned_by_s

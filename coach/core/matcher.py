@@ -38,6 +38,9 @@ from coach.core.types import Progress, SegmentRecord
 _INF = np.inf
 #: Travel fractions at which the time is recorded, for the pace estimate.
 _MILESTONES = np.array([0.1, 0.3, 0.5, 0.7, 0.9])
+#: Stretches the hand was not seen that are kept, to tell how long it was seen since a
+#: segment ended (OnlineMatcher._confirmed).
+_BLIND_KEPT = 16
 
 
 @dataclass(frozen=True)
@@ -49,7 +52,9 @@ class MatcherConfig:
     cap_box: float = 0.5  # distance beyond which the cost stops growing
     gap_box: float = 0.32  # a lifted / idle hand costs as much as being this far from the path
     max_speed_ratio: float = 6.0  # fastest pace followed, times nominal
-    k_max: int = 24  # most reference points advanced in one frame
+    # Most reference points advanced in one frame (1.3 box): a frame after the hand went
+    # unseen for a while (it passed over the other hand) may find it that far on.
+    k_max: int = 64
     entry_fraction: float = 0.1  # an open segment may be entered this far along its path
     exit_penalty: float = 6.0  # cost of leaving a segment unfinished, times the fraction left
     skip_penalty: float = 200.0  # cost of skipping a whole segment
@@ -192,11 +197,10 @@ class OnlineMatcher:
         self._pen = pen
         self._entry_col = k_cols
         self._spacing = float(np.nanmedian(np.linalg.norm(np.diff(self._pos, axis=0), axis=1)))
-        # Per frame only columns 0..k (and entry) are needed: cut the tables once, per k.
-        self._table_for_k = []
-        for k in range(k_cols):
-            cols = np.append(np.arange(k + 1), k_cols)
-            self._table_for_k.append((cols, pred[:, cols].copy(), pen[:, cols].copy()))
+        # Per frame only columns 0..k (and entry) are needed: the tables are cut once per k,
+        # when a frame first needs it (most frames need a few points; a large k only
+        # follows a stretch where the hand was not seen).
+        self._table_for_k: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
         self._shift_of_col = np.arange(k_cols + 1)
         self._shift_of_col[k_cols] = 0
         # Exit penalty from every segment row into the next gap: unfinished costs more.
@@ -241,12 +245,6 @@ class OnlineMatcher:
         self._len_open = np.where(self._closed | self._is_gap, np.inf, length)
         self._n_closed = np.where(self._closed & ~self._is_gap, self._n_of, np.inf)
         self._closed_rows = self._seg_rows[self._closed[self._seg_rows]]
-        # Cost of advancing j points beyond the hand's travel, per column of the k table:
-        # (j - 1) * weight - 2 * moved * weight / spacing, floored at 0; entry column: 0.
-        self._adv_base = [
-            np.append((np.arange(k + 1) - 1.0) * cfg.advance_weight, -np.inf)
-            for k in range(len(self._table_for_k))
-        ]
         # Exits into each gap, padded with the sentinel row (cost inf).
         width = max(len(e) for e in self._exit_rows)
         self._exit_mat = np.full((len(self._gap_rows), width), n, dtype=np.int64)
@@ -292,6 +290,10 @@ class OnlineMatcher:
         self._emitted: tuple[float, float] = (-1.0, -1.0)
         self._emitted_rev = math.nan  # whether the last record reported was reversed (1/0)
         self._progress: Progress | None = None
+        # Stretches the hand was not seen, (last seen, seen again), since the last record
+        # reported (see _confirmed); and whether it is unseen now.
+        self._blind: list[tuple[float, float]] = []
+        self._unseen = False
 
     # -- per frame -------------------------------------------------------------------------
 
@@ -309,6 +311,7 @@ class OnlineMatcher:
         below which the direction is not judged."""
         if uv is None or self._last_t is None:
             if uv is None:
+                self._unseen = self._last_t is not None
                 return self._stale(timestamp_s)
             self._last_uv = np.asarray(uv, dtype=np.float64)
             self._last_t = float(timestamp_s)
@@ -319,6 +322,11 @@ class OnlineMatcher:
             return self._progress
         q = np.asarray(uv, dtype=np.float64)
         step = q - self._last_uv
+        if self._unseen:
+            # (The last few: older stretches ended before any segment still to report, or
+            # count for nothing but an earlier report; memory stays flat.)
+            self._blind = [*self._blind[-(_BLIND_KEPT - 1) :], (self._last_t, t)]
+            self._unseen = False
         self._last_uv, self._last_t = q, t
         jitter = float(jitter_box) if math.isfinite(jitter_box) and jitter_box > 0 else 0.0
         noise = min(max(float(noise), 0.0), 1.0)
@@ -377,7 +385,7 @@ class OnlineMatcher:
         # Most reference points one frame may advance: the fastest pace followed, for the
         # segment with the most points per nominal second (the others barely differ).
         k_now = int(min(max(math.ceil(cfg.max_speed_ratio * self._pps_max * dt), 1), cfg.k_max))
-        cols, pred, pen = self._table_for_k[k_now]  # advance by 0..k_now, or enter
+        cols, pred, pen, adv_base = self._table(k_now)  # advance by 0..k_now, or enter
         # Progress along the path must come from the hand moving: advancing further than
         # the hand travelled (with some slack) costs, so the alignment cannot run ahead.
         # Jittery landmarks make a still hand step to and fro every frame: only the part of
@@ -390,7 +398,7 @@ class OnlineMatcher:
         new_cost, arr = self._spare
         self._spare = (old, self._tokarr)
         _advance_rows(
-            old, pred, pen, cols, self._adv_base[k_now], slack, self._entry_col,
+            old, pred, pen, cols, adv_base, slack, self._entry_col,
             self._shift_of_col, self._pos_u, self._pos_v, self._tangent, qx, qy, sx, sy,
             w, wx, wy, cfg.cap_box, self._inv_sigma2, self._chain_idx, self._len_open,
             self._n_closed, _MILESTONES, t, self._tokarr, arr, new_cost,
@@ -406,6 +414,18 @@ class OnlineMatcher:
         )  # fmt: skip
         self._cost = new_cost
         self._bind(arr)
+
+    def _table(self, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The step's tables for advancing by 0..k points (or entering): the columns, their
+        predecessors and penalties, and the cost of advancing j points beyond the hand's
+        travel, (j - 1) * weight - 2 * moved * weight / spacing floored at 0 (entry: 0)."""
+        table = self._table_for_k.get(k)
+        if table is None:
+            cols = np.append(np.arange(k + 1), self._entry_col)
+            adv = np.append((np.arange(k + 1) - 1.0) * self.config.advance_weight, -np.inf)
+            table = (cols, self._pred[:, cols].copy(), self._pen[:, cols].copy(), adv)
+            self._table_for_k[k] = table
+        return table
 
     def _gap_costs(
         self, qx: float, qy: float, vx: float, vy: float, speed: float, ramp: float
@@ -532,6 +552,7 @@ class OnlineMatcher:
             if key > self._emitted and self._confirmed(b, lc, t):
                 self._emitted, self._emitted_rev = key, float(lc[2])
                 completed = (self._record(lc),)
+                self._blind = [b_ for b_ in self._blind if b_[1] > lc[4]]
             elif key == self._emitted and lc[2] != self._emitted_rev and self._confirmed(b, lc, t):
                 # The best path now has the segment just reported done the other way round
                 # (what followed told which: a hand going back down the I after an I drawn
@@ -561,8 +582,14 @@ class OnlineMatcher:
         return progress
 
     def _confirmed(self, b: int, lc: np.ndarray, t: float) -> bool:
-        """A finished segment is reported once the best path has clearly moved on."""
-        if t - lc[4] >= self.config.confirm_s:
+        """A finished segment is reported once the best path has clearly moved on: the
+        hand seen away from it for confirm_s, or confirm_fraction into the next segment.
+        Time the hand was not seen does not count: a hand unseen for a while (passing
+        over the other hand, the detector sees one) may be found again on the path, and
+        the best path goes back to the segment it seemed to leave."""
+        end = float(lc[4])
+        unseen = sum(max(0.0, b1 - max(b0, end)) for b0, b1 in self._blind)
+        if t - end - unseen >= self.config.confirm_s:
             return True
         if self._is_gap[b]:
             return False
@@ -575,6 +602,16 @@ class OnlineMatcher:
         if np.isnan(lc[0]) or (float(lc[0]), float(lc[1])) <= self._emitted:
             return ()
         return (self._record(lc),)
+
+    def report_pending(self) -> tuple[SegmentRecord, ...]:
+        """The finished segment not yet reported, reported now (it is not again): the
+        coach stops following this hand, and what it finished before counts."""
+        out = self.pending()
+        if out:
+            lc = self._tokarr[self._current_best(), _LC]
+            self._emitted, self._emitted_rev = (float(lc[0]), float(lc[1])), float(lc[2])
+            self._blind = [b for b in self._blind if b[1] > lc[4]]
+        return out
 
     def _segment_progress(self, b: int, slot: int, seg, t: float, completed) -> Progress:
         frac = min(max(self._fraction_one(b), 0.0), 1.0)

@@ -378,6 +378,11 @@ class _Lane:
     def finish(self, t: float) -> tuple[SegmentRecord, ...]:
         return self._shifted(self._numbered(self.matcher.finish(t)))
 
+    def report_pending(self) -> tuple[SegmentRecord, ...]:
+        """The segment its hand finished that the matcher has not reported yet (it waits
+        to see the hand clearly move on), reported now."""
+        return self._shifted(self._numbered(self.matcher.report_pending()))
+
     def _shifted(self, records: tuple[SegmentRecord, ...]) -> tuple[SegmentRecord, ...]:
         extra = float(np.linalg.norm(self.offset.offset))
         if extra == 0 or not self.offset.engaged:  # tracking bias is not a mistake
@@ -421,6 +426,10 @@ class Coach:
         self.tracker.reset()
         self._lanes = self._make_lanes()
         self._active = self._lanes[0]
+        # Two-hand strokes: the tracked hand each of the coach's two hands follows, and
+        # where it was last seen (:meth:`_held_hands`).
+        self._hand_ids: list[int | None] = [None, None]
+        self._hand_uv: list[np.ndarray | None] = [None, None]
         self._counted_until = -math.inf  # end of the last segment collected
         self._stuck_since: float | None = None
         self._repetitions: list[RepetitionScore] = []
@@ -448,6 +457,7 @@ class Coach:
         self._lanes = self._make_lanes()
         self._active = self._lanes[0]
         self._known_sun = None
+        self._hand_ids, self._hand_uv = [None, None], [None, None]
 
     # -- per frame ------------------------------------------------------------------------
 
@@ -570,7 +580,8 @@ class Coach:
             return [None] * n, [0.0] * n, [0.0] * n, [False] * n
         hands, noise, jitter = track.hands_uv, track.hands_noise, track.hands_jitter_box
         if self.stroke.hands != 1:
-            slots = [lane.slot if lane.slot < len(hands) else None for lane in self._lanes]
+            held = self._held_hands(hands)
+            slots = [held[lane.slot] for lane in self._lanes]
         else:
             slots = self._hand_slots(hands, t)
         seen = self.tracker.seen
@@ -580,6 +591,31 @@ class Coach:
             [0.0 if i is None else float(jitter[i]) for i in slots],
             [i is not None and i < len(seen) and seen[i] for i in slots],
         )
+
+    def _held_hands(self, hands: np.ndarray) -> list[int | None]:
+        """Two-hand strokes: the trackers' slot of each of the coach's two hands (None: not
+        in view). The coach's hand keeps its tracked hand while that is tracked, whatever
+        its place in the trackers' slots: when one hand's track ends, the other's moves up
+        a slot, and following slots would hand each lane the other hand in the middle of
+        its stroke (the sun hand's circle read half by each hand's lane). A hand that
+        comes into view is the coach's free hand whose hand was last seen nearest (its own
+        hand found again)."""
+        ids = self.tracker.slot_ids
+        mine = self._hand_ids
+        for k, ident in enumerate(mine):
+            if ident not in ids:
+                mine[k] = None
+        for slot, ident in enumerate(ids):
+            free = [k for k, own in enumerate(mine) if own is None]
+            if ident in mine or not free:
+                continue
+            k = min(free, key=lambda k: _distance(self._hand_uv[k], hands[slot]))
+            mine[k] = ident
+        out = [None if ident is None else ids.index(ident) for ident in mine]
+        for k, slot in enumerate(out):
+            if slot is not None:
+                self._hand_uv[k] = hands[slot]
+        return out
 
     def _hand_slots(self, hands: np.ndarray, t: float) -> list[int | None]:
         """One-hand strokes: each lane's hand slot (None: its hand is not in view).
@@ -670,7 +706,22 @@ class Coach:
         level = self._active.activity.level_box
         for lane in self._lanes:
             other = lane.activity.level_box
-            if other > max(level * SWITCH_FACTOR, level + SWITCH_MARGIN_BOX):
+            # The followed hand has come to rest (its lane found it still, and it has not
+            # moved off) while the other hand, not resting, strokes now: the hands have
+            # swapped roles. What the resting hand stroked before says nothing of now:
+            # its travel fades over ACTIVITY_TAU_S, and the coach would follow a hand at
+            # rest (hints on its stalled stroke) while the other strokes.
+            swapped = (
+                lane is not self._active
+                and self._active.still_uv is not None
+                and lane.still_uv is None
+                and other > SWITCH_MARGIN_BOX
+            )
+            if swapped or other > max(level * SWITCH_FACTOR, level + SWITCH_MARGIN_BOX):
+                # A segment the hand it turns from finished counts, though not reported
+                # yet (the trackers may have swapped the hands as the stroke passed over
+                # the resting one: the followed track left the circle for the rest spot).
+                self._collect(self._active, self._active.report_pending())
                 self._active, level = lane, other
                 # What it stroked before the coach turned to it, after what already counted.
                 held = [r for r in lane.held if r.start_s >= self._counted_until]
@@ -813,6 +864,8 @@ class Coach:
             lane.settled_until = max(lane.settled_until, end_s)
             if sun is not None and lane is not sun:
                 continue  # the other hand is the sun: this is the moon's arc read as a circle
+            if sun is None and self._outdone(rec, lane):
+                continue  # the other hand drew this circle more fully: it is the sun's
             if self._same_circle(rec):
                 continue  # another lane counted this circle already
             strokes.append(rec)
@@ -850,6 +903,19 @@ class Coach:
         if sum(lane.full == best.full for lane in mains) > 1:
             return None
         return best
+
+    def _outdone(self, rec: SegmentRecord, lane: _Lane) -> bool:
+        """Two hands with different roles, neither known as the sun: whether another
+        lane's circle still waiting overlaps ``rec`` (by more than SAME_CIRCLE_OVERLAP of
+        the shorter) and covers more of the circle. The moon hand's arc with its way to
+        and from its rest may read as a circle too, but a less complete one than the sun
+        hand's going all the way round at the same time; the first finished of the two is
+        happenstance."""
+        return any(
+            other is not lane and r.coverage > rec.coverage and rec.overlap(r) > SAME_CIRCLE_OVERLAP
+            for other in self._lanes
+            for r in other.waiting
+        )
 
     def _same_circle(self, rec: SegmentRecord) -> bool:
         """Two hands with different roles: whether a lane already counted a segment that
