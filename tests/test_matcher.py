@@ -547,6 +547,36 @@ def test_a_hand_found_again_further_round_the_circle_goes_on_with_it(unseen):
     assert records[0].coverage > 0.95
 
 
+@pytest.mark.parametrize(
+    ("unseen_s", "whole"),
+    [
+        (2.5, True),  # 0.5 of the circle (1.1 box) in 2.5 s unseen: about its pace, stroked
+        (0.5, False),  # ... in 0.5 s: 5x its pace, the hand did not stroke the part between
+    ],
+)
+def test_a_hand_back_far_round_the_circle_is_credited_only_at_the_strokes_pace(unseen_s, whole):
+    """Sun circle at its nominal pace (5.9 s) to 0.35 of the way round, the hand unseen
+    for ``unseen_s``, then seen at 0.85 and on to the top. Only an unseen time the
+    stroke's own pace (with 50% slack) would need for the part skipped lets it count as
+    done; a hand back there sooner (the moon hand hurrying to its rest on Sun and Moon)
+    leaves the circle unfinished, not one whole circle that hides an incomplete one."""
+    circle = SUN.segments[0]
+    fps, samples, t = 30.0, [], 0.0
+    for x in np.linspace(0.0, 0.35, int(0.35 * circle.nominal_s * fps)):
+        samples.append((along(circle.points, x, closed=True), t))
+        t += 1 / fps
+    for _ in range(int(unseen_s * fps)):
+        samples.append((None, t))
+        t += 1 / fps
+    for x in np.linspace(0.85, 1.0, int(0.15 * circle.nominal_s * fps)):
+        samples.append((along(circle.points, x, closed=True), t))
+        t += 1 / fps
+    samples += [(samples[-1][0], t + k / fps) for k in range(15)]
+    records = _records(samples)
+    best = max((r.coverage for r in records), default=0.0)
+    assert (best > 0.95) == whole, [(r.segment, r.coverage) for r in records]
+
+
 def test_a_finished_segment_not_yet_reported_can_be_reported_at_once():
     """OnlineMatcher.report_pending: the hand finishes a Sun circle and goes straight to
     the navel (off the circle); 0.3 s on, the circle is finished but not reported yet (it

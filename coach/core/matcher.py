@@ -52,9 +52,15 @@ class MatcherConfig:
     cap_box: float = 0.5  # distance beyond which the cost stops growing
     gap_box: float = 0.32  # a lifted / idle hand costs as much as being this far from the path
     max_speed_ratio: float = 6.0  # fastest pace followed, times nominal
-    # Most reference points advanced in one frame (1.3 box): a frame after the hand went
-    # unseen for a while (it passed over the other hand) may find it that far on.
-    k_max: int = 64
+    k_max: int = 24  # most reference points advanced in one frame (about half a box)
+    # A frame after the hand went unseen (it passed over the other hand) may find it
+    # further on, as far as the stroke's own pace with this slack carries it over the
+    # unseen time (a hand stroking on out of sight), up to k_max_unseen points (1.3 box).
+    # Not the fastest pace followed: an unseen hand that comes back far round the path
+    # sooner than a stroke would (the moon hand hurrying back to rest) did not stroke
+    # the part between, and a circle it seemed to finish would hide an unfinished one.
+    unseen_speed_ratio: float = 1.5
+    k_max_unseen: int = 64
     entry_fraction: float = 0.1  # an open segment may be entered this far along its path
     exit_penalty: float = 6.0  # cost of leaving a segment unfinished, times the fraction left
     skip_penalty: float = 200.0  # cost of skipping a whole segment
@@ -171,7 +177,7 @@ class OnlineMatcher:
         # Predecessor table for segment rows: columns 0..k_max = advance by that many points,
         # last column = entry from the segment's gap state.
         sentinel = row
-        k_cols = cfg.k_max + 1
+        k_cols = max(cfg.k_max, cfg.k_max_unseen) + 1
         pred = np.full((row, k_cols + 1), sentinel, dtype=np.int64)
         pen = np.zeros((row, k_cols + 1))
         for slot, base, n in chains:
@@ -322,6 +328,7 @@ class OnlineMatcher:
             return self._progress
         q = np.asarray(uv, dtype=np.float64)
         step = q - self._last_uv
+        after_unseen = self._unseen
         if self._unseen:
             # (The last few: older stretches ended before any segment still to report, or
             # count for nothing but an earlier report; memory stays flat.)
@@ -333,7 +340,7 @@ class OnlineMatcher:
         # (Landmarks the smoothing stage calls clean, noise 0, jitter below the matcher's
         # resolution: their milestone times are as good as the frames make them.)
         self._jitter = noise * jitter
-        self._step(q, step, dt, t, noise, jitter)
+        self._step(q, step, dt, t, noise, jitter, after_unseen)
         return self._emit(self._current_best(), t)
 
     @property
@@ -357,7 +364,14 @@ class OnlineMatcher:
     # -- internals ---------------------------------------------------------------------------
 
     def _step(
-        self, q: np.ndarray, step: np.ndarray, dt: float, t: float, noise: float, jitter: float
+        self,
+        q: np.ndarray,
+        step: np.ndarray,
+        dt: float,
+        t: float,
+        noise: float,
+        jitter: float,
+        after_unseen: bool = False,
     ) -> None:
         cfg = self.config
         old = self._cost
@@ -385,6 +399,9 @@ class OnlineMatcher:
         # Most reference points one frame may advance: the fastest pace followed, for the
         # segment with the most points per nominal second (the others barely differ).
         k_now = int(min(max(math.ceil(cfg.max_speed_ratio * self._pps_max * dt), 1), cfg.k_max))
+        if after_unseen:
+            k_far = math.ceil(cfg.unseen_speed_ratio * self._pps_max * dt)
+            k_now = max(k_now, int(min(k_far, cfg.k_max_unseen)))
         cols, pred, pen, adv_base = self._table(k_now)  # advance by 0..k_now, or enter
         # Progress along the path must come from the hand moving: advancing further than
         # the hand travelled (with some slack) costs, so the alignment cannot run ahead.
