@@ -156,6 +156,7 @@ def test_the_page_is_local_by_default():
     config = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text())
     assert config["server"]["address"] == "127.0.0.1"
     assert config["browser"]["gatherUsageStats"] is False
+    assert config["client"]["toolbarMode"] == "viewer"  # no "Deploy" (publish) button
 
     def make_run(*extra: str) -> str:
         cmd = ["make", "--no-print-directory", "-n", "run", *extra]
