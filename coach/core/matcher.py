@@ -329,7 +329,7 @@ class OnlineMatcher:
         q = np.asarray(uv, dtype=np.float64)
         step = q - self._last_uv
         after_unseen = self._unseen
-        if self._unseen:
+        if after_unseen:
             # (The last few: older stretches ended before any segment still to report, or
             # count for nothing but an earlier report; memory stays flat.)
             self._blind = [*self._blind[-(_BLIND_KEPT - 1) :], (self._last_t, t)]

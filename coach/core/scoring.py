@@ -105,7 +105,8 @@ def speed_stops(t_s: np.ndarray, uv: np.ndarray) -> tuple[int, float]:
     dt = 1.0 / 30.0
     grid = np.arange(t[0], t[-1], dt)
     x = np.column_stack([np.interp(grid, t, p[:, 0]), np.interp(grid, t, p[:, 1])])
-    speed = np.linalg.norm(np.diff(x, axis=0), axis=1) / dt
+    step = np.linalg.norm(np.diff(x, axis=0), axis=1)  # path length between samples
+    speed = step / dt
     k = 6
     if len(speed) <= k:
         return 0, 0.0
@@ -124,7 +125,7 @@ def speed_stops(t_s: np.ndarray, uv: np.ndarray) -> tuple[int, float]:
         elif low and v >= 0.6 * typical:
             low = False
             # speed[i] averages the steps from x[i] to x[i + k]: its middle is x[i + k/2].
-            if _turn_deg(x, slow_from + k // 2, i + k // 2) < CORNER_DEG:
+            if _turn_deg(x, step, slow_from + k // 2, i + k // 2) < CORNER_DEG:
                 stops += 1
     return stops, float((high[-1] - high[0]) * dt)
 
@@ -135,15 +136,15 @@ CORNER_DEG = 45.0
 CORNER_ARC_BOX = 0.06
 
 
-def _turn_deg(x: np.ndarray, before: int, after: int) -> float:
-    """Turn of the path ``x`` between its heading into ``x[before]`` and out of ``x[after]``.
+def _turn_deg(x: np.ndarray, step: np.ndarray, before: int, after: int) -> float:
+    """Turn of the path ``x`` (``step``: the length between its samples) between its
+    heading into ``x[before]`` and out of ``x[after]``.
 
     Each heading is the chord over ``CORNER_ARC_BOX`` of path (less at the path's ends).
     Returns 0 when either chord is under half of that: too little path to tell a
     corner, so the slow-down counts as a stop.
     """
     before, after = min(before, len(x) - 1), min(after, len(x) - 1)
-    step = np.linalg.norm(np.diff(x, axis=0), axis=1)
     i, travelled = before, 0.0
     while i > 0 and travelled < CORNER_ARC_BOX:
         i -= 1
