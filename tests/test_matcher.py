@@ -238,7 +238,7 @@ def test_compiled_step_banks_no_travel_behind_the_entry():
     pred = np.array([[4, 4, 4], [1, 4, 0], [2, 1, 4], [3, 2, 4]])
     old_cost = np.array([0.0, 5.0, 1.0, 9.0, inf])
     old = _tokens(5)
-    old[2, m._TRAVEL] = 0.05
+    old[2, m._TRAVEL] = old[2, m._PEAK] = 0.05
     new, new_cost = _tokens(5), np.empty(5)
     pos_u, pos_v = np.array([np.nan, 0.0, 1.0, 2.0]), np.array([np.nan, 0.0, 0.0, 0.0])
     tangent = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 0.0], [1.0, 0.0]])
@@ -249,6 +249,27 @@ def test_compiled_step_banks_no_travel_behind_the_entry():
         m._MILESTONES, 7.0, old, new, new_cost,
     )  # fmt: skip
     assert new[2, m._TRAVEL] == 0.0
+    assert new[2, m._PEAK] == 0.05  # how far it got is kept (the record's coverage)
+
+
+def test_a_hand_drifting_back_as_it_lifts_off_has_still_done_the_stroke():
+    """A paddle down the water wheel's line, 0.05 -> 0.95 in 2.4 s (its nominal time); then
+    the hand lifts off sideways, drifting 0.25 box back up the line over 0.5 s (a fast
+    paddle's hand lifts while the next lands). It went all the way: the coverage is how
+    far it got (0.99 here), not its net travel (0.95 here; 0.82 -> 0.69 on a fast paddle
+    with a biased landmark, flagged incomplete)."""
+    wheel = load_stroke("water-wheel")
+    m = OnlineMatcher(wheel)
+    frames = [(0.5, 0.05 + 0.9 * i / 72) for i in range(73)]  # 2.4 s at 30 fps
+    frames += [(0.5 + 0.3 * i / 15, 0.95 - 0.25 * i / 15) for i in range(1, 16)]
+    frames += [(1.5, 0.5)] * 45  # away, beside the doll
+    records = []
+    for i, uv in enumerate(frames):
+        p = m.update(np.array(uv), i / 30)
+        records.extend(p.completed)
+    records.extend(m.finish(len(frames) / 30))
+    assert [r.segment for r in records] == [0]
+    assert records[0].coverage >= 0.97
 
 
 @pytest.mark.parametrize(

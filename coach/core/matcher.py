@@ -487,9 +487,10 @@ class OnlineMatcher:
         self._tokarr = arr
 
     def _fraction(self, tok: dict[str, np.ndarray], rows: np.ndarray) -> np.ndarray:
-        """Fraction of the path travelled, per row: along-path travel for open segments,
-        reference points advanced for closed ones (robust to an offset circle)."""
-        open_frac = tok["travel"][rows] / self._length[self._seg[rows]]
+        """Fraction of the path travelled, per row: the furthest along-path travel reached
+        for open segments, reference points advanced for closed ones (robust to an offset
+        circle)."""
+        open_frac = tok["peak"][rows] / self._length[self._seg[rows]]
         closed_frac = tok["steps"][rows] / self._n_of[rows]
         return np.where(self._closed[rows], closed_frac, open_frac)
 
@@ -497,7 +498,7 @@ class OnlineMatcher:
         """:meth:`_fraction` of one row of the current tokens."""
         if self._closed[row]:
             return float(self._tokarr[row, _STEPS] / self._n_of[row])
-        return float(self._tokarr[row, _TRAVEL] / self._length[self._seg[row]])
+        return float(self._tokarr[row, _PEAK] / self._length[self._seg[row]])
 
     def _close_record(self, rows: np.ndarray, t: float, tok: dict | None = None) -> np.ndarray:
         """Records (len(rows), 8) for leaving the segment at ``rows`` at time ``t``."""
@@ -686,9 +687,11 @@ _TOKEN_COLUMNS = {
     "nmile": 7,  # how many of _MILESTONES are reached (they are reached in order)
     "mile": slice(8, 8 + len(_MILESTONES)),
     "lc": slice(8 + len(_MILESTONES), 16 + len(_MILESTONES)),
+    "peak": 16 + len(_MILESTONES),  # the furthest along the path the travel reached
 }
-_TOKEN_WIDTH = 16 + len(_MILESTONES)
+_TOKEN_WIDTH = 17 + len(_MILESTONES)
 _REP, _START, _TRAVEL, _STEPS, _DSUM, _N, _ENTRY, _NMILE = range(8)
+_PEAK = _TOKEN_COLUMNS["peak"]
 _MILE = _TOKEN_COLUMNS["mile"]
 _LC = _TOKEN_COLUMNS["lc"]
 _MILE0 = _MILE.start  # (plain ints for the compiled step)
@@ -846,6 +849,7 @@ def _advance_rows(
         if col == entry_col:
             new_tok[r, _START] = t
             new_tok[r, _TRAVEL] = 0.0
+            new_tok[r, _PEAK] = 0.0
             new_tok[r, _STEPS] = 0.0
             new_tok[r, _DSUM] = d
             new_tok[r, _N] = 1.0
@@ -859,6 +863,10 @@ def _advance_rows(
         travel = max(new_tok[r, _TRAVEL] + (tangent[r, 0] * sx + tangent[r, 1] * sy), 0.0)
         steps = new_tok[r, _STEPS] + shift_of_col[col]
         new_tok[r, _TRAVEL] = travel
+        # (How far it got: a hand that reached the end and drifts back while it lifts off
+        # has still done the stroke; the net travel is for the milestones.)
+        if travel > new_tok[r, _PEAK]:
+            new_tok[r, _PEAK] = travel
         new_tok[r, _STEPS] = steps
         new_tok[r, _DSUM] += d
         new_tok[r, _N] += 1.0
@@ -941,7 +949,7 @@ def _leave(
         frac = old_tok[row, _STEPS] / n_of[row]
         keep = frac >= max(0.5, min_coverage)
     else:
-        frac = old_tok[row, _TRAVEL] / length[slot]
+        frac = old_tok[row, _PEAK] / length[slot]
         keep = frac >= min_coverage
     if keep:
         n = old_tok[row, _N]
