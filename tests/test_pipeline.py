@@ -642,3 +642,73 @@ def test_the_coach_turns_to_the_other_hand_once_the_followed_one_rests(b_starts_
         elif followed and turned is None:
             turned = t
     assert turned is not None and turned <= turned_by_s
+
+
+@pytest.mark.parametrize(
+    ("a_segments", "b_segment", "b_start_s", "reps"),
+    [
+        # A did the I and the L; after the turn B's first is the U, 1 s after the L: the
+        # trackers swapped the hands where they crossed. One repetition, I L U.
+        ((0, 1), 2, 9.5, [(0, 1, 2)]),
+        # ... the U begun 3 s after the L (HANDOVER_S): still one
+        ((0, 1), 2, 11.5, [(0, 1, 2)]),
+        # ... 5 s after: B's own U (A's repetition stays unfinished)
+        ((0, 1), 2, 13.5, [(0, 1), (2,)]),
+        # A did the I only, B's first is the L: one repetition goes on (I L)
+        ((0,), 1, 5.0, [(0, 1)]),
+        # B starts afresh with an I: A's stays as it was (B's lone I, the session's
+        # last, is too little to judge: FINAL_MIN_COVERAGE)
+        ((0, 1), 0, 9.5, [(0, 1)]),
+        # A finished its repetition: nothing is handed over
+        ((0, 1, 2), 2, 16.0, [(0, 1, 2), (2,)]),
+    ],
+)
+def test_an_unfinished_repetition_goes_on_with_the_hand_the_coach_turns_to(
+    a_segments, b_segment, b_start_s, reps
+):
+    """One-hand I Love You: the coach turns from lane A to lane B in the middle of A's
+    repetition; B's first segment after the turn carries it on when it is a later segment
+    begun within HANDOVER_S of A's last."""
+    from coach.core.types import SegmentRecord
+
+    coach = Coach(ILY, BodyFrame.from_box(BOX))
+    a, b = coach._lanes
+    spans = {0: (0.5, 3.5), 1: (4.0, 8.5), 2: (9.0, 15.5)}
+    for seg in a_segments:
+        start, end = spans[seg]
+        coach._collect(a, (SegmentRecord(0, seg, False, start, end, end - start, 1.0, 0.03),))
+    coach._handover = coach._unfinished(a)
+    coach._active = b
+    length = 6.0 if b_segment == 2 else 3.0
+    coach._collect(
+        b, (SegmentRecord(0, b_segment, False, b_start_s, b_start_s + length, length, 1.0, 0.03),)
+    )
+    coach._score_ready(final=True)
+    got = sorted(tuple(r.segment for r in rep.segments) for rep in coach._repetitions)
+    assert got == sorted(reps)
+
+
+@pytest.mark.parametrize(
+    ("arc_reversed", "arc_distance_box", "flags"),
+    [
+        ((False,), 0.05, ()),  # the moon's arc the right way: a good repetition
+        ((True,), 0.05, ("wrong_direction",)),  # the wrong way, on its path
+        # the wrong way only when moved 0.6 box (an engaged shift, off_path_box is 0.3):
+        # the moon hand's arc and its way back taken for an arc elsewhere, a guess
+        ((True,), 0.6, ()),
+        ((True, False), 0.3, ("wrong_direction",)),  # at the tolerance: still judged
+    ],
+)
+def test_the_moon_arcs_direction_is_judged_where_it_was_read_on_its_path(
+    arc_reversed, arc_distance_box, flags
+):
+    from coach.core.types import SegmentRecord
+
+    coach = Coach(SUN_MOON, BodyFrame.from_box(BOX))
+    sun = next(lane for lane in coach._lanes if lane.main and lane.slot == 0)
+    circle = SegmentRecord(0, 0, False, 0.5, 6.5, 6.0, 1.0, 0.04)
+    for k, rev in enumerate(arc_reversed):
+        arc = SegmentRecord(0, 1, rev, 3.0 + k, 6.0 + k, 3.0, 1.0, arc_distance_box)
+        coach._side_records.append((1, arc))
+    rep = coach._score([circle], sun)
+    assert rep.flags == flags

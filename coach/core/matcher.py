@@ -542,6 +542,7 @@ class OnlineMatcher:
         arr[done, _REP] += 1
         arr[done, _START] = t
         arr[done, _TRAVEL : _N + 1] = 0.0
+        arr[done, _PEAK] = 0.0
         arr[done, _NMILE] = 0.0
         arr[done, _MILE] = np.nan
         arr[done, _ENTRY] = self._chain_idx[done]
@@ -921,7 +922,7 @@ def _gap_rows_step(
         for c_ in range(width):
             new_tok[g, c_] = blank[c_]
         new_tok[g, _REP] = old_tok[src, _REP]
-        for c_ in range(_LC0, width):
+        for c_ in range(_LC0, _LC0 + 8):
             new_tok[g, c_] = old_tok[src, c_]
         if choice == 1:
             _leave(old_tok, new_tok, g, src, slot == 0, min_coverage, seg, rev, closed,

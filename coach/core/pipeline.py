@@ -80,6 +80,13 @@ SWAPPED_S = 0.5
 #: A lane not followed keeps its finished segments this long: when the coach turns to it,
 #: the ones after the last counted segment count (the stroke it followed before the turn).
 HELD_S = 2 * ACTIVITY_TAU_S
+#: One-hand strokes: when the coach turns to the other hand in the middle of a repetition
+#: and that hand's first segment after the turn is a later one of the same repetition,
+#: begun within HANDOVER_S of the last one, the repetition goes on with it. Where the
+#: stroking hand passes over the resting one the trackers may swap the two, or lose the
+#: stroking hand for seconds and find it again as the other lane's: its repetition was
+#: split in two, each flagged incomplete.
+HANDOVER_S = 3.0
 #: When a stroke is found to be done in the wrong place, the lane reads its recent path
 #: again with the shift (back to its last finished segment, at most REPLAY_S): the
 #: repetitions done before the shift was known count.
@@ -431,6 +438,9 @@ class Coach:
         self._hand_ids: list[int | None] = [None, None]
         self._hand_uv: list[np.ndarray | None] = [None, None]
         self._counted_until = -math.inf  # end of the last segment collected
+        # One-hand strokes: the unfinished repetition of the lane the coach last turned
+        # from, (lane, repetition), while another lane may carry it on (HANDOVER_S).
+        self._handover: tuple[_Lane, int] | None = None
         self._stuck_since: float | None = None
         self._repetitions: list[RepetitionScore] = []
         self._side_records: list[tuple[int, SegmentRecord]] = []  # (hand slot, record)
@@ -722,6 +732,7 @@ class Coach:
                 # yet (the trackers may have swapped the hands as the stroke passed over
                 # the resting one: the followed track left the circle for the rest spot).
                 self._collect(self._active, self._active.report_pending())
+                self._handover = self._unfinished(self._active)
                 self._active, level = lane, other
                 # What it stroked before the coach turned to it, after what already counted.
                 held = [r for r in lane.held if r.start_s >= self._counted_until]
@@ -815,10 +826,48 @@ class Coach:
             if roles:  # which hand's circle this is is told in _settle
                 lane.waiting.append(rec)
                 continue
+            if rec.repetition not in lane.pending:
+                rec = self._carry_on(lane, rec)
             strokes.append(rec)
             lane.pending.setdefault(rec.repetition, []).append(rec)
             lane.reported[key] = rec
         return tuple(strokes)
+
+    def _unfinished(self, lane: _Lane) -> tuple[_Lane, int] | None:
+        """The lane's newest repetition, when it waits for segments still to come."""
+        if not lane.pending:
+            return None
+        rep = max(lane.pending)
+        if any(r.segment == lane.segments[-1] for r in lane.pending[rep]):
+            return None
+        return lane, rep
+
+    def _carry_on(self, lane: _Lane, rec: SegmentRecord) -> SegmentRecord:
+        """One-hand strokes: ``rec`` starts a new repetition in ``lane``. When it goes on
+        with the unfinished repetition of the lane the coach turned from (a later
+        segment, begun within HANDOVER_S of that repetition's last), that repetition's
+        segments move to this lane, under ``rec``'s repetition number (HANDOVER_S)."""
+        handover, self._handover = self._handover, None
+        if handover is None or self.stroke.hands != 1:
+            return rec
+        src, rep = handover
+        recs = src.pending.get(rep)
+        if src is lane or not recs:
+            return rec
+        order = lane.segments
+        last = max(recs, key=lambda r: r.end_s)
+        later = order.index(rec.segment) > max(order.index(r.segment) for r in recs)
+        if not later or not 0.0 <= rec.start_s - last.end_s <= HANDOVER_S:
+            return rec
+        del src.pending[rep]
+        src.reported = {k: r for k, r in src.reported.items() if r.repetition != rep}
+        if src.last_record in recs:
+            src.last_record = None
+        moved = [replace(r, repetition=rec.repetition) for r in recs]
+        lane.pending[rec.repetition] = moved
+        for r in moved:
+            lane.reported[(r.repetition, r.segment)] = r
+        return rec
 
     def _settle(self, t: float, final: bool = False) -> tuple[SegmentRecord, ...]:
         """Two hands with different roles: the circles the lanes finish wait while it is
@@ -1000,8 +1049,11 @@ class Coach:
         if closed and any(a > start and b < end for a, b in self._gaps):
             # The hand left the circle in the middle of it: contact was broken.
             rep = _with_flag(rep, "lifted")
-        if any(r.reversed for r in side) and rep.direction == "ok":
+        near = self.stroke.tolerances.off_path_box
+        if any(r.reversed and r.mean_distance_box <= near for r in side) and rep.direction == "ok":
             # The other hand (the moon) went the wrong way: the repetition is not right.
+            # (Read on its path: an arc that fits only moved by half a box, the moon
+            # hand's arc and its way back taken for a stroke elsewhere, is a guess.)
             rep = _with_flag(rep, "wrong_direction", direction="wrong")
         self._repetitions.append(rep)
         return rep

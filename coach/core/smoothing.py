@@ -48,10 +48,24 @@ class OneEuroFilter:
     authors' reference implementation. The first sample passes through unchanged; a
     sample whose timestamp is not after the previous one returns the previous output
     and leaves the state alone.
+
+    ``warm_up`` (not in the paper): the n-th sample (from 0) is given at least the
+    weight 1 / (n + 1), so the first samples are averaged, not the first one carried on.
+    Otherwise a first sample off by much (a landmarker's first sight of a hand, off by a
+    third of the box where the later ones jitter by a tenth) holds the output off for as
+    long as the filter remembers: about half a second at the cutoff for jittery
+    landmarks, long enough to read as a stroke's start.
     """
 
-    def __init__(self, min_cutoff_hz: float = 1.0, beta: float = 0.0, d_cutoff_hz: float = 1.0):
+    def __init__(
+        self,
+        min_cutoff_hz: float = 1.0,
+        beta: float = 0.0,
+        d_cutoff_hz: float = 1.0,
+        warm_up: bool = False,
+    ):
         self.min_cutoff_hz = _check_positive("min_cutoff_hz", min_cutoff_hz)
+        self.warm_up = bool(warm_up)
         self.beta = _check_positive("beta", beta, allow_zero=True)
         self.d_cutoff_hz = _check_positive("d_cutoff_hz", d_cutoff_hz)
         self.reset()
@@ -61,6 +75,7 @@ class OneEuroFilter:
         self._x_hat: np.ndarray | None = None
         self._dx_hat: np.ndarray | None = None
         self._t_s = float("nan")
+        self._count = 0  # samples taken
 
     @property
     def speed(self) -> np.ndarray | None:
@@ -80,6 +95,7 @@ class OneEuroFilter:
             raise ValueError(f"timestamp_s: expected a finite number, found {timestamp_s!r}")
         if self._x_hat is None:
             self._x_hat, self._dx_hat, self._t_s = xs.copy(), np.zeros_like(xs), t
+            self._count = 1
             return xs
         if xs.shape != self._x_hat.shape:
             raise ValueError(
@@ -94,8 +110,11 @@ class OneEuroFilter:
         self._dx_hat = self._dx_hat + a_d * (dx - self._dx_hat)
         cutoff_hz = self.min_cutoff_hz + self.beta * np.abs(self._dx_hat)
         a = smoothing_alpha(cutoff_hz, dt)
+        if self.warm_up:
+            a = np.maximum(a, 1.0 / (self._count + 1))
         self._x_hat = self._x_hat + a * (xs - self._x_hat)
         self._t_s = t
+        self._count += 1
         return self._x_hat.copy()
 
 
@@ -348,7 +367,7 @@ class ContactSmoother:
         slot.filt.beta = b0 + w * (b1 - b0)
 
     def _new_slot(self) -> _Slot:
-        slot = _Slot(self._next_ident, OneEuroFilter(*self._filter_settings))
+        slot = _Slot(self._next_ident, OneEuroFilter(*self._filter_settings, warm_up=True))
         self._next_ident += 1
         return slot
 
