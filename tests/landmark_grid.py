@@ -9,6 +9,7 @@ in tests/test_field_conditions.py):
 
     python -m tests.landmark_grid --seeds 2 --out docs/landmark-grid.md
     python -m tests.landmark_grid --seeds 2 --json now.json --compare before.json
+    python -m tests.landmark_grid --seeds 2 --first-seed 2   # draws never tuned on
 
 A case is right when the repetition count is the truth's, every repetition carries the
 fault's flag and no other judged flag, and a good session hears no pace or direction
@@ -46,11 +47,12 @@ JUDGED = {"wrong_direction", "too_fast", "too_slow", "incomplete", "off_path"}
 PACE_OR_DIRECTION = {"wrong_direction", "too_fast", "too_slow"}
 
 
-def cases(seeds: int):
-    """(stroke, fault, seed, human timing, condition) of every case."""
+def cases(seeds: int, first_seed: int = 0):
+    """(stroke, fault, seed, human timing, condition) of every case, with ``seeds`` draws
+    from ``first_seed`` on."""
     for stroke in STROKES:
         for fault in WANT:
-            for seed in range(seeds):
+            for seed in range(first_seed, first_seed + seeds):
                 for human in (False, True):
                     if human and fault != "none":
                         continue  # human timing: good sessions (its faults are in make eval)
@@ -150,11 +152,21 @@ def table(results: list[dict], before: list[dict] | None = None) -> str:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seeds", type=int, default=2, help="draws per case (default 2)")
+    p.add_argument(
+        "--first-seed",
+        type=int,
+        default=0,
+        help="the first draw (default 0; the coach was tuned on draws 0 and 1)",
+    )
     p.add_argument("--json", help="write the results here")
     p.add_argument("--compare", help="results of an earlier run (--json) to set beside")
     p.add_argument("--out", help="write the markdown table here (default: print it)")
     args = p.parse_args(argv)
-    results = [run_case(*c) for c in cases(args.seeds)]
+    if args.seeds < 1 or args.first_seed < 0:
+        p.error(
+            f"expected --seeds >= 1 and --first-seed >= 0, found {args.seeds}, {args.first_seed}"
+        )
+    results = [run_case(*c) for c in cases(args.seeds, args.first_seed)]
     if args.json:
         Path(args.json).write_text(json.dumps(results) + "\n")
     before = json.loads(Path(args.compare).read_text()) if args.compare else None

@@ -32,6 +32,18 @@ def test_cases_cover_every_stroke_and_skip_a_resting_hand_for_sun_and_moon():
     assert sum(c[0] == "sun" for c in all_cases) == 4 * 12 + 12
 
 
+@pytest.mark.parametrize(
+    ("seeds", "first_seed", "want"),
+    [
+        (2, 0, {0, 1}),  # the draws the coach was tuned on
+        (2, 2, {2, 3}),  # draws it never saw
+        (1, 5, {5}),
+    ],
+)
+def test_cases_draw_the_seeds_asked_for(seeds, first_seed, want):
+    assert {c[2] for c in cases(seeds, first_seed)} == want
+
+
 def test_table_counts_by_stroke_and_sets_before_beside_now():
     before = [_result("sun", False), _result("i-love-you", True)]
     now = [_result("sun", True), _result("i-love-you", False, repetitions=3, flags=[[], [], []])]
