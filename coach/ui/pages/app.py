@@ -24,10 +24,14 @@ def class_page() -> None:
 
 
 def main() -> None:
+    # Material icons: Streamlit ships their font, so they show on a machine without an
+    # emoji font too (emoji showed as empty boxes there).
     pages = [
-        st.Page(practise_page, title="Practise", icon="👐", default=True),
-        st.Page(progress_page, title="Progress", icon="📈", url_path="Progress"),
-        st.Page(class_page, title="Class", icon="👥", url_path="Class"),
+        st.Page(practise_page, title="Practise", icon=":material/back_hand:", default=True),
+        st.Page(
+            progress_page, title="Progress", icon=":material/trending_up:", url_path="Progress"
+        ),
+        st.Page(class_page, title="Class", icon=":material/groups:", url_path="Class"),
     ]
     st.navigation(pages).run()
 
