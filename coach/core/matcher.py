@@ -697,6 +697,7 @@ _MILE = _TOKEN_COLUMNS["mile"]
 _LC = _TOKEN_COLUMNS["lc"]
 _MILE0 = _MILE.start  # (plain ints for the compiled step)
 _LC0 = _LC.start
+_LC_END = _LC.stop
 
 
 def _token_views(arr: np.ndarray) -> dict[str, np.ndarray]:
@@ -922,7 +923,7 @@ def _gap_rows_step(
         for c_ in range(width):
             new_tok[g, c_] = blank[c_]
         new_tok[g, _REP] = old_tok[src, _REP]
-        for c_ in range(_LC0, _LC0 + 8):
+        for c_ in range(_LC0, _LC_END):
             new_tok[g, c_] = old_tok[src, c_]
         if choice == 1:
             _leave(old_tok, new_tok, g, src, slot == 0, min_coverage, seg, rev, closed,

@@ -318,6 +318,15 @@ class _Lane:
         """The start of the earliest segment of the repetitions not scored yet."""
         return min((r.start_s for recs in self.pending.values() for r in recs), default=math.inf)
 
+    def ended(self, records: list[SegmentRecord]) -> bool:
+        """Whether a repetition's records reach its last segment."""
+        return any(r.segment == self.segments[-1] for r in records)
+
+    def take(self, rep: int) -> list[SegmentRecord]:
+        """Remove repetition ``rep`` from the ones not scored yet; returns its records."""
+        self.reported = {k: r for k, r in self.reported.items() if r.repetition != rep}
+        return self.pending.pop(rep)
+
     def _forget_pending(self) -> None:
         """Drop the repetitions not scored yet: they are read again with a new shift."""
         self.pending.clear()
@@ -838,9 +847,7 @@ class Coach:
         if not lane.pending:
             return None
         rep = max(lane.pending)
-        if any(r.segment == lane.segments[-1] for r in lane.pending[rep]):
-            return None
-        return lane, rep
+        return None if lane.ended(lane.pending[rep]) else (lane, rep)
 
     def _carry_on(self, lane: _Lane, rec: SegmentRecord) -> SegmentRecord:
         """One-hand strokes: ``rec`` starts a new repetition in ``lane``. When it goes on
@@ -848,7 +855,7 @@ class Coach:
         segment, begun within HANDOVER_S of that repetition's last), that repetition's
         segments move to this lane, under ``rec``'s repetition number (HANDOVER_S)."""
         handover, self._handover = self._handover, None
-        if handover is None or self.stroke.hands != 1:
+        if handover is None:  # (set only for one-hand strokes: _follow_stroking_hand)
             return rec
         src, rep = handover
         recs = src.pending.get(rep)
@@ -859,8 +866,7 @@ class Coach:
         later = order.index(rec.segment) > max(order.index(r.segment) for r in recs)
         if not later or not 0.0 <= rec.start_s - last.end_s <= HANDOVER_S:
             return rec
-        del src.pending[rep]
-        src.reported = {k: r for k, r in src.reported.items() if r.repetition != rep}
+        src.take(rep)
         if src.last_record in recs:
             src.last_record = None
         moved = [replace(r, repetition=rec.repetition) for r in recs]
@@ -987,15 +993,13 @@ class Coach:
         for lane in self._lanes:
             if not lane.pending or (self._provisional(lane) and not final):
                 continue
-            last_seg = lane.segments[-1]
             newest = max(lane.pending)
             for rep in sorted(lane.pending):
                 recs = lane.pending[rep]
-                ended = any(r.segment == last_seg for r in recs)
+                ended = lane.ended(recs)
                 if not (ended or rep < newest or final):
                     continue
-                del lane.pending[rep]
-                lane.reported = {k: r for k, r in lane.reported.items() if r.repetition != rep}
+                lane.take(rep)
                 lane.scored_until = max([lane.scored_until, *(r.end_s for r in recs)])
                 if final and not ended and rep == newest and self._fragment(recs, lane):
                     continue  # the session ended while the hand went back or rested
