@@ -85,6 +85,10 @@ def scenario_minimal(ctx, url: str, args) -> dict:
                 break
         time.sleep(0.5)
     result = {"server": status, "browser": latency_summary(fr)}
+    try:  # which way the media stopped, when it did
+        result["browser"]["peers"] = fr.evaluate(harness.PEER_STATS_JS)
+    except Exception as exc:  # noqa: BLE001 - diagnostics only
+        result["browser"]["peers"] = f"unavailable: {exc}"
     if args.screenshot:
         page.screenshot(path=args.screenshot, full_page=True)
     return result

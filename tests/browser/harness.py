@@ -309,6 +309,17 @@ LATENCY_PROBE_JS = r"""
       return stream;
     };
   }
+  // Keep the page's peer connections: on a failed call, their stats say which way the
+  // media stopped (ICE state, packets and frames sent and received).
+  const pcs = [];
+  window.__coachPcs = pcs;
+  if (window.RTCPeerConnection) {
+    const Orig = window.RTCPeerConnection;
+    window.RTCPeerConnection = function (...a) {
+      const pc = new Orig(...a); pcs.push(pc); return pc;
+    };
+    window.RTCPeerConnection.prototype = Orig.prototype;
+  }
   const seen = new WeakSet();
   setInterval(() => {
     for (const v of document.querySelectorAll('video')) {
@@ -318,6 +329,29 @@ LATENCY_PROBE_JS = r"""
     }
   }, 200);
 })();
+"""
+
+
+#: Evaluated in the component iframe: each peer connection's states and RTP counters.
+PEER_STATS_JS = r"""
+async () => {
+  const out = [];
+  for (const pc of (window.__coachPcs || [])) {
+    const entry = { connection: pc.connectionState, ice: pc.iceConnectionState,
+                    signaling: pc.signalingState, rtp: [] };
+    try {
+      const stats = await pc.getStats();
+      stats.forEach((r) => {
+        if (r.type === 'inbound-rtp' || r.type === 'outbound-rtp') {
+          entry.rtp.push({ type: r.type, kind: r.kind, packets: r.packetsReceived ?? r.packetsSent,
+                           frames: r.framesDecoded ?? r.framesEncoded ?? r.framesSent });
+        }
+      });
+    } catch (e) { entry.error = String(e); }
+    out.push(entry);
+  }
+  return out;
+}
 """
 
 

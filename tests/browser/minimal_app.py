@@ -7,6 +7,7 @@ records how many it saw in the JSON file named by ``MINIMAL_APP_STATUS``.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 import time
@@ -16,6 +17,16 @@ import streamlit as st
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
 STATUS_PATH = os.environ.get("MINIMAL_APP_STATUS", "")
+
+# streamlit-webrtc gives its loggers a NullHandler, so an error in its frame worker
+# thread is swallowed: send its and aiortc's warnings to the server log instead.
+for _name in ("streamlit_webrtc", "aiortc", "aioice"):
+    _logger = logging.getLogger(_name)
+    if not any(isinstance(h, logging.StreamHandler) for h in _logger.handlers):
+        _handler = logging.StreamHandler()
+        _handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+        _logger.addHandler(_handler)
+        _logger.setLevel(logging.WARNING)
 _lock = threading.Lock()
 _state = {"frames": 0, "first_s": None, "last_s": None, "shape": None}
 
