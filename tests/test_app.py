@@ -130,6 +130,18 @@ def test_hint_and_score_cards_rendered_from_the_live_view(data_dir) -> None:
     assert "quicker than the calm pace" in body  # the flag in plain words
 
 
+def test_a_failed_live_frame_is_said_on_the_page(data_dir) -> None:
+    # The coach failed on the video (LiveCoach sent an "error" event): a warning, not a
+    # silent frozen page; the error text is shown as text.
+    returning(data_dir)
+    view = live_events.LiveView(error="The coach could not process the video **now**.")
+    at = page(view_camera=view)
+    assert not at.exception
+    warnings = [w.value for w in at.warning]
+    want = "The coach could not process the video \\*\\*now\\*\\*\\."  # Markdown escaped
+    assert any(w.startswith(want) for w in warnings), warnings
+
+
 def test_idle_hint_is_calm_and_has_no_code(data_dir) -> None:
     returning(data_dir)
     at = page()

@@ -151,6 +151,51 @@ def test_busy_worker_returns_last_frame_without_queueing(sample) -> None:
     assert lm.calls == 2  # the dropped frame never reached the landmarker
 
 
+def test_a_frame_the_pipeline_raises_on_goes_back_raw_and_is_said_once(sample) -> None:
+    # The landmarker fails on frames at 1.0, 1.033, 1.066 s (e.g. a broken model): each of
+    # those frames comes back as it came (the video never freezes), the page hears of it
+    # once, and the next good frame is processed again. A new session says it again.
+    def script(frame):
+        if 1.0 <= frame.timestamp_s < 1.1:
+            raise RuntimeError("model gone")
+        return None
+
+    coach = live.LiveCoach(
+        sample.stroke, sample.truth.body_frame(),
+        landmarker_factory=lambda n: TruthLandmarker(script=script), queue_size=100,
+    )  # fmt: skip
+    coach.process(blank(), 0.0)
+    for t in (1.0, 1.033, 1.066):
+        img = blank(40)
+        assert coach.process(img, t) is img
+    after = coach.process(blank(), 1.2)
+    assert not np.array_equal(after, blank())  # annotated again
+    errors = [e for e in coach.events.drain() if e.kind == "error"]
+    assert len(errors) == 1 and errors[0].t_s == 1.0
+    assert "could not process the video" in errors[0].payload
+    assert coach.frames_failed == 3
+    coach.process(blank(), 0.1)  # the stream restarted: a new session
+    coach.process(blank(40), 1.0)
+    assert [e.kind for e in coach.events.drain() if e.kind in ("session", "error")] == [
+        "session", "error",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("events", "want"),
+    [
+        (["error"], "E"),  # an error is kept for the page
+        (["error", "hint"], "E"),  # a later hint does not hide it
+        (["error", "session"], ""),  # a new session starts clean
+        (["session", "error"], "E"),  # an error in the new session shows
+    ],
+)
+def test_view_keeps_an_error_until_a_new_session(events, want) -> None:
+    payload = {"error": "E", "hint": None, "session": 1}
+    evs = [live_events.LiveEvent(k, float(i), payload[k]) for i, k in enumerate(events)]
+    assert live_events.apply_events(live_events.LiveView(), evs).error == want
+
+
 def test_repeated_timestamp_dropped_and_restart_starts_new_session(sample) -> None:
     coach = make_coach(sample, queue_size=1000)
     coach.process(blank(), 5.0)

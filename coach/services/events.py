@@ -35,7 +35,8 @@ class LiveEvent:
     (:class:`coach.core.types.RepetitionScore`), ``"status"``
     (:data:`coach.core.types.LiveStatus`), ``"calibration"`` (:class:`CalibrationState`),
     ``"calibrated"`` (:class:`BodyFrame`), ``"stats"`` (:class:`LiveStats`),
-    ``"session"`` (a new session started: stream restarted).
+    ``"session"`` (a new session started: stream restarted), ``"error"`` (str: a frame
+    the coach could not process, said in plain words; sent once per kind of failure).
     """
 
     kind: EventKind
@@ -117,6 +118,7 @@ class LiveView:
     calibration: CalibrationState | None = None
     calibrated: BodyFrame | None = None  # set when hand-on-tummy calibration finished
     session: int = 0
+    error: str = ""  # the coach failed on a frame: what to tell the user ("" when fine)
 
 
 def apply_events(view: LiveView, events: list[LiveEvent]) -> LiveView:
@@ -142,6 +144,8 @@ def apply_events(view: LiveView, events: list[LiveEvent]) -> LiveView:
             changes.update(calibrated=e.payload, calibration=None)
         elif e.kind == "session":
             reps = []
-            changes.update(session=e.payload, hint=None)
+            changes.update(session=e.payload, hint=None, error="")
+        elif e.kind == "error":
+            changes["error"] = e.payload
     changes["repetitions"] = tuple(reps)
     return replace(view, **changes)

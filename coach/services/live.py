@@ -116,6 +116,8 @@ class LiveCoach:
         self.frames_in = 0
         self.frames_processed = 0
         self.frames_dropped = 0
+        self.frames_failed = 0  # frames the pipeline raised on (answered with the raw frame)
+        self._failures_said: set[str] = set()
         self.sessions = 0
         self.last_result = None
         self._closed = False
@@ -229,7 +231,10 @@ class LiveCoach:
             return self._last_out if self._last_out is not None else frame_rgb
         try:
             t0 = time.perf_counter()
-            out = self._process(frame_rgb, float(timestamp_s))
+            try:
+                out = self._process(frame_rgb, float(timestamp_s))
+            except Exception as exc:  # noqa: BLE001 - the video goes on; the page says why
+                return self._failed(frame_rgb, float(timestamp_s), exc)
             elapsed_ms = (time.perf_counter() - t0) * 1000.0
             with self._lock:
                 self._clock.ms.append(elapsed_ms)
@@ -276,6 +281,24 @@ class LiveCoach:
             self._last_out = out
             return out
 
+    def _failed(self, image: np.ndarray, t: float, exc: Exception) -> np.ndarray:
+        """A frame the pipeline raised on: the raw frame goes back (the video never
+        freezes), the error is logged, and the page is told once per kind of failure.
+        streamlit-webrtc would swallow the exception and stop the video without a word."""
+        self.frames_failed += 1
+        kind = f"{type(exc).__name__}: {exc}"
+        if kind not in self._failures_said:
+            self._failures_said.add(kind)
+            log.error("live frame at %.3f s failed", t, exc_info=exc)
+            self.events.put(
+                LiveEvent(
+                    "error", t,
+                    "The coach could not process the video and is not scoring it "
+                    f"({type(exc).__name__}). Press Stop and Start to try again.",
+                )
+            )  # fmt: skip
+        return image
+
     def _calibrate(self, image: np.ndarray, observation, t: float) -> np.ndarray:
         assert self._calibrator is not None
         state = self._calibrator.update(observation, t)
@@ -308,6 +331,7 @@ class LiveCoach:
     def _new_session(self, t: float) -> None:
         self._make_coach()
         self._trace.clear()
+        self._failures_said.clear()
         self.sessions += 1
         if self._landmarker is not None:
             self._landmarker.reset()

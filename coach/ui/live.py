@@ -18,7 +18,7 @@ import numpy as np
 import streamlit as st
 import streamlit.components.v1 as components
 
-from coach.render.text import card_markdown, score_card, stats_line
+from coach.render.text import card_markdown, md_text, score_card, stats_line
 from coach.services.events import LiveView
 from coach.services.live import LiveCoach
 
@@ -245,7 +245,11 @@ def render_status(container, view: LiveView) -> None:
         parts.append(
             f"{stats_line(view.stats)} · stale camera frames skipped {stale_frames_dropped()}"
         )
-    container.caption("  \n".join(parts) if parts else "Waiting for video...")
+    text = "  \n".join(parts) if parts else "Waiting for video..."
+    if view.error:  # the coach failed on the video: say so, never a frozen silence
+        container.warning(md_text(view.error) + "  \n" + text)
+    else:
+        container.caption(text)
 
 
 def js_string(text: str) -> str:
