@@ -272,6 +272,75 @@ def test_a_hand_drifting_back_as_it_lifts_off_has_still_done_the_stroke():
     assert records[0].coverage >= 0.97
 
 
+def _line(a, b, n):
+    return [(a[0] + (b[0] - a[0]) * i / n, a[1] + (b[1] - a[1]) * i / n) for i in range(1, n + 1)]
+
+
+def test_a_quick_paddle_begun_before_the_alignment_turned_onto_it_is_credited():
+    """Two fast paddles (0.8 s each, three times the nominal pace) with jittery landmarks
+    (noise 1: the direction of motion is judged over 0.3 s). Between them the hand goes
+    back up near the line and rests 0.1 s at its top. The alignment enters the second
+    paddle only once the smoothed direction has turned down the line, 0.17 s (a fifth of
+    the paddle) in: its coverage counted from there was 0.79, flagged incomplete. The
+    hand's own path before that entry runs down the line from the top, so it is whole."""
+    wheel = load_stroke("water-wheel")
+    down = [(0.5, 0.05 + 0.9 * i / 24) for i in range(1, 25)]
+    frames = [(0.5, 0.05)] * 5 + down
+    frames += _line((0.5, 0.95), (0.55, 0.5), 8) + _line((0.55, 0.5), (0.5, 0.05), 8)
+    frames += [(0.5, 0.05)] * 3 + down + _line((0.5, 0.95), (1.1, 0.9), 10) + [(1.5, 0.5)] * 30
+    m = OnlineMatcher(wheel)
+    records = []
+    for i, uv in enumerate(frames):
+        p = m.update(np.array(uv), i / 30, noise=1.0, jitter_box=0.05)
+        records.extend(p.completed)
+    records.extend(m.finish(len(frames) / 30))
+    assert [r.segment for r in records] == [0, 0]
+    second_starts_s = (5 + 24 + 16 + 3) / 30
+    assert records[1].start_s > second_starts_s + 0.1  # entered late: the case in point
+    assert [r.coverage for r in records] == [1.0, 1.0]
+
+
+#: The water wheel's paddle, (0.5, 0.05) -> (0.5, 0.95): lead-ins read back from an entry
+#: at (0.5, 0.35) at t = 1.0 s; points 1/30 s apart, the last one the entry.
+_DOWN = [(0.5, 0.05 + 0.3 * i / 10) for i in range(11)]  # 0.05 -> 0.35 down the line
+
+
+@pytest.mark.parametrize(
+    ("path", "off_box", "want_box"),
+    [
+        (_DOWN, 0.0, 0.30),  # came down the line from its start: all of it
+        (_DOWN[-4:], 0.0, 0.09),  # ... seen for 3 frames only: those
+        ([(0.5 + 0.02 * (-1) ** i, y) for i, (_, y) in enumerate(_DOWN)], 0.0, 0.30),  # jitter
+        ([(0.8 - 0.03 * i, 0.35) for i in range(11)], 0.0, 0.0),  # landed from the side
+        ([(0.5, 0.65 - 0.03 * i) for i in range(11)], 0.0, 0.0),  # came back up the line
+        ([(0.65, y) for _, y in _DOWN[:-1]] + [(0.5, 0.35)], 0.0, 0.0),  # 0.15 beside it
+        ([(0.65, y) for _, y in _DOWN], 0.15, 0.30),  # ... the whole paddle was: all of it
+        ([(0.5, 0.80)] * 3 + _DOWN[-3:], 0.0, 0.06),  # a jump: only what follows it
+    ],
+)
+def test_lead_in_by_hand(path, off_box, want_box):
+    m = OnlineMatcher(load_stroke("water-wheel"))
+    t0 = 1.0 - (len(path) - 1) / 30
+    m._seen.extend((t0 + i / 30, u, v) for i, (u, v) in enumerate(path))
+    assert m._lead_in_box(0, False, 1.0, off_box) == pytest.approx(want_box, abs=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("q", "along_box", "off_box"),
+    [
+        ((0.0, 0.0), 0.0, 0.0),  # the first point
+        ((1.0, 0.5), 1.5, 0.0),  # half-way up the second leg
+        ((0.5, -0.2), 0.5, 0.2),  # below the first leg
+        ((1.3, 1.4), 2.0, 0.5),  # beyond the end: from the end point
+        ((-0.3, 0.4), 0.0, 0.5),  # before the start: from the start point
+    ],
+)
+def test_projection_on_a_path_by_hand(q, along_box, off_box):
+    pts = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0]])  # right 1, then up 1
+    along_, off = matcher._project_on_path(np.array([q]), pts)
+    assert along_[0] == pytest.approx(along_box) and off[0] == pytest.approx(off_box)
+
+
 @pytest.mark.parametrize(
     "mile",
     [

@@ -26,6 +26,7 @@ point (a fifth of the box is common for fingertip landmarks) changes neither.
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -41,6 +42,14 @@ _MILESTONES = np.array([0.1, 0.3, 0.5, 0.7, 0.9])
 #: Stretches the hand was not seen that are kept, to tell how long it was seen since a
 #: segment ended (OnlineMatcher._confirmed).
 _BLIND_KEPT = 16
+#: How far before a segment's entry the hand's own path is read for its lead-in (see
+#: OnlineMatcher._lead_in_box), and how much of the hand's path is kept for it.
+LEAD_IN_S = 0.5
+_PATH_KEPT_S = 30.0  # (a slow letter takes up to ~10 s; older starts get no lead-in)
+#: A lead-in point may lie this much further from the path than the segment's mean
+#: distance, and this much ahead of the one after it (jitter), before the lead-in stops.
+LEAD_IN_OFF_BOX = 0.08
+LEAD_IN_BACK_BOX = 0.03
 
 
 @dataclass(frozen=True)
@@ -290,6 +299,7 @@ class OnlineMatcher:
         self._bind(arr)
         self._spare = (np.full(s, _INF), np.zeros_like(arr))
         self._last_uv: np.ndarray | None = None
+        self._seen: deque[tuple[float, float, float]] = deque()  # (t, u, v), _PATH_KEPT_S
         self._vel = (0.0, 0.0)  # the hand's smoothed velocity (box widths per second)
         self._jitter = 0.0  # the landmarks' jitter last measured (box widths), for pace
         self._last_t: float | None = None
@@ -321,6 +331,7 @@ class OnlineMatcher:
                 return self._stale(timestamp_s)
             self._last_uv = np.asarray(uv, dtype=np.float64)
             self._last_t = float(timestamp_s)
+            self._keep_seen(self._last_t, self._last_uv)
             return self._emit(self._current_best(), float(timestamp_s), first=True)
         t = float(timestamp_s)
         dt = t - self._last_t
@@ -335,6 +346,7 @@ class OnlineMatcher:
             self._blind = [*self._blind[-(_BLIND_KEPT - 1) :], (self._last_t, t)]
             self._unseen = False
         self._last_uv, self._last_t = q, t
+        self._keep_seen(t, q)
         jitter = float(jitter_box) if math.isfinite(jitter_box) and jitter_box > 0 else 0.0
         noise = min(max(float(noise), 0.0), 1.0)
         # (Landmarks the smoothing stage calls clean, noise 0, jitter below the matcher's
@@ -550,17 +562,51 @@ class OnlineMatcher:
     def _current_best(self) -> int:
         return int(np.argmin(self._cost[:-1]))
 
+    def _keep_seen(self, t: float, q: np.ndarray) -> None:
+        self._seen.append((t, float(q[0]), float(q[1])))
+        while t - self._seen[0][0] > _PATH_KEPT_S:
+            self._seen.popleft()
+
     def _record(self, lc: np.ndarray) -> SegmentRecord:
+        slot, coverage = int(lc[1]), float(lc[6])
+        if not self.stroke.segments[self.segment_ids[slot]].closed:
+            lead = self._lead_in_box(slot, bool(lc[2]), float(lc[3]), float(lc[7]))
+            coverage = min(1.0, coverage + lead / float(self._length[slot]))
         return SegmentRecord(
             repetition=int(lc[0]),
-            segment=int(self.segment_ids[int(lc[1])]),
+            segment=int(self.segment_ids[slot]),
             reversed=bool(lc[2]),
             start_s=float(lc[3]),
             end_s=float(lc[4]),
             duration_s=float(lc[5]),
-            coverage=float(lc[6]),
+            coverage=coverage,
             mean_distance_box=float(lc[7]),
         )
+
+    def _lead_in_box(self, slot: int, reverse: bool, start_s: float, off_box: float) -> float:
+        """How much of an open segment the hand had already done when the alignment
+        entered it (box widths along the path): the alignment enters a segment only once
+        the hand's smoothed direction of motion has turned onto it, a few tenths of a
+        second into a quick stroke, and its coverage counts from there. Read back from the
+        entry on the hand's own path: each earlier point (within LEAD_IN_S) that lies on
+        the path (no further from it than the segment's mean distance, ``off_box``, plus
+        LEAD_IN_OFF_BOX) and no further along it than the point after (give or take
+        LEAD_IN_BACK_BOX of jitter) extends the lead-in to where it lies. A hand that
+        landed mid-path, came back along it, or was carried in from elsewhere gets none."""
+        seen = [p for p in self._seen if start_s - LEAD_IN_S <= p[0] <= start_s]
+        if len(seen) < 2 or not math.isfinite(start_s):
+            return 0.0
+        pts = self.stroke.segments[self.segment_ids[slot]].points
+        if reverse:
+            pts = pts[::-1]
+        along, off = _project_on_path(np.asarray([p[1:] for p in reversed(seen)]), pts)
+        entry = lowest = float(along[0])
+        limit = (off_box if math.isfinite(off_box) else 0.0) + LEAD_IN_OFF_BOX
+        for a, d in zip(along[1:], off[1:], strict=True):
+            if d > limit or a > lowest + LEAD_IN_BACK_BOX:
+                break
+            lowest = min(lowest, float(a))
+        return entry - lowest
 
     def _emit(self, b: int, t: float, first: bool = False) -> Progress:
         completed: tuple[SegmentRecord, ...] = ()
@@ -723,6 +769,23 @@ _MAX_K = (_MAX_SCALE - _STEADY_SCALE) / (_BELL_SCALE - _STEADY_SCALE)
 #: (k = 1): real strokes spread about that much (standard deviation 0.5 in k).
 _PRIOR_K = 0.6
 _PRIOR_K_VAR = 0.25
+
+
+def _project_on_path(q: np.ndarray, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each point of ``q`` (m, 2): how far along the open polyline ``pts`` (n, 2)
+    its nearest point lies (box widths from ``pts[0]``) and how far from it it is."""
+    a, b = pts[:-1], pts[1:]
+    ab = b - a
+    seg_len = np.hypot(ab[:, 0], ab[:, 1])
+    before = np.concatenate(([0.0], np.cumsum(seg_len)[:-1]))
+    w = q[:, None, :] - a[None, :, :]
+    denom = np.where(seg_len > 0, seg_len**2, 1.0)
+    s = np.clip(np.einsum("mnk,nk->mn", w, ab) / denom, 0.0, 1.0)
+    near = a[None] + s[..., None] * ab[None]
+    dist = np.hypot(*(q[:, None, :] - near).transpose(2, 0, 1))
+    best = np.argmin(dist, axis=1)
+    rows = np.arange(len(q))
+    return before[best] + s[rows, best] * seg_len[best], dist[rows, best]
 
 
 def _direction_trust(speed: float, jitter_speed: float) -> float:
