@@ -16,10 +16,13 @@ ILY = load_stroke("i-love-you")
 SUN = load_stroke("sun")
 
 
-def progress(t, speed=1.0, reversed_=False, distance=0.02, segment=0, fraction=0.5, elapsed=1.0):
+def progress(
+    t, speed=1.0, reversed_=False, distance=0.02, segment=0, fraction=0.5, elapsed=1.0, at=math.nan
+):
     return Progress(
-        t, 0, segment, "I", fraction, reversed_, np.zeros(2), speed, distance, elapsed_s=elapsed
-    )
+        t, 0, segment, "I", fraction, reversed_, np.zeros(2), speed, distance, elapsed_s=elapsed,
+        at_fraction=at,
+    )  # fmt: skip
 
 
 def finished(t, ratio, segment=0, reversed_=False, coverage=1.0):
@@ -63,6 +66,28 @@ def test_a_speed_peak_is_not_judged():
         (t, {"hand_seen": True, "progress": progress(t, speed=3.0)}) for t in np.arange(0, 2, 0.1)
     ]
     assert run(stream) == []
+
+
+@pytest.mark.parametrize(
+    ("fraction", "at", "elapsed_s", "code"),
+    [
+        # The I (nominal 2 s) is called slow before it ends only when, kept up, it would
+        # take over 1.8 x 1.25 x 2 = 4.5 s: the time from 10% to where the hand is now,
+        # per fraction of the path.
+        (0.5, 0.5, 2.0, "too_slow"),  # 2 s for 40%: 5 s for the letter
+        (0.5, 0.5, 1.6, None),  # 1.6 s for 40%: 4 s
+        (0.5, math.nan, 2.0, "too_slow"),  # no current position given: the furthest one
+        # A jittery point leapt to 50% and fell back to 20%: not 30% of the way yet, no
+        # projection (the furthest point gave 2 s for 40%, said slow, on a good I).
+        (0.5, 0.2, 2.0, None),
+        (0.5, 0.35, 2.0, "too_slow"),  # 2 s for 25% from where it is: 8 s
+    ],
+)
+def test_slow_letter_is_projected_from_where_the_hand_is(fraction, at, elapsed_s, code):
+    p = [(t, {"hand_seen": True, "progress": progress(t, fraction=fraction, at=at,
+                                                      elapsed=elapsed_s)})
+         for t in np.arange(0, 1.0, 0.1)]  # fmt: skip
+    assert run(p) == ([] if code is None else [(0.6, code)])
 
 
 @pytest.mark.parametrize(

@@ -272,6 +272,18 @@ def test_a_hand_drifting_back_as_it_lifts_off_has_still_done_the_stroke():
     assert records[0].coverage >= 0.97
 
 
+def test_progress_tells_how_far_the_hand_got_and_where_it_is():
+    """Down the paddle to 78%, then two frames back up to 74% (jitter, or a hand drifting
+    back): ``fraction`` stays at the furthest, ``at_fraction`` follows the hand."""
+    m = OnlineMatcher(load_stroke("water-wheel"))
+    v = list(0.05 + 0.9 * np.linspace(0, 0.78, 48)) + [0.05 + 0.9 * 0.76, 0.05 + 0.9 * 0.74]
+    for i, vv in enumerate(v):
+        p = m.update(np.array([0.5, vv]), i / 30)
+    assert p.segment == 0 and not p.reversed
+    assert p.fraction == pytest.approx(0.78, abs=0.02)
+    assert p.at_fraction == pytest.approx(0.74, abs=0.02)
+
+
 def _line(a, b, n):
     return [(a[0] + (b[0] - a[0]) * i / n, a[1] + (b[1] - a[1]) * i / n) for i in range(1, n + 1)]
 

@@ -114,10 +114,13 @@ def _conditions(
         # never at the speed peak in the middle of it: people speed up and slow down within
         # a stroke. Only a stroke going so slowly that, kept up, it would clearly take
         # longer than a slow one may take is called slow before it ends: the time from 10%
-        # of the path to here, per fraction of the path, is a whole-stroke duration.
+        # of the path to here, per fraction of the path, is a whole-stroke duration. Where
+        # the hand is now, not the furthest it got: a jittery point that leapt ahead and
+        # fell back has not done that part of the path yet.
         nominal = stroke.segments[p.segment].nominal_s
-        if not p.reversed and 0.3 <= p.fraction < 0.9 and math.isfinite(p.elapsed_s):
-            projected_s = p.elapsed_s / (p.fraction - 0.1)
+        at = p.at_fraction if math.isfinite(p.at_fraction) else p.fraction
+        if not p.reversed and 0.3 <= at < 0.9 and math.isfinite(p.elapsed_s):
+            projected_s = p.elapsed_s / (at - 0.1)
             if projected_s > stroke.pace.too_slow_above * policy.letter_pace_margin * nominal:
                 now["too_slow"] = p.segment
         if math.isfinite(p.distance_box) and p.distance_box > stroke.tolerances.off_path_box:

@@ -512,6 +512,10 @@ class OnlineMatcher:
             return float(self._tokarr[row, _STEPS] / self._n_of[row])
         return float(self._tokarr[row, _PEAK] / self._length[self._seg[row]])
 
+    def _at_fraction(self, row: int) -> float:
+        """Where along an open segment the hand is now (its net travel), 0..1."""
+        return min(max(float(self._tokarr[row, _TRAVEL] / self._length[self._seg[row]]), 0.0), 1.0)
+
     def _close_record(self, rows: np.ndarray, t: float, tok: dict | None = None) -> np.ndarray:
         """Records (len(rows), 8) for leaving the segment at ``rows`` at time ``t``."""
         src = tok if tok is not None else self._tokens()
@@ -708,6 +712,7 @@ class OnlineMatcher:
             distance_box=math.hypot(*(self._pos[b] - self._last_uv)),
             completed=completed,
             elapsed_s=t - float(mile[0]) if not np.isnan(mile[0]) else math.nan,
+            at_fraction=frac if seg.closed else self._at_fraction(b),
         )
 
     def _tokens(self) -> dict[str, np.ndarray]:

@@ -187,7 +187,7 @@ class Progress:
     repetition: int  # index of the repetition in progress
     segment: int | None  # current segment index, None while between segments (hand lifted / idle)
     label: str  # segment label ("I", "L", "U", "circle", ...) or "" between segments
-    fraction: float  # progress along the current segment, 0..1
+    fraction: float  # how far along the current segment the hand got, 0..1
     reversed: bool  # current segment is being followed backwards
     guide_uv: np.ndarray  # (2,) where the guide dot should be now at nominal pace
     speed_ratio: float  # user's speed over nominal speed in the current segment (nan if unknown)
@@ -198,6 +198,9 @@ class Progress:
     # repetition and segment; later motion told it which way the hand went): they replace
     # the records reported for them.
     revised: tuple[SegmentRecord, ...] = ()
+    # Where along the segment the hand is now, 0..1 (``fraction`` is the furthest it got:
+    # a jittery hand falls back from it): what a pace projected from here must use.
+    at_fraction: float = float("nan")
 
     def __post_init__(self) -> None:
         object.__setattr__(
