@@ -239,3 +239,42 @@ def test_a_slow_circles_arc_keeps_the_scale_while_it_fits():
     arc += [(arc[-1][0], arc[-1][1] + 0.1 * i) for i in range(1, 100)]  # resting at its end
     run(est, arc)
     assert est.scale == pytest.approx(1.2)
+
+
+def _biased_then(after, bias=(0.0, -0.22)):
+    """A whole I Love You twice with a fifth-of-the-box bias up (found and taken off),
+    then ``after(bias)``: (u, v) points 0.1 s apart. Returns the estimator and the shifts
+    it gave over ``after``."""
+    est = OffsetEstimator(ILY)
+    samples = perform(ILY, offset=bias, repetitions=2)
+    run(est, samples)
+    np.testing.assert_allclose(est.offset, bias, atol=0.015)
+    t0 = samples[-1][1]
+    pts = after(np.array(bias))
+    return est, run(est, [(np.asarray(uv), t0 + 0.1 * (i + 1)) for i, uv in enumerate(pts)])
+
+
+def _rest_up_the_i_rest(b):
+    # The hand rests at the U's end 4 s, goes back up the I line to its start in 2 s and
+    # rests there 4 s (all with the bias): the last 10 s fit no shift about as well as the
+    # bias (a line fits any shift along itself).
+    end, top = ILY.segments[2].points[-1] + b, ILY.segments[0].points[0] + b
+    return [end] * 40 + [end + (top - end) * k / 20 for k in range(1, 21)] + [top] * 40
+
+
+def _strokes_in_place(b):
+    # The box recalibrated: the strokes now come with no bias at all.
+    return [uv for uv, _ in perform(ILY, repetitions=2)]
+
+
+def test_a_bias_found_stays_while_the_path_fits_it_as_well_as_none():
+    """A bias is the landmarks' or the box's: it is not dropped for a window that fits in
+    place about as well (it was, and the way back up the I read as an I drawn backwards,
+    flagged wrong_direction on a good session)."""
+    est, shifts = _biased_then(_rest_up_the_i_rest)
+    assert all(np.allclose(s, (0.0, -0.22), atol=0.015) for s in shifts)
+
+
+def test_a_bias_that_no_longer_fits_is_dropped():
+    est, shifts = _biased_then(_strokes_in_place)
+    np.testing.assert_allclose(shifts[-1], (0.0, 0.0), atol=1e-9)

@@ -161,6 +161,7 @@ class OffsetEstimator:
         self.engaged = False  # the shift is a stroke done in the wrong place (off_path)
         self.fit_box = np.nan
         self.fitted = False  # a search has been done: the shift is known (none, bias, misplaced)
+        self._bias_streak = 0  # searches in a row that found (about) the bias in use
         self._fitting: Iterator[None] | None = None
 
     def update(self, uv: np.ndarray | None, timestamp_s: float) -> np.ndarray:
@@ -257,7 +258,8 @@ class OffsetEstimator:
                 i = _smallest_of_best(cost, shifts, 0.0)
                 small, small_fit = shifts[i], float(cost[i])
             yield
-        if near <= max(fit, cfg.floor_box):
+        in_place = near <= max(fit, cfg.floor_box)  # (the path fits about where it is)
+        if in_place:
             shift, fit = near_shift, near
         here = float(self._cost(cells, np.zeros((1, 2), dtype=np.int64))[0])
         # The best fit a tracking bias gives (no shift, the search near it, the best shift
@@ -271,6 +273,22 @@ class OffsetEstimator:
         if here <= small_fit:
             small, small_fit = np.zeros(2, dtype=np.int64), here
         bias_fit = min(bias_fit, small_fit)
+        # A bias found before is the landmarks' or the box's and stays for the session: a
+        # path that fits in place about as well as with it (to within floor_box) does not
+        # drop it (the hand resting, then moving along a line of the path, which fits any
+        # shift along itself: a good I Love You read without its quarter-box bias for a
+        # few seconds took the hand going back up the I for an I drawn backwards). Only a
+        # bias two searches in a row have found (one search on a jittery path can find a
+        # tenth of the box where there is none), and another shift that fits better
+        # replaces it as before (an early search on an arc of a circle finds it roughly).
+        held_kept = False
+        if not self.engaged and self.offset.any() and self._bias_streak >= 2:
+            held = _cells(self.offset)
+            if in_place:
+                held_fit = float(self._cost(cells, held[None])[0])
+                if held_fit <= min(fit, here) + cfg.floor_box:
+                    shift, fit = held, held_fit
+            held_kept = _size_box(shift - held) <= cfg.bias_min_box  # (found again)
         clear = fit <= cfg.fit_box and bias_fit >= cfg.gain * max(fit, cfg.floor_box)
         if not self.engaged and _size_box(shift) > cfg.bias_box and not clear:
             shift, fit = small, small_fit  # not clearly a misplaced stroke: the bias
@@ -278,10 +296,12 @@ class OffsetEstimator:
         size = float(np.linalg.norm(shift_box))
         floor = max(fit, cfg.floor_box)
         good = fit <= cfg.fit_box and here >= cfg.gain * floor
+        # (A new bias must fit clearly better than none; the one held, found again, only
+        # no worse than none, to within floor_box.)
         bias = (
             cfg.bias_min_box <= size <= cfg.bias_box
             and fit <= cfg.bias_fit_box
-            and here >= cfg.bias_gain * floor
+            and here >= (fit - cfg.floor_box if held_kept else cfg.bias_gain * floor)
         )
         engaged = self.engaged
         if engaged:
@@ -321,6 +341,12 @@ class OffsetEstimator:
             else:
                 scale = None
         # (All at once: the pipeline reads them between the slices of a search.)
+        same = (
+            bool(offset.any())
+            and not engaged
+            and self.change_box(offset, 1.0, self.offset, 1.0) <= cfg.bias_min_box
+        )
+        self._bias_streak = self._bias_streak + 1 if same else int(bool(offset.any()))
         self.engaged = engaged
         self.offset = offset
         self.scale = 1.0 if scale is None else scale
