@@ -181,6 +181,23 @@ def test_a_frame_the_pipeline_raises_on_goes_back_raw_and_is_said_once(sample) -
     ]  # fmt: skip
 
 
+def test_a_failure_whose_message_changes_every_frame_is_said_once(sample) -> None:
+    # "index 1000 is out of bounds", "index 1001 ...": one kind of failure (one type), one
+    # event; the queue keeps room for the hints.
+    def script(frame):
+        raise IndexError(f"index {round(frame.timestamp_s * 1000)} is out of bounds")
+
+    coach = live.LiveCoach(
+        sample.stroke, sample.truth.body_frame(),
+        landmarker_factory=lambda n: TruthLandmarker(script=script), queue_size=100,
+    )  # fmt: skip
+    for i in range(30):
+        coach.process(blank(), 1.0 + i / 30)
+    errors = [e for e in coach.events.drain() if e.kind == "error"]
+    assert len(errors) == 1 and "(IndexError)" in errors[0].payload
+    assert coach.frames_failed == 30
+
+
 @pytest.mark.parametrize(
     ("events", "want"),
     [

@@ -283,10 +283,12 @@ class LiveCoach:
 
     def _failed(self, image: np.ndarray, t: float, exc: Exception) -> np.ndarray:
         """A frame the pipeline raised on: the raw frame goes back (the video never
-        freezes), the error is logged, and the page is told once per kind of failure.
+        freezes), the error is logged, and the page is told once per kind of failure
+        (its exception type, all the page names: a message that changes every frame, an
+        index or a time, would otherwise flood the event queue and push the hints out).
         streamlit-webrtc would swallow the exception and stop the video without a word."""
         self.frames_failed += 1
-        kind = f"{type(exc).__name__}: {exc}"
+        kind = type(exc).__name__
         if kind not in self._failures_said:
             self._failures_said.add(kind)
             log.error("live frame at %.3f s failed", t, exc_info=exc)
@@ -294,7 +296,7 @@ class LiveCoach:
                 LiveEvent(
                     "error", t,
                     "The coach could not process the video and is not scoring it "
-                    f"({type(exc).__name__}). Press Stop and Start to try again.",
+                    f"({kind}). Press Stop and Start to try again.",
                 )
             )  # fmt: skip
         return image
