@@ -364,6 +364,8 @@ def test_constant_work_per_frame():
         ({"max_hands": 2.0}, "max_hands: expected an integer"),  # float count
         ({"max_gap_s": -0.1}, "max_gap_s: expected a finite number >= 0"),  # negative gap
         ({"min_cutoff_hz": 0}, "min_cutoff_hz: expected a finite number > 0"),  # zero cutoff
+        ({"settle_s": -0.2}, "settle_s: expected a finite number >= 0"),  # negative settling
+        ({"settle_s": float("nan")}, "settle_s: expected a finite number >= 0"),  # not a number
     ],
 )
 def test_tracker_rejects_bad_settings(kwargs, message):
@@ -460,3 +462,39 @@ def test_a_first_sight_far_off_does_not_hold_the_hand_off():
         p = tracker.update(observe(n / 30, xy_of((0.5, 0.5))), n / 30)
         offs.append(0.5 - p.uv[1])
     assert offs == pytest.approx([0.3 / (n + 1) for n in range(1, 6)], abs=1e-9)
+
+
+def test_a_hand_just_found_is_reported_once_settled():
+    """settle_s 0.2 at 30 fps: a hand first seen at t = 1.0 is reported from t = 1.2 on
+    (frames 1.0 .. 1.167 give no track point, slots or seen), its point then already
+    averaged over the frames before (the first sight, 0.3 box off, weighs 1/7 at most)."""
+    tracker = ContactSmoother(box_frame(), "fingertips", settle_s=0.2)
+    tracker.update(observe(1.0, xy_of((0.5, 0.2))), 1.0)
+    assert tracker.slot_ids == () and tracker.seen == ()
+    points = [
+        tracker.update(observe(1 + n / 30, xy_of((0.5, 0.5))), 1 + n / 30) for n in range(1, 9)
+    ]
+    assert points[:5] == [None] * 5  # 1.033 .. 1.167: still settling
+    first = points[5]  # 1.2: six frames after the first sight
+    assert first is not None and first.timestamp_s == pytest.approx(1.2)
+    assert 0 < 0.5 - first.uv[1] <= 0.3 / 7
+    assert tracker.slot_ids == (0,) and tracker.seen == (True,)
+
+
+def test_a_second_hand_is_reported_after_the_first_once_settled():
+    """The followed hand goes on being reported while a new one settles; the new one then
+    joins as the second slot."""
+    tracker = ContactSmoother(box_frame(), "fingertips", settle_s=0.2)
+    for n in range(9):  # one hand from t = 0
+        tracker.update(observe(n / 30, (0.3, 0.5)), n / 30)
+    for n in range(9, 16):  # a second hand from t = 0.3 (settled at 0.5)
+        t = n / 30
+        p = tracker.update(observe(t, (0.3, 0.5), (0.5, 0.3)), t)
+        want = 2 if t >= 0.5 - 1e-9 else 1
+        assert p.hands_uv.shape == (want, 2) and len(tracker.slot_ids) == want
+        assert p.uv.tolist() == pytest.approx([0.25, 0.75])  # the first hand stays first
+    # Lost for longer than max_gap_s and seen again: settling again.
+    tracker.update(None, 1.0)
+    assert tracker.update(observe(1.1, (0.3, 0.5)), 1.1) is None
+    assert tracker.update(None, 1.2) is None  # nothing reported: nothing to bridge
+    assert tracker.update(observe(1.3, (0.3, 0.5)), 1.3) is not None

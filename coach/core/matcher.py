@@ -75,6 +75,15 @@ class MatcherConfig:
     skip_penalty: float = 200.0  # cost of skipping a whole segment
     min_record_coverage: float = 0.4  # a segment travelled less than this leaves no record
     reverse_entry_penalty: float = 4.0  # prior: people mostly follow the shown direction
+    # A circle may be entered anywhere (and left anywhere for nothing): without a price on
+    # entering it, a jittery point leaping ahead round a slow circle was followed by
+    # leaving it and entering it again there, for one frame's gap cost, and the circle
+    # then counted from that re-entry (the last of a slow session read incomplete; a good
+    # first circle cut short and one repetition too many). A small price: more holds on to
+    # a circle entered where a hand rested on it (the other hand, before the swap) when
+    # the circle really starts, and carries an unfinished circle on across the hand's way
+    # back to its start (2 of 189 evaluation clips at 2.0).
+    closed_entry_penalty: float = 1.0
     direction_weight: float = 1.5  # cost of moving against a state's tangent (x (1 - cos))
     moving_speed_box_per_s: float = 0.1  # the direction cost ramps up to full weight at this speed
     # A still hand whose landmarks jitter by s box (std) seems to move at about s box/s (rms,
@@ -202,6 +211,7 @@ class OnlineMatcher:
             gap = gap_rows[slot]
             if closed:
                 pred[base + j, k_cols] = gap
+                pen[base + j, k_cols] = cfg.closed_entry_penalty
             else:
                 entry = j <= max(1, int(cfg.entry_fraction * (n - 1)))
                 pred[base + j[entry], k_cols] = gap

@@ -102,6 +102,9 @@ RETRACE_GAP_S = 0.3
 SAME_CIRCLE_OVERLAP = 0.5
 #: A circle covered this far is a whole one (tells the sun hand from the moon hand).
 FULL_COVERAGE = 0.9
+#: A hand just found is followed from this long after it was first seen (the smoothing
+#: settles onto it meanwhile: see ContactSmoother).
+SETTLE_S = 0.2
 #: ... and while it is not known which hand is the sun, a finished circle waits at most
 #: this part of a circle's nominal time before it counts.
 SUN_WAIT = 1.0
@@ -429,7 +432,7 @@ class Coach:
         self.landmarker = landmarker
         self._cfg = matcher_config or MatcherConfig()
         self._policy = policy or hint_policy.HintPolicy()
-        self.tracker = ContactSmoother(body_frame, stroke.contact, max_hands=2)
+        self.tracker = ContactSmoother(body_frame, stroke.contact, max_hands=2, settle_s=SETTLE_S)
         self.reset()
 
     # -- lanes: which matcher follows which hand ------------------------------------------
@@ -496,8 +499,9 @@ class Coach:
         track = self.tracker.update(observation, t)
         # Any hand seen counts: where two hands overlap the detector often sees one, and
         # which of them is the trackers' first is happenstance (a gap only when the first
-        # was missed flagged a circle lifted or not by that chance).
-        self._note_hand(track is not None and any(self.tracker.seen), t)
+        # was missed flagged a circle lifted or not by that chance). A hand just found,
+        # not followed until it has settled, is in view: no gap, no "lifted".
+        self._note_hand(self.tracker.sighted, t)
 
         points, noise, jitter, seen = self._lane_points(track, t)
         progresses: list[Progress | None] = []

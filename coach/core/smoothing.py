@@ -167,6 +167,7 @@ class _Slot:
     jitter: JitterEstimator = field(default_factory=lambda: JitterEstimator())
     noise: float = 0.0  # 0 clean .. 1 noisy (see ContactSmoother._adapt)
     sightings: int = 0  # how many times the hand was seen
+    first_seen_s: float = float("nan")
 
     def predict(self, t: float, horizon_s: float = 0.2) -> np.ndarray:
         """The hand's point at ``t``, carried on at its smoothed speed for at most
@@ -214,6 +215,14 @@ class ContactSmoother:
     last point with ``bridged=True``; after that it returns None and resets. A
     frame where the primary hand is not seen but another is also reports
     ``bridged=True`` (the primary point is held).
+
+    ``settle_s``: a hand just found is reported only once it has been followed this
+    long. Its first landmarks are as far off as any (a jitter of 0.15 box puts some a
+    third of the box off), and the filter's output settles from the first one onto the
+    hand over a few frames: a move of up to a third of the box that the hand never made.
+    Reported, it reads as the start of a stroke (a fast paddle then timed from the
+    hand's rest before it). Until then the hand is not in view (slots, ``seen`` and the
+    track point leave it out; it is always after the hands already reported).
     """
 
     def __init__(
@@ -228,6 +237,7 @@ class ContactSmoother:
         noisy_min_cutoff_hz: float = 0.7,
         noisy_beta: float = 0.1,
         noise_box: tuple[float, float] = (0.01, 0.04),
+        settle_s: float = 0.0,
     ) -> None:
         if contact not in ("fingertips", "palm"):
             raise ValueError(f"contact: expected 'fingertips' or 'palm', found {contact!r}")
@@ -236,6 +246,7 @@ class ContactSmoother:
         self.contact: ContactKind = contact
         self.max_hands = max_hands
         self.max_gap_s = _check_positive("max_gap_s", max_gap_s, allow_zero=True)
+        self.settle_s = _check_positive("settle_s", settle_s, allow_zero=True)
         OneEuroFilter(min_cutoff_hz, beta, d_cutoff_hz)  # validate the settings now
         self._filter_settings = (float(min_cutoff_hz), float(beta), float(d_cutoff_hz))
         OneEuroFilter(noisy_min_cutoff_hz, noisy_beta, d_cutoff_hz)
@@ -255,6 +266,7 @@ class ContactSmoother:
         self._slots: list[_Slot] = []
         self._next_ident = 0
         self._seen: tuple[bool, ...] = ()
+        self._settled = 0  # how many slots (the first ones) are reported
 
     def set_body_frame(self, body_frame: BodyFrame) -> None:
         """Recalibrate: use a new body frame. Smoothed state is in the old frame, so reset."""
@@ -263,13 +275,18 @@ class ContactSmoother:
 
     @property
     def slot_ids(self) -> tuple[int, ...]:
-        """A stable id per live slot (slot order); a hand keeps its id while tracked."""
-        return tuple(s.ident for s in self._slots)
+        """A stable id per reported slot (slot order); a hand keeps its id while tracked."""
+        return tuple(s.ident for s in self._slots[: self._settled])
 
     @property
     def seen(self) -> tuple[bool, ...]:
-        """Per live slot (slot order): was the hand observed in the last update."""
-        return self._seen
+        """Per reported slot (slot order): was the hand observed in the last update."""
+        return self._seen[: self._settled]
+
+    @property
+    def sighted(self) -> bool:
+        """Was any hand observed in the last update, one still settling included."""
+        return any(self._seen)
 
     # -- update -----------------------------------------------------------------------------
 
@@ -281,7 +298,7 @@ class ContactSmoother:
         self._expire(t)
         if obs is None:
             self._seen = (False,) * len(self._slots)
-            return self._emit(t, bridged=True) if self._slots else None
+            return self._emit(t, bridged=True)
         uv = self._observed_uv(obs)
         seen = [False] * len(self._slots)
         for slot_index, det_index in self._assign(uv, t):
@@ -289,6 +306,8 @@ class ContactSmoother:
                 self._slots.append(self._new_slot())
                 seen.append(False)
             slot = self._slots[slot_index]
+            if slot.sightings == 0:
+                slot.first_seen_s = t
             self._adapt(slot, slot.jitter.update(uv[det_index], t))
             slot.uv = slot.filt.filter(uv[det_index], t)
             slot.last_seen_s = t
@@ -377,8 +396,13 @@ class ContactSmoother:
         (1 microsecond of slack so that a gap of exactly ``max_gap_s`` still counts.)"""
         self._slots = [s for s in self._slots if t - s.last_seen_s <= self.max_gap_s + 1e-6]
 
-    def _emit(self, t: float, bridged: bool) -> TrackPoint:
-        hands = np.stack([s.uv for s in self._slots])
+    def _emit(self, t: float, bridged: bool) -> TrackPoint | None:
+        # (1 microsecond of slack, as in _expire: followed exactly settle_s is settled.)
+        self._settled = sum(t - s.first_seen_s >= self.settle_s - 1e-6 for s in self._slots)
+        slots = self._slots[: self._settled]
+        if not slots:
+            return None
+        hands = np.stack([s.uv for s in slots])
         uv = hands[0]
         return TrackPoint(
             timestamp_s=t,
@@ -386,6 +410,6 @@ class ContactSmoother:
             xy=self.body_frame.to_xy(uv),
             hands_uv=hands,
             bridged=bridged,
-            hands_noise=np.array([s.noise for s in self._slots]),
-            hands_jitter_box=np.array([s.jitter.sigma for s in self._slots]),
+            hands_noise=np.array([s.noise for s in slots]),
+            hands_jitter_box=np.array([s.jitter.sigma for s in slots]),
         )
