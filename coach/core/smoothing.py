@@ -303,11 +303,9 @@ class ContactSmoother:
         seen = [False] * len(self._slots)
         for slot_index, det_index in self._assign(uv, t):
             if slot_index == len(self._slots):
-                self._slots.append(self._new_slot())
+                self._slots.append(self._new_slot(t))
                 seen.append(False)
             slot = self._slots[slot_index]
-            if slot.sightings == 0:
-                slot.first_seen_s = t
             self._adapt(slot, slot.jitter.update(uv[det_index], t))
             slot.uv = slot.filt.filter(uv[det_index], t)
             slot.last_seen_s = t
@@ -385,8 +383,10 @@ class ContactSmoother:
         slot.filt.min_cutoff_hz = c0 + w * (c1 - c0)
         slot.filt.beta = b0 + w * (b1 - b0)
 
-    def _new_slot(self) -> _Slot:
-        slot = _Slot(self._next_ident, OneEuroFilter(*self._filter_settings, warm_up=True))
+    def _new_slot(self, t: float) -> _Slot:
+        slot = _Slot(
+            self._next_ident, OneEuroFilter(*self._filter_settings, warm_up=True), first_seen_s=t
+        )
         self._next_ident += 1
         return slot
 
